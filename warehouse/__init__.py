@@ -1,1 +1,1 @@
-"""warehouse package."""
+"""DuckDB ledger: ordered migrations, atomic loads, stable views, connection handling."""

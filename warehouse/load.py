@@ -1,0 +1,223 @@
+"""Loading validated batches atomically: slice replace for reports, upsert for API records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+
+from schemas.commission import LEDGER_COLUMNS
+from schemas.validation import Reject, ValidatedBatch
+from warehouse import sql
+
+_MONEY = pa.decimal128(18, 4)
+STAGE_SCHEMA = pa.schema(
+    [
+        ("network", pa.string()),
+        ("account", pa.string()),
+        ("line_id", pa.string()),
+        ("event_date", pa.date32()),
+        ("event_at", pa.timestamp("us", tz="UTC")),
+        ("status", pa.string()),
+        ("sale_amount", _MONEY),
+        ("commission_amount", _MONEY),
+        ("currency", pa.string()),
+        ("quantity", pa.int32()),
+        ("program", pa.string()),
+        ("product_id", pa.string()),
+        ("product_name", pa.string()),
+        ("tracking_id", pa.string()),
+        ("order_id", pa.string()),
+        ("original_line_id", pa.string()),
+        ("source_line", pa.int64()),
+    ]
+)
+assert tuple(STAGE_SCHEMA.names[:-1]) == LEDGER_COLUMNS, "stage columns must follow CommissionLine"
+
+REJECTS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("network", pa.string()),
+        ("account", pa.string()),
+        ("locator", pa.string()),
+        ("raw", pa.string()),
+        ("reasons", pa.list_(pa.string())),
+        ("rejected_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did to the ledger."""
+
+    records_read: int
+    loaded: int
+    rejected: int
+    inserted: int
+    changed: int
+    removed: int
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The part of the ledger a report is the whole truth for: one account's lines in a period."""
+
+    network: str
+    account: str
+    period_start: date
+    period_end: date
+
+
+def new_run_id() -> str:
+    """A fresh run id for work that does not run under a Prefect flow run."""
+    return uuid.uuid4().hex
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (one value per run, shared by every row it writes)."""
+    return datetime.now(UTC)
+
+
+def batch_to_arrow(batch: ValidatedBatch) -> pa.Table:
+    """Columnar copy of a batch's ledger lines, typed exactly as the stage table."""
+    lines = batch.lines
+    columns: dict[str, list[object]] = {
+        name: [getattr(line, name) for line in lines] for name in LEDGER_COLUMNS
+    }
+    columns["source_line"] = list(batch.source_lines)
+    return pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
+
+
+def _rejects_to_arrow(
+    rejects: list[Reject], *, run_id: str, network: str, account: str | None, now: datetime
+) -> pa.Table:
+    return pa.Table.from_pydict(
+        {
+            "run_id": [run_id] * len(rejects),
+            "network": [network] * len(rejects),
+            "account": [account] * len(rejects),
+            "locator": [r.locator for r in rejects],
+            "raw": [r.raw for r in rejects],
+            "reasons": [list(r.reasons) for r in rejects],
+            "rejected_at": [now] * len(rejects),
+        },
+        schema=REJECTS_SCHEMA,
+    )
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterable[ValidatedBatch],
+    *,
+    run_id: str,
+    network: str,
+    account: str | None,
+    now: datetime,
+    on_batch: Callable[[ValidatedBatch], None] | None,
+) -> tuple[int, int]:
+    """Stream batches into the temp stage table and rejects into `rejects`; return counts."""
+    sql.execute(con, "stage_create")
+    read = rejected = 0
+    for batch in batches:
+        read += batch.records_read
+        if batch.lines:
+            con.register("_batch", batch_to_arrow(batch))
+            con.execute("INSERT INTO stage SELECT * FROM _batch")
+            con.unregister("_batch")
+        if batch.rejects:
+            rejected += len(batch.rejects)
+            con.register(
+                "_rejects",
+                _rejects_to_arrow(
+                    batch.rejects, run_id=run_id, network=network, account=account, now=now
+                ),
+            )
+            con.execute("INSERT INTO rejects SELECT * FROM _rejects")
+            con.unregister("_rejects")
+        if on_batch is not None:
+            on_batch(batch)
+    return read, rejected
+
+
+def load_batches(
+    con: duckdb.DuckDBPyConnection,
+    batches: Iterable[ValidatedBatch],
+    *,
+    run_id: str,
+    network: str,
+    account: str | None,
+    mode: Literal["replace_slice", "upsert"],
+    replace: Slice | None = None,
+    now: datetime | None = None,
+    on_batch: Callable[[ValidatedBatch], None] | None = None,
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> LoadResult:
+    """Load every batch in ONE transaction: on any error the ledger is exactly as before.
+
+    `replace_slice` (Amazon reports) numbers identical lines and removes the slice's lines the
+    report no longer has; `upsert` (API records) applies the latest state of each id.
+    `before_commit` lets the caller write its own bookkeeping (source file, cursor) atomically.
+    """
+    if mode == "replace_slice" and replace is None:
+        raise ValueError("replace_slice needs the slice to replace")
+    now = now or utc_now()
+    con.begin()
+    try:
+        read, rejected = _stage(
+            con,
+            batches,
+            run_id=run_id,
+            network=network,
+            account=account,
+            now=now,
+            on_batch=on_batch,
+        )
+        removed = 0
+        if mode == "replace_slice":
+            assert replace is not None
+            sql.execute(con, "incoming_numbered")
+            before = _count(con, replace)
+            sql.execute(
+                con,
+                "replace_slice",
+                run_id=run_id,
+                now=now,
+                network=replace.network,
+                account=replace.account,
+                period_start=replace.period_start,
+                period_end=replace.period_end,
+            )
+            removed = before - _count(con, replace)
+        else:
+            sql.execute(con, "incoming_latest")
+        sql.execute(con, "upsert", run_id=run_id, now=now)
+        row = con.execute(sql.statements("load_counts")[0]).fetchone()
+        assert row is not None
+        loaded, inserted, changed = (int(v) for v in row)
+        if before_commit is not None:
+            before_commit(con)
+        con.execute(
+            "DROP TABLE IF EXISTS stage; DROP TABLE IF EXISTS incoming;"
+            " DROP TABLE IF EXISTS moved; DROP TABLE IF EXISTS fresh"
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return LoadResult(read, loaded, rejected, inserted, changed, removed)
+
+
+def _count(con: duckdb.DuckDBPyConnection, part: Slice) -> int:
+    row = con.execute(
+        "SELECT count(*) FROM commissions WHERE network = ? AND account = ?"
+        " AND event_date BETWEEN ? AND ?",
+        [part.network, part.account, part.period_start, part.period_end],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])

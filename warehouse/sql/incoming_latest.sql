@@ -1,0 +1,6 @@
+-- API records change in place under one id; a pull can see an id twice (Awin's two date
+-- passes), so the last one read wins.
+CREATE OR REPLACE TEMP TABLE incoming AS
+SELECT *
+FROM stage
+QUALIFY row_number() OVER (PARTITION BY network, account, line_id ORDER BY source_line DESC) = 1;

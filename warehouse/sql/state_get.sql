@@ -1,0 +1,1 @@
+SELECT cursor FROM ingest_state WHERE network = $network AND account = $account AND stream = $stream;
