@@ -1,0 +1,311 @@
+"""The `passive` command line: ingest, pull, tally, rejects, demo and serve."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from flows.runmode import prefect_api_url
+
+app = typer.Typer(
+    name="passive",
+    help=(
+        "Passive Ledger: count affiliate commission income exactly, in a DuckDB ledger.\n\n"
+        "Try `passive demo`, then `passive tally --by month`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
+    if fmt == "json":
+        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_plain(v) for v in row] for row in rows])
+        sys.stdout.write(buffer.getvalue())
+    elif fmt == "table":
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
+            table.add_column(column, justify="right" if numeric else "left")
+        for row in rows:
+            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+        out.print(table)
+    else:
+        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
+    account: Annotated[
+        str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
+    ],
+    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
+    marketplace: Annotated[
+        str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
+    ] = "US",
+    db: DbOption = None,
+    force: Annotated[
+        bool, typer.Option(help="Re-apply reports whose content was already ingested.")
+    ] = False,
+    period_start: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Report period start, for files without a title line.", formats=["%Y-%m-%d"]
+        ),
+    ] = None,
+    period_end: Annotated[
+        datetime | None,
+        typer.Option(help="Report period end (inclusive).", formats=["%Y-%m-%d"]),
+    ] = None,
+) -> None:
+    """Load Amazon Associates Fee-Earnings reports into the ledger.
+
+    Each report replaces the account's lines in its period (a re-downloaded month replaces the
+    earlier one); content already ingested is skipped. Bad lines go to `rejects`.
+
+    Examples:
+
+        passive ingest ~/Downloads/Fee-Earnings-2026-10.zip --account mysite-us
+
+        passive ingest earnings-it.csv --account mysite-it --marketplace IT --db it.duckdb
+
+    Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
+    """
+    from flows import pipeline
+    from warehouse.connection import LedgerLockedError
+
+    start = period_start.date() if period_start else None
+    end = period_end.date() if period_end else None
+    if network != pipeline.NETWORK_AMAZON:
+        raise _fail(
+            f"--network {network}: only amazon report files can be ingested; "
+            "API networks are pulled with `passive pull NETWORK`"
+        )
+    try:
+        if prefect_api_url():
+            from flows.ingest import ingest_report_files
+
+            summary = ingest_report_files(
+                [str(f) for f in files],
+                account=account,
+                marketplace=marketplace.upper(),
+                db=str(db) if db else None,
+                force=force,
+                period_start=start,
+                period_end=end,
+            )
+        else:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as progress:
+                bar = progress.add_task("reading reports", total=None)
+                lines = [0]
+
+                def advance(batch: Any) -> None:
+                    lines[0] += batch.records_read
+                    progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
+
+                summary = pipeline.ingest_files(
+                    files,
+                    db=db,
+                    account=account,
+                    marketplace=marketplace.upper(),
+                    force=force,
+                    period_start=start,
+                    period_end=end,
+                    on_batch=advance,
+                )
+            err.print(
+                "[dim]ran in-process; for runs tracked in the Prefect UI, start `passive serve` "
+                "or set PREFECT_API_URL[/]"
+            )
+    except pipeline.InputError as error:
+        raise _fail(str(error)) from None
+    except LedgerLockedError as error:
+        raise _fail(str(error)) from None
+    _print_summary(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def _print_summary(summary: Any) -> None:
+    from flows.pipeline import IngestSummary
+
+    assert isinstance(summary, IngestSummary)
+    for r in summary.reports:
+        if r.status == "failed":
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+        elif r.status == "skipped":
+            out.print(f"skipped {r.name}: {r.message}", highlight=False)
+        else:
+            res = r.result
+            assert res is not None
+            out.print(
+                f"loaded {r.name} ({r.period_start} to {r.period_end}, {r.currency}): "
+                f"{res.loaded} lines, {res.rejected} rejected, {res.inserted} new, "
+                f"{res.removed} removed",
+                highlight=False,
+            )
+    if summary.total("rejected"):
+        err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
+    if summary.months:
+        _emit(
+            ("month", "currency", "lines", "sales", "commission"),
+            [
+                (m.month, m.currency, m.lines, Decimal(m.sales), Decimal(m.commission))
+                for m in summary.months
+            ],
+            "table",
+            "Ledger totals for the months touched",
+        )
+
+
+@app.command()
+def tally(
+    by: Annotated[
+        str, typer.Option(help="Group by month, day, network, account or tracking-id.")
+    ] = "month",
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    network: Annotated[str | None, typer.Option(help="Only this network.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+) -> None:
+    """Show commission per group and currency, split by status.
+
+    `net` is pending + approved + paid; currencies are never added together.
+
+    Examples:
+
+        passive tally --by month
+
+        passive tally --by network --format csv > income.csv
+    """
+    from warehouse.connection import LedgerLockedError, ledger
+    from warehouse.tally import GROUPS
+    from warehouse.tally import tally as run_tally
+
+    if by not in GROUPS:
+        raise _fail(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
+    try:
+        with ledger(db, read_only=True) as con:
+            result = run_tally(con, by, network=network, account=account)  # type: ignore[arg-type]
+    except (FileNotFoundError, LedgerLockedError) as error:
+        raise _fail(str(error)) from None
+    _emit(result.columns, result.rows, fmt, f"Commission by {by}")
+
+
+@app.command()
+def rejects(
+    run: Annotated[str | None, typer.Option("--run", help="Only this run id.")] = None,
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+) -> None:
+    """List records that failed validation, where they were and why (newest first).
+
+    Examples:
+
+        passive rejects
+
+        passive rejects --run 3f2a... --format json
+    """
+    from warehouse.connection import LedgerLockedError, ledger
+
+    query = (
+        "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
+        " FROM rejects WHERE (? IS NULL OR run_id = ?) ORDER BY rejected_at DESC, locator"
+    )
+    if limit > 0:
+        query += f" LIMIT {int(limit)}"
+    try:
+        with ledger(db, read_only=True) as con:
+            cursor = con.execute(query, [run, run])
+            columns = tuple(d[0] for d in cursor.description or ())
+            rows = cursor.fetchall()
+    except (FileNotFoundError, LedgerLockedError) as error:
+        raise _fail(str(error)) from None
+    _emit(columns, rows, fmt, "Rejected records")
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    workdir: Annotated[
+        Path, typer.Option(help="Where the generated sample reports are written.")
+    ] = Path("demo-reports"),
+    in_process: Annotated[
+        bool, typer.Option(help="Skip Prefect (faster start; no tracked runs).")
+    ] = False,
+) -> None:
+    """Run the whole job on shipped sample data and print the monthly tally.
+
+    Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
+    month), runs them through the Prefect flows into the ledger, and prints the tally.
+
+    Example:
+
+        passive demo --db /tmp/demo.duckdb
+    """
+    from flows.demo import run_demo
+
+    code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    tally(by="month", db=db, fmt="table", network=None, account=None)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""The ingest pipeline as plain functions: the Prefect flows wrap these, the CLI may call them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
+from schemas.amazon import validate_earnings_batch
+from schemas.validation import ValidatedBatch
+from warehouse.connection import ledger
+from warehouse.load import LoadResult, Slice, load_batches, new_run_id
+from warehouse.runs import RunInfo, finish_run, record_source_file, seen_source_file, start_run
+
+NETWORK_AMAZON = "amazon"
+
+
+class InputError(ValueError):
+    """Bad usage or bad input: nothing was loaded (CLI exit code 2)."""
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What happened to one report file."""
+
+    name: str
+    status: str  # loaded | skipped | failed
+    run_id: str
+    period_start: date
+    period_end: date
+    currency: str
+    result: LoadResult | None = None
+    message: str | None = None
+
+
+@dataclass
+class MonthTotal:
+    """Ledger totals of one month and currency, for the months a run touched."""
+
+    month: date
+    currency: str
+    lines: int
+    sales: str
+    commission: str
+
+
+@dataclass
+class IngestSummary:
+    """Everything a run did, for the CLI's output and the Prefect artifact."""
+
+    network: str
+    account: str
+    reports: list[ReportOutcome] = field(default_factory=list)
+    months: list[MonthTotal] = field(default_factory=list)
+
+    def total(self, attribute: str) -> int:
+        """Sum of one LoadResult counter over the loaded reports."""
+        return sum(getattr(r.result, attribute) for r in self.reports if r.result is not None)
+
+    @property
+    def failed(self) -> list[ReportOutcome]:
+        """Reports that loaded nothing because of an error."""
+        return [r for r in self.reports if r.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 all good, 1 some records rejected, 2 an input loaded nothing (DESIGN.md)."""
+        if self.failed:
+            return 2
+        return 1 if self.total("rejected") else 0
+
+
+def open_report_inputs(
+    paths: Sequence[str | Path],
+    *,
+    marketplace: str,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> list[ReportFile]:
+    """Read the title and header of every report first, so a bad one stops all before loading."""
+    if not paths:
+        raise InputError("no report files given")
+    reports: list[ReportFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        try:
+            reports += open_reports(
+                path, marketplace=marketplace, period_start=period_start, period_end=period_end
+            )
+        except AmazonReportError as error:
+            raise InputError(str(error)) from error
+    return reports
+
+
+def load_report(
+    report: ReportFile,
+    *,
+    db: str | Path | None,
+    account: str,
+    force: bool = False,
+    flow_run_id: str | None = None,
+    on_batch: Callable[[ValidatedBatch], None] | None = None,
+) -> ReportOutcome:
+    """Replace the account's lines in the report's period with the report's lines, atomically.
+
+    Content already ingested for this account is a no-op (whatever the file's name or
+    container) unless `force` is set.
+    """
+    run_id = new_run_id()
+    outcome = ReportOutcome(
+        name=report.name,
+        status="loaded",
+        run_id=run_id,
+        period_start=report.period_start,
+        period_end=report.period_end,
+        currency=report.currency,
+    )
+    run = RunInfo(
+        run_id=run_id,
+        source="file",
+        network=NETWORK_AMAZON,
+        account=account,
+        file_name=report.name,
+        content_hash=report.content_hash,
+        window_start=report.period_start,
+        window_end=report.period_end,
+        flow_run_id=flow_run_id,
+    )
+    with ledger(db) as con:
+        seen = seen_source_file(
+            con, network=NETWORK_AMAZON, account=account, content_hash=report.content_hash
+        )
+        start_run(con, run)
+        if seen and not force:
+            message = f"same content as {seen[1]}, already ingested (use --force to re-apply)"
+            finish_run(con, run_id, status="skipped", message=message)
+            return replace(outcome, status="skipped", message=message)
+        try:
+            result = _load(con, report, run_id=run_id, account=account, on_batch=on_batch)
+        except AmazonReportError as error:
+            finish_run(con, run_id, status="failed", message=str(error))
+            return replace(outcome, status="failed", message=str(error))
+        except BaseException as error:
+            finish_run(con, run_id, status="failed", message=f"{type(error).__name__}: {error}")
+            raise
+        status = "completed_with_rejects" if result.rejected else "completed"
+        finish_run(con, run_id, status=status, result=result)
+    return replace(outcome, result=result)
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    report: ReportFile,
+    *,
+    run_id: str,
+    account: str,
+    on_batch: Callable[[ValidatedBatch], None] | None,
+) -> LoadResult:
+    batches = (
+        validate_earnings_batch(batch, report, account=account)
+        for batch in iter_raw_batches(report)
+    )
+    lines_read: list[int] = [0]
+
+    def count(batch: ValidatedBatch) -> None:
+        lines_read[0] += batch.records_read
+        if on_batch is not None:
+            on_batch(batch)
+
+    def remember_file(c: duckdb.DuckDBPyConnection) -> None:
+        record_source_file(
+            c,
+            content_hash=report.content_hash,
+            network=NETWORK_AMAZON,
+            account=account,
+            file_name=report.name,
+            report_type=report.report_type,
+            marketplace=report.marketplace,
+            period_start=report.period_start,
+            period_end=report.period_end,
+            lines=lines_read[0],
+            run_id=run_id,
+        )
+
+    return load_batches(
+        con,
+        batches,
+        run_id=run_id,
+        network=NETWORK_AMAZON,
+        account=account,
+        mode="replace_slice",
+        replace=Slice(NETWORK_AMAZON, account, report.period_start, report.period_end),
+        on_batch=count,
+        before_commit=remember_file,
+    )
+
+
+def months_touched(
+    db: str | Path | None, *, network: str, account: str | None, start: date, end: date
+) -> list[MonthTotal]:
+    """Ledger totals (non-reversed commission) for the months between start and end."""
+    with ledger(db, read_only=True) as con:
+        rows = con.execute(
+            "SELECT month, currency, sum(lines)::BIGINT, sum(sales), sum(commission)"
+            " FROM revenue_monthly"
+            " WHERE network = ? AND (? IS NULL OR account = ?) AND status <> 'reversed'"
+            " AND month BETWEEN date_trunc('month', ?::DATE) AND ?"
+            " GROUP BY ALL ORDER BY ALL",
+            [network, account, account, start, end],
+        ).fetchall()
+    return [MonthTotal(r[0], r[1], int(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+
+def summarize(
+    db: str | Path | None, *, network: str, account: str, outcomes: list[ReportOutcome]
+) -> IngestSummary:
+    """Collect the outcomes with the ledger's totals for the months they cover."""
+    summary = IngestSummary(network=network, account=account, reports=list(outcomes))
+    touched = [o for o in outcomes if o.status == "loaded"]
+    if touched:
+        summary.months = months_touched(
+            db,
+            network=network,
+            account=account,
+            start=min(o.period_start for o in touched),
+            end=max(o.period_end for o in touched),
+        )
+    return summary
+
+
+def ingest_files(
+    paths: Sequence[str | Path],
+    *,
+    db: str | Path | None,
+    account: str,
+    marketplace: str,
+    force: bool = False,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    on_batch: Callable[[ValidatedBatch], None] | None = None,
+) -> IngestSummary:
+    """Ingest report files in-process (no Prefect): open all, load each, summarize."""
+    reports = open_report_inputs(
+        paths, marketplace=marketplace, period_start=period_start, period_end=period_end
+    )
+    outcomes = [
+        load_report(r, db=db, account=account, force=force, on_batch=on_batch) for r in reports
+    ]
+    return summarize(db, network=NETWORK_AMAZON, account=account, outcomes=outcomes)
