@@ -12,3 +12,26 @@ os.environ["PREFECT_API_URL"] = ""
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
 os.environ.pop("PASSIVE_DB", None)
+
+
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+LEDGER_TABLES = ("commissions", "commission_changes", "rejects", "source_files", "ingest_state")
+
+
+def ledger_snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the ledger's tables, in a stable order: equal snapshots, equal ledgers."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in LEDGER_TABLES}
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Path], dict[str, list[tuple[Any, ...]]]]:
+    """`snapshot(db)` returns all ledger rows, to compare a ledger before and after."""
+    return ledger_snapshot
