@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 # A developer's PREFECT_API_URL (or .env) must not send test flows to a real server, and the
 # harness must not write into ~/.prefect (notes: vstorm-co/agenticos #536).
@@ -12,13 +17,6 @@ os.environ["PREFECT_API_URL"] = ""
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
 os.environ.pop("PASSIVE_DB", None)
-
-
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import pytest  # noqa: E402
 
 LEDGER_TABLES = ("commissions", "commission_changes", "rejects", "source_files", "ingest_state")
 
