@@ -13,7 +13,7 @@ from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, o
 from schemas.amazon import validate_earnings_batch
 from schemas.validation import ValidatedBatch
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, Slice, load_batches, new_run_id
+from warehouse.load import ArrowBatch, LoadResult, Slice, load_batches, new_run_id
 from warehouse.runs import RunInfo, finish_run, record_source_file, seen_source_file, start_run
 
 NETWORK_AMAZON = "amazon"
@@ -105,7 +105,7 @@ def load_report(
     account: str,
     force: bool = False,
     flow_run_id: str | None = None,
-    on_batch: Callable[[ValidatedBatch], None] | None = None,
+    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None = None,
 ) -> ReportOutcome:
     """Replace the account's lines in the report's period with the report's lines, atomically.
 
@@ -160,7 +160,7 @@ def _load(
     *,
     run_id: str,
     account: str,
-    on_batch: Callable[[ValidatedBatch], None] | None,
+    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None,
 ) -> LoadResult:
     batches = (
         validate_earnings_batch(batch, report, account=account)
@@ -168,7 +168,7 @@ def _load(
     )
     lines_read: list[int] = [0]
 
-    def count(batch: ValidatedBatch) -> None:
+    def count(batch: ValidatedBatch | ArrowBatch) -> None:
         lines_read[0] += batch.records_read
         if on_batch is not None:
             on_batch(batch)
@@ -243,7 +243,7 @@ def ingest_files(
     force: bool = False,
     period_start: date | None = None,
     period_end: date | None = None,
-    on_batch: Callable[[ValidatedBatch], None] | None = None,
+    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None = None,
 ) -> IngestSummary:
     """Ingest report files in-process (no Prefect): open all, load each, summarize."""
     reports = open_report_inputs(

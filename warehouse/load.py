@@ -84,6 +84,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class ArrowBatch:
+    """A validated batch already in columnar form (cheap to hold while a pull is in flight)."""
+
+    table: pa.Table
+    rejects: list[Reject]
+    records_read: int
+
+
 def batch_to_arrow(batch: ValidatedBatch) -> pa.Table:
     """Columnar copy of a batch's ledger lines, typed exactly as the stage table."""
     lines = batch.lines
@@ -92,6 +101,11 @@ def batch_to_arrow(batch: ValidatedBatch) -> pa.Table:
     }
     columns["source_line"] = list(batch.source_lines)
     return pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
+
+
+def to_arrow_batch(batch: ValidatedBatch) -> ArrowBatch:
+    """Convert a batch of models to an ArrowBatch (drops the models)."""
+    return ArrowBatch(batch_to_arrow(batch), list(batch.rejects), batch.records_read)
 
 
 def _rejects_to_arrow(
@@ -113,21 +127,22 @@ def _rejects_to_arrow(
 
 def _stage(
     con: duckdb.DuckDBPyConnection,
-    batches: Iterable[ValidatedBatch],
+    batches: Iterable[ValidatedBatch | ArrowBatch],
     *,
     run_id: str,
     network: str,
     account: str | None,
     now: datetime,
-    on_batch: Callable[[ValidatedBatch], None] | None,
+    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None,
 ) -> tuple[int, int]:
     """Stream batches into the temp stage table and rejects into `rejects`; return counts."""
     sql.execute(con, "stage_create")
     read = rejected = 0
     for batch in batches:
         read += batch.records_read
-        if batch.lines:
-            con.register("_batch", batch_to_arrow(batch))
+        table = batch.table if isinstance(batch, ArrowBatch) else batch_to_arrow(batch)
+        if table.num_rows:
+            con.register("_batch", table)
             con.execute("INSERT INTO stage SELECT * FROM _batch")
             con.unregister("_batch")
         if batch.rejects:
@@ -147,7 +162,7 @@ def _stage(
 
 def load_batches(
     con: duckdb.DuckDBPyConnection,
-    batches: Iterable[ValidatedBatch],
+    batches: Iterable[ValidatedBatch | ArrowBatch],
     *,
     run_id: str,
     network: str,
@@ -155,7 +170,7 @@ def load_batches(
     mode: Literal["replace_slice", "upsert"],
     replace: Slice | None = None,
     now: datetime | None = None,
-    on_batch: Callable[[ValidatedBatch], None] | None = None,
+    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None = None,
     before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadResult:
     """Load every batch in ONE transaction: on any error the ledger is exactly as before.

@@ -23,6 +23,7 @@ class RunInfo:
     content_hash: str | None = None
     window_start: date | None = None
     window_end: date | None = None
+    flow_run_id: str | None = None
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
@@ -31,6 +32,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
         con,
         "run_start",
         run_id=run.run_id,
+        flow_run_id=run.flow_run_id,
         source=run.source,
         network=run.network,
         account=run.account,

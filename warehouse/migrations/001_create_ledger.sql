@@ -25,6 +25,7 @@ CREATE TABLE commissions (
 
 CREATE TABLE ingest_runs (
     run_id          VARCHAR PRIMARY KEY,
+    flow_run_id     VARCHAR,                -- the Prefect flow run, when one ran it
     source          VARCHAR NOT NULL,       -- 'file' or 'api'
     network         VARCHAR NOT NULL,
     account         VARCHAR,

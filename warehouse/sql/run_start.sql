@@ -1,4 +1,4 @@
-INSERT INTO ingest_runs (run_id, source, network, account, file_name, content_hash,
+INSERT INTO ingest_runs (run_id, flow_run_id, source, network, account, file_name, content_hash,
                          window_start, window_end, status, started_at)
-VALUES ($run_id, $source, $network, $account, $file_name, $content_hash,
+VALUES ($run_id, $flow_run_id, $source, $network, $account, $file_name, $content_hash,
         $window_start, $window_end, 'running', $now);

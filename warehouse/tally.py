@@ -1,0 +1,54 @@
+"""Tallies of the ledger by month, day, network, account or tracking id, per currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+import duckdb
+
+from warehouse import sql
+
+TallyBy = Literal["month", "day", "network", "account", "tracking-id"]
+GROUPS: dict[str, tuple[str, str]] = {
+    "month": ("month", "CAST(date_trunc('month', event_date) AS DATE) AS month"),
+    "day": ("day", "event_date AS day"),
+    "network": ("network", "network"),
+    "account": ("account", "network, account"),
+    "tracking-id": ("tracking_id", "network, coalesce(tracking_id, '(none)') AS tracking_id"),
+}
+MONEY_COLUMNS = ("sales", "pending", "approved", "paid", "reversed", "net")
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Column names and rows of a tally; money stays Decimal."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+
+
+def tally(
+    con: duckdb.DuckDBPyConnection,
+    by: TallyBy = "month",
+    *,
+    network: str | None = None,
+    account: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Tally:
+    """Commission by `by` and currency, with a column per status and the net."""
+    if by not in GROUPS:
+        raise ValueError(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
+    text = sql.statements("tally")[0].replace("{group_select}", GROUPS[by][1])
+    cursor = con.execute(
+        text, {"network": network, "account": account, "since": since, "until": until}
+    )
+    columns = tuple(d[0] for d in cursor.description or ())
+    rows = [
+        tuple(v.quantize(Decimal("0.01")) if isinstance(v, Decimal) else v for v in row)
+        for row in cursor.fetchall()
+    ]
+    return Tally(columns, rows)
