@@ -1,0 +1,190 @@
+"""Awin Publisher API: transactions in 31-day windows, by transaction date then validation date."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from connectors.base import DateWindow, Page, split_windows
+from connectors.http import (
+    ApiClient,
+    BearerAuth,
+    Clock,
+    ResponseFormatError,
+    SettingsError,
+    make_client,
+    redact,
+)
+from connectors.settings import AwinSettings
+from schemas.awin import validate_page
+from schemas.validation import ValidatedBatch
+
+log = logging.getLogger(__name__)
+
+NETWORK = "awin"
+TRANSACTIONS_PATH = "/publishers/{publisher_id}/transactions/"
+MAX_WINDOW_DAYS = 31  # "the maximum date range ... currently supported is 31 days" (§4)
+DateType = Literal["transaction", "validation"]
+# The validation pass runs second so its fresher view of a row wins the de-duplication:
+# it is how approvals and declines of older transactions are caught (§4, §6).
+DATE_TYPES: tuple[DateType, ...] = ("transaction", "validation")
+
+
+def format_date(value: datetime) -> str:
+    """`yyyy-MM-ddTHH:mm:ss` in UTC: Awin takes naive times in the `timezone` parameter."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def make_awin_client(
+    settings: AwinSettings,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ApiClient:
+    """An ApiClient sending `Authorization: Bearer` (not the legacy accessToken query)."""
+    settings.require_credentials()
+    return make_client(
+        network=NETWORK,
+        base_url=settings.base_url,
+        auth=BearerAuth(_token(settings)),
+        rate_limit=settings.rate_limit(),
+        timeout=settings.timeout_seconds,
+        retry=settings.retry_policy(),
+        secrets=settings.secret_values(),
+        credential_settings=settings.secret_setting_names(),
+        clock=clock,
+        transport=transport,
+    )
+
+
+def fetch_transactions(
+    client: ApiClient,
+    settings: AwinSettings,
+    window: DateWindow,
+    *,
+    date_type: DateType = "transaction",
+    page: int = 1,
+) -> Iterator[Page]:
+    """Yield the one page (a bare JSON array, no paging envelope) for `window`."""
+    url = TRANSACTIONS_PATH.format(publisher_id=_publisher_id(settings))
+    params: dict[str, str | int] = {
+        "startDate": format_date(window.start),
+        "endDate": format_date(window.end),
+        "timezone": "UTC",
+        "dateType": date_type,
+    }
+    body = client.get_json(url, params=params, page=page)
+    if not isinstance(body, list):
+        shape = (
+            f"object with keys {sorted(map(str, body))[:8]}"
+            if isinstance(body, dict)
+            else (type(body).__name__)
+        )
+        raise ResponseFormatError(
+            f"Awin: expected a JSON array from GET {redact(url)} (page {page}, "
+            f"dateType={date_type}, window {window}), got {shape}",
+            network=NETWORK,
+        )
+    log.info("Awin: %s window %s: %d transactions", date_type, window, len(body))
+    yield Page(number=page, records=body, url=redact(url))
+
+
+def keep_latest(batches: Iterable[ValidatedBatch]) -> list[ValidatedBatch]:
+    """Drop every line whose line_id appears again later in the pull; the last one wins."""
+    ordered = list(batches)
+    seen: set[str] = set()
+    kept: list[ValidatedBatch] = []
+    for batch in reversed(ordered):
+        lines, sources = [], []
+        for line, source in zip(reversed(batch.lines), reversed(batch.source_lines), strict=True):
+            if line.line_id in seen:
+                continue
+            seen.add(line.line_id)
+            lines.append(line)
+            sources.append(source)
+        lines.reverse()
+        sources.reverse()
+        kept.append(
+            ValidatedBatch(
+                lines=lines,
+                source_lines=sources,
+                rejects=batch.rejects,
+                records_read=batch.records_read,
+            )
+        )
+    kept.reverse()
+    return kept
+
+
+def _token(settings: AwinSettings) -> str:
+    if settings.token is None:
+        settings.require_credentials()
+        raise SettingsError("Awin: token missing")  # unreachable: require raised
+    return settings.token.get_secret_value()
+
+
+def _publisher_id(settings: AwinSettings) -> str:
+    if not settings.publisher_id:
+        settings.require_credentials()
+        raise SettingsError("Awin: publisher id missing")  # unreachable: require raised
+    return settings.publisher_id.strip()
+
+
+class AwinNetwork:
+    """Awin as an ApiNetwork: upsert by transaction id; two date passes per pull."""
+
+    name = NETWORK
+    settings_class = AwinSettings
+
+    def __repr__(self) -> str:
+        return f"AwinNetwork(name={self.name!r})"
+
+    def account(self, settings: AwinSettings) -> str:
+        """The publisher id."""
+        return _publisher_id(settings)
+
+    def pull(
+        self,
+        settings: AwinSettings,
+        start: datetime,
+        end: datetime,
+        *,
+        client: ApiClient | None = None,
+    ) -> Iterator[ValidatedBatch]:
+        """Validate credentials now; the batches come after both passes, de-duplicated by id."""
+        settings.require_credentials()
+        windows = split_windows(start, end, min(settings.max_window_days, MAX_WINDOW_DAYS))
+        return self._pull(settings, windows, client)
+
+    def _pull(
+        self, settings: AwinSettings, windows: list[DateWindow], client: ApiClient | None
+    ) -> Iterator[ValidatedBatch]:
+        account = self.account(settings)
+        owned = client is None
+        api = client or make_awin_client(settings)
+        batches: list[ValidatedBatch] = []
+        try:
+            number = 0
+            for date_type in DATE_TYPES:
+                for window in windows:
+                    number += 1
+                    for page in fetch_transactions(
+                        api, settings, window, date_type=date_type, page=number
+                    ):
+                        batches.append(_validate(page, account))
+        finally:
+            if owned:
+                api.close()
+        yield from keep_latest(batches)
+
+
+def _validate(page: Page, account: str) -> ValidatedBatch:
+    records: list[dict[str, Any]] = page.records
+    return validate_page(records, account=account, page=page.number)
+
+
+API = AwinNetwork()

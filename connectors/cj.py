@@ -1,0 +1,218 @@
+"""CJ Commission Detail GraphQL API: publisherCommissions by posting date, to payloadComplete."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from connectors.base import DateWindow, Page, split_windows
+from connectors.http import (
+    ApiClient,
+    ApiError,
+    BearerAuth,
+    Clock,
+    CursorTracker,
+    PaginationError,
+    ResponseFormatError,
+    SettingsError,
+    make_client,
+)
+from connectors.settings import CJSettings
+from schemas.cj import validate_page
+from schemas.validation import ValidatedBatch
+
+log = logging.getLogger(__name__)
+
+NETWORK = "cj"
+QUERY_PATH = "/query"
+# The old REST API capped ranges at 31 days; GraphQL docs are silent, so stay within it (§3).
+MAX_WINDOW_DAYS = 31
+RECORD_FIELDS: tuple[str, ...] = (
+    "commissionId",
+    "actionStatus",
+    "actionType",
+    "actionTrackerName",
+    "advertiserId",
+    "advertiserName",
+    "postingDate",
+    "eventDate",
+    "lockingDate",
+    "orderId",
+    "original",
+    "originalActionId",
+    "correctionReason",
+    "pubCommissionAmountUsd",
+    "saleAmountUsd",
+    "shopperId",
+    "websiteId",
+)
+
+
+def format_date(value: datetime) -> str:
+    """UTC ISO 8601 with `Z`, e.g. 1999-12-31T11:59:59Z (the API's own example)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_query(publisher_id: str, window: DateWindow, since_commission_id: str | None) -> str:
+    """The publisherCommissions query with inline literal arguments (JSON-escaped strings).
+
+    sincePostingDate is inclusive and beforePostingDate exclusive (§3): a half-open window.
+    """
+    arguments = [
+        f"forPublishers: [{json.dumps(publisher_id)}]",
+        f"sincePostingDate: {json.dumps(format_date(window.start))}",
+        f"beforePostingDate: {json.dumps(format_date(window.end))}",
+    ]
+    if since_commission_id is not None:
+        arguments.append(f"sinceCommissionId: {json.dumps(since_commission_id)}")
+    return (
+        f"{{ publisherCommissions({', '.join(arguments)}) "
+        f"{{ count payloadComplete maxCommissionId records {{ {' '.join(RECORD_FIELDS)} }} }} }}"
+    )
+
+
+def make_cj_client(
+    settings: CJSettings,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ApiClient:
+    """An ApiClient sending `Authorization: Bearer <personal access token>`."""
+    settings.require_credentials()
+    return make_client(
+        network=NETWORK,
+        base_url=settings.base_url,
+        auth=BearerAuth(_token(settings)),
+        rate_limit=settings.rate_limit(),
+        timeout=settings.timeout_seconds,
+        retry=settings.retry_policy(),
+        secrets=settings.secret_values(),
+        credential_settings=settings.secret_setting_names(),
+        clock=clock,
+        transport=transport,
+    )
+
+
+def fetch_commissions(
+    client: ApiClient, settings: CJSettings, window: DateWindow
+) -> Iterator[Page]:
+    """Yield pages for `window` until payloadComplete, continuing from maxCommissionId."""
+    publisher_id = _publisher_id(settings)
+    cursors = CursorTracker(NETWORK, "maxCommissionId")
+    since: str | None = None
+    number = 1
+    while True:
+        query = build_query(publisher_id, window, since)
+        body = client.post_json(QUERY_PATH, body={"query": query}, page=number)
+        envelope = _envelope(body, number, window)
+        records = envelope["records"]
+        log.info("CJ: window %s page %d: %d records", window, number, len(records))
+        yield Page(number=number, records=records, url=QUERY_PATH)
+        complete = envelope.get("payloadComplete")
+        if complete is True:
+            return
+        if complete is not False:
+            raise ResponseFormatError(
+                f"CJ: payloadComplete is {complete!r}, expected true or false "
+                f"(POST {QUERY_PATH}, page {number}, window {window})",
+                network=NETWORK,
+            )
+        max_id = envelope.get("maxCommissionId")
+        if max_id in (None, ""):
+            raise PaginationError(
+                f"CJ: payloadComplete is false but maxCommissionId is empty (page {number}, "
+                f"window {window}); cannot continue without truncating",
+                network=NETWORK,
+            )
+        since = cursors.advance(str(max_id))
+        number += 1
+
+
+def _envelope(body: Any, number: int, window: DateWindow) -> dict[str, Any]:
+    where = f"POST {QUERY_PATH} (page {number}, window {window})"
+    if not isinstance(body, dict):
+        raise ResponseFormatError(
+            f"CJ: expected a JSON object from {where}, got {type(body).__name__}", network=NETWORK
+        )
+    errors = body.get("errors")
+    if errors:
+        # GraphQL reports failures inside a 200 answer.
+        items = errors if isinstance(errors, list) else [errors]
+        messages = [
+            str(item.get("message", item)) if isinstance(item, dict) else str(item)
+            for item in items
+        ]
+        raise ApiError(f"CJ GraphQL error on {where}: {'; '.join(messages)}", network=NETWORK)
+    data = body.get("data")
+    envelope = data.get("publisherCommissions") if isinstance(data, dict) else None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("records"), list):
+        raise ResponseFormatError(
+            f"CJ: no data.publisherCommissions.records list in the answer to {where}",
+            network=NETWORK,
+        )
+    return envelope
+
+
+def _token(settings: CJSettings) -> str:
+    if settings.token is None:
+        settings.require_credentials()
+        raise SettingsError("CJ: token missing")  # unreachable: require raised
+    return settings.token.get_secret_value()
+
+
+def _publisher_id(settings: CJSettings) -> str:
+    if not settings.publisher_id:
+        settings.require_credentials()
+        raise SettingsError("CJ: publisher id missing")  # unreachable: require raised
+    return settings.publisher_id.strip()
+
+
+class CJNetwork:
+    """CJ as an ApiNetwork: insert every commissionId; corrections are new records."""
+
+    name = NETWORK
+    settings_class = CJSettings
+
+    def __repr__(self) -> str:
+        return f"CJNetwork(name={self.name!r})"
+
+    def account(self, settings: CJSettings) -> str:
+        """The publisher id (forPublishers)."""
+        return _publisher_id(settings)
+
+    def pull(
+        self,
+        settings: CJSettings,
+        start: datetime,
+        end: datetime,
+        *,
+        client: ApiClient | None = None,
+    ) -> Iterator[ValidatedBatch]:
+        """Validate credentials now, then lazily pull `[start, end)` page by page."""
+        settings.require_credentials()
+        windows = split_windows(start, end, min(settings.max_window_days, MAX_WINDOW_DAYS))
+        return self._pull(settings, windows, client)
+
+    def _pull(
+        self, settings: CJSettings, windows: list[DateWindow], client: ApiClient | None
+    ) -> Iterator[ValidatedBatch]:
+        account = self.account(settings)
+        owned = client is None
+        api = client or make_cj_client(settings)
+        try:
+            number = 0
+            for window in windows:
+                for page in fetch_commissions(api, settings, window):
+                    number += 1
+                    yield validate_page(page.records, account=account, page=number)
+        finally:
+            if owned:
+                api.close()
+
+
+API = CJNetwork()

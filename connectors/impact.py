@@ -1,0 +1,197 @@
+"""impact.com Partner API: Actions by last-updated date in 45-day windows, paged by @nextpageuri."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from connectors.base import DateWindow, Page, split_windows
+from connectors.http import (
+    ApiClient,
+    Clock,
+    CursorTracker,
+    PaginationError,
+    RedactedBasicAuth,
+    ResponseFormatError,
+    SettingsError,
+    make_client,
+    redact,
+    same_origin,
+)
+from connectors.settings import ImpactSettings
+from schemas.impact import validate_page
+from schemas.validation import ValidatedBatch
+
+log = logging.getLogger(__name__)
+
+NETWORK = "impact"
+ACTIONS_PATH = "/Mediapartners/{account_sid}/Actions"
+PAGE_SIZE = 20000  # what singer-io/tap-impact requests (affiliate-formats.md §2)
+MAX_WINDOW_DAYS = 45  # StartDate..EndDate may be at most 45 days apart (§2, v16 spec)
+# StartDate may be at most 3 years back (§2). 1095 days never exceeds 3 calendar years; the
+# hour of margin absorbs clock skew between us and the API.
+MAX_HISTORY = timedelta(days=3 * 365) - timedelta(hours=1)
+
+
+def format_date(value: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, as StartDate/EndDate expect."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_windows(
+    start: datetime, end: datetime, *, max_days: int, now: datetime
+) -> list[DateWindow]:
+    """Clamp `start` to 3 years back, then split `[start, end)` into windows of `max_days`."""
+    earliest = now - MAX_HISTORY
+    if start < earliest:
+        log.warning(
+            "impact.com keeps StartDate within 3 years; pulling from %s instead of %s",
+            earliest.isoformat(),
+            start.isoformat(),
+        )
+        start = earliest
+    if end <= start:
+        return []
+    return split_windows(start, end, min(max_days, MAX_WINDOW_DAYS))
+
+
+def make_impact_client(
+    settings: ImpactSettings,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ApiClient:
+    """An ApiClient with Basic auth (AccountSID, AuthToken); checks credentials first."""
+    settings.require_credentials()
+    sid, token = _credentials(settings)
+    return make_client(
+        network=NETWORK,
+        base_url=settings.base_url,
+        auth=RedactedBasicAuth(sid, token),
+        rate_limit=settings.rate_limit(),
+        timeout=settings.timeout_seconds,
+        retry=settings.retry_policy(),
+        secrets=settings.secret_values(),
+        credential_settings=settings.secret_setting_names(),
+        clock=clock,
+        transport=transport,
+    )
+
+
+def fetch_actions(
+    client: ApiClient, settings: ImpactSettings, window: DateWindow
+) -> Iterator[Page]:
+    """Yield every page of Actions last updated in `window`, following @nextpageuri."""
+    sid, _ = _credentials(settings)
+    url = ACTIONS_PATH.format(account_sid=sid)
+    params: dict[str, str | int] | None = {
+        "StartDate": format_date(window.start),
+        "EndDate": format_date(window.end),
+        "PageSize": settings.page_size,
+    }
+    next_uris = CursorTracker(NETWORK, "@nextpageuri")
+    page_labels = CursorTracker(NETWORK, "@page")
+    number = 1
+    while True:
+        body = client.get_json(url, params=params, page=number)
+        records, next_uri, page_label = _read_page(body, client, url, number)
+        if page_label is not None:
+            page_labels.advance(page_label)
+        log.info("impact.com: window %s page %d: %d actions", window, number, len(records))
+        yield Page(number=number, records=records, url=redact(url))
+        if not next_uri:
+            return
+        if not same_origin(client, next_uri):
+            # Following it would send the Basic credentials to another host.
+            raise PaginationError(
+                f"impact.com: @nextpageuri {redact(next_uri)!r} leaves "
+                f"{client.http.base_url}; refusing to follow",
+                network=NETWORK,
+            )
+        url, params, number = next_uris.advance(next_uri), None, number + 1
+
+
+def _read_page(
+    body: Any, client: ApiClient, url: str, number: int
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    where = f"GET {redact(url)} (page {number})"
+    if not isinstance(body, dict):
+        raise ResponseFormatError(
+            f"impact.com: expected a JSON object from {where}, got {type(body).__name__}",
+            network=NETWORK,
+        )
+    records = body.get("Actions")
+    if not isinstance(records, list):
+        raise ResponseFormatError(
+            f"impact.com: no `Actions` list in the answer to {where} "
+            f"(keys: {', '.join(sorted(map(str, body))[:12])})",
+            network=NETWORK,
+        )
+    # The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
+    next_uri = body.get("@nextpageuri")
+    page_label = body.get("@page")
+    return (
+        records,
+        (str(next_uri).strip() or None) if next_uri is not None else None,
+        str(page_label) if page_label not in (None, "") else None,
+    )
+
+
+def _credentials(settings: ImpactSettings) -> tuple[str, str]:
+    if not settings.account_sid or settings.auth_token is None:
+        settings.require_credentials()
+        raise SettingsError("impact.com: credentials missing")  # unreachable: require raised
+    return settings.account_sid, settings.auth_token.get_secret_value()
+
+
+class ImpactNetwork:
+    """impact.com as an ApiNetwork: upsert by Action Id, pulled by last-updated date."""
+
+    name = NETWORK
+    settings_class = ImpactSettings
+
+    def __repr__(self) -> str:
+        return f"ImpactNetwork(name={self.name!r})"
+
+    def account(self, settings: ImpactSettings) -> str:
+        """The Account SID."""
+        return _credentials(settings)[0]
+
+    def pull(
+        self,
+        settings: ImpactSettings,
+        start: datetime,
+        end: datetime,
+        *,
+        client: ApiClient | None = None,
+        now: datetime | None = None,
+    ) -> Iterator[ValidatedBatch]:
+        """Validate credentials now, then lazily pull `[start, end)` page by page."""
+        settings.require_credentials()
+        windows = plan_windows(
+            start, end, max_days=settings.max_window_days, now=now or datetime.now(UTC)
+        )
+        return self._pull(settings, windows, client)
+
+    def _pull(
+        self, settings: ImpactSettings, windows: list[DateWindow], client: ApiClient | None
+    ) -> Iterator[ValidatedBatch]:
+        account = self.account(settings)
+        owned = client is None
+        api = client or make_impact_client(settings)
+        try:
+            number = 0
+            for window in windows:
+                for page in fetch_actions(api, settings, window):
+                    number += 1
+                    yield validate_page(page.records, account=account, page=number)
+        finally:
+            if owned:
+                api.close()
+
+
+API = ImpactNetwork()

@@ -1,0 +1,162 @@
+"""Typed per-network API settings read from PASSIVE_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import httpx
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.errors import SettingsError, register_basic_credentials, register_secret
+from connectors.http import RateLimit, RetryPolicy
+
+
+class NetworkSettings(BaseSettings):
+    """Settings every API network shares: timeouts and retry policy."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    label: ClassVar[str] = ""
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+
+    base_url: str = Field(description="Scheme and host of the API; the connector adds the path.")
+    lookback_days: int = Field(ge=1, description="Default pull re-reads this many days back.")
+    max_window_days: int = Field(ge=1, description="Longest date range sent in one request.")
+    rate_limit_requests: int = Field(ge=1, description="Client-side quota: requests per period.")
+    rate_limit_period_seconds: float = Field(gt=0, description="Length of the quota period.")
+    rate_limit_burst: int = Field(ge=1, description="Requests allowed back to back.")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request read timeout.")
+    max_attempts: int = Field(default=5, ge=1, le=20, description="Tries per request (429/5xx).")
+    max_retry_wait_seconds: float = Field(
+        default=900.0, ge=0, description="Longest server-requested wait honoured before failing."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _scheme_and_host_only(cls, value: str) -> str:
+        url = httpx.URL(value.strip())
+        if (
+            url.scheme not in ("http", "https")
+            or not url.host
+            or url.path not in ("", "/")
+            or url.query
+            or url.fragment
+            or url.userinfo
+        ):
+            raise ValueError(
+                f"must be scheme and host only, e.g. https://api.example.com (got {value!r})"
+            )
+        return value.strip().rstrip("/")
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable that sets `field`."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+    def require_credentials(self) -> None:
+        """Raise SettingsError naming every missing credential env var; register the secrets."""
+        missing = []
+        for name in self.credential_fields:
+            value = getattr(self, name)
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text or not str(text).strip():
+                missing.append(self.env_name(name))
+        if missing:
+            raise SettingsError(
+                f"{self.label}: missing {', '.join(missing)}; set "
+                f"{'it' if len(missing) == 1 else 'them'} in the environment or in .env"
+            )
+        register_secret(*self.secret_values())
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every SecretStr value, for redaction."""
+        return tuple(
+            value.get_secret_value()
+            for value in (getattr(self, name) for name in type(self).model_fields)
+            if isinstance(value, SecretStr)
+        )
+
+    def secret_setting_names(self) -> tuple[str, ...]:
+        """Env var names an authentication failure should point at."""
+        return tuple(self.env_name(name) for name in self.credential_fields)
+
+    def rate_limit(self) -> RateLimit:
+        """The client-side quota as a RateLimit."""
+        return RateLimit(
+            self.rate_limit_requests, self.rate_limit_period_seconds, self.rate_limit_burst
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy for this network."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts, max_server_wait=self.max_retry_wait_seconds
+        )
+
+
+class ImpactSettings(NetworkSettings):
+    """impact.com Partner API (Mediapartners) settings."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSIVE_IMPACT_")
+    label: ClassVar[str] = "impact.com"
+    credential_fields: ClassVar[tuple[str, ...]] = ("account_sid", "auth_token")
+
+    account_sid: str | None = Field(
+        default=None, description="Account SID: Basic-auth user and part of every path."
+    )
+    auth_token: SecretStr | None = Field(default=None, description="Auth token (Basic password).")
+    base_url: str = Field(default="https://api.impact.com", description="Scheme and host only.")
+    page_size: int = Field(default=20000, ge=1, le=20000, description="Actions per page.")
+    lookback_days: int = Field(default=90, ge=1, description="Days of last-updated to re-read.")
+    max_window_days: int = Field(
+        default=45, ge=1, le=45, description="StartDate..EndDate span (API maximum 45 days)."
+    )
+    rate_limit_requests: int = Field(default=1000, ge=1, description="Requests per period.")
+    rate_limit_period_seconds: float = Field(default=3600.0, gt=0, description="Quota period.")
+    rate_limit_burst: int = Field(default=50, ge=1, description="Requests allowed back to back.")
+
+    def require_credentials(self) -> None:
+        """Check both credentials and register the Basic-auth header value for redaction."""
+        super().require_credentials()
+        assert self.account_sid is not None and self.auth_token is not None
+        register_basic_credentials(self.account_sid, self.auth_token.get_secret_value())
+
+
+class AwinSettings(NetworkSettings):
+    """Awin Publisher API settings."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSIVE_AWIN_")
+    label: ClassVar[str] = "Awin"
+    credential_fields: ClassVar[tuple[str, ...]] = ("token", "publisher_id")
+
+    token: SecretStr | None = Field(default=None, description="Personal OAuth2 API token.")
+    publisher_id: str | None = Field(default=None, description="Publisher (account) id.")
+    base_url: str = Field(default="https://api.awin.com", description="Scheme and host only.")
+    lookback_days: int = Field(default=90, ge=1, description="Days to re-read in both passes.")
+    max_window_days: int = Field(
+        default=31, ge=1, le=31, description="startDate..endDate span (API maximum 31 days)."
+    )
+    rate_limit_requests: int = Field(default=20, ge=1, description="Requests per period.")
+    rate_limit_period_seconds: float = Field(default=60.0, gt=0, description="Quota period.")
+    rate_limit_burst: int = Field(default=10, ge=1, description="Requests allowed back to back.")
+
+
+class CJSettings(NetworkSettings):
+    """CJ Commission Detail (GraphQL) API settings."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSIVE_CJ_")
+    label: ClassVar[str] = "CJ"
+    credential_fields: ClassVar[tuple[str, ...]] = ("token", "publisher_id")
+
+    token: SecretStr | None = Field(default=None, description="Personal access token.")
+    publisher_id: str | None = Field(default=None, description="Publisher (CID) id.")
+    base_url: str = Field(
+        default="https://commissions.api.cj.com", description="Scheme and host only."
+    )
+    lookback_days: int = Field(default=62, ge=1, description="Days of posting date to re-read.")
+    max_window_days: int = Field(
+        default=31, ge=1, le=31, description="Posting-date span per query (kept within 31 days)."
+    )
+    rate_limit_requests: int = Field(default=60, ge=1, description="Requests per period.")
+    rate_limit_period_seconds: float = Field(default=60.0, gt=0, description="Quota period.")
+    rate_limit_burst: int = Field(default=10, ge=1, description="Requests allowed back to back.")
