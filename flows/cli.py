@@ -210,6 +210,89 @@ def _print_summary(summary: Any) -> None:
 
 
 @app.command()
+def pull(
+    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Start date (default: saved cursor minus lookback, or a year back).",
+            formats=["%Y-%m-%d"],
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(help="Last date to pull, inclusive (default: now).", formats=["%Y-%m-%d"]),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Pull commissions from a network's API into the ledger, incrementally.
+
+    Credentials come from the environment or `.env`: PASSIVE_IMPACT_ACCOUNT_SID and
+    PASSIVE_IMPACT_AUTH_TOKEN, PASSIVE_AWIN_TOKEN and PASSIVE_AWIN_PUBLISHER_ID,
+    PASSIVE_CJ_TOKEN and PASSIVE_CJ_PUBLISHER_ID (and PASSIVE_<NETWORK>_BASE_URL to point
+    elsewhere). Records that changed status are updated in place and recorded in
+    `commission_changes`; the cursor moves only when the load committed.
+
+    Examples:
+
+        passive pull impact
+
+        passive pull awin --since 2026-01-01
+
+        passive pull cj --since 2026-09-01 --until 2026-09-30 --db cj.duckdb
+    """
+    from flows import pull_steps
+    from warehouse.connection import LedgerLockedError
+
+    start = since.date() if since else None
+    end = until.date() if until else None
+    try:
+        if prefect_api_url():
+            from flows.pull import pull_network
+
+            summary = pull_network(network, since=start, until=end, db=str(db) if db else None)
+        else:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as progress:
+                bar = progress.add_task(f"pulling {network}", total=None)
+                seen = [0]
+
+                def advance(window: Any, records: int) -> None:
+                    seen[0] += records
+                    progress.update(
+                        bar,
+                        description=f"{network}: {seen[0]:,} records, up to {window.end:%Y-%m-%d}",
+                    )
+
+                summary = pull_steps.pull(network, db=db, since=start, until=end, on_window=advance)
+    except (pull_steps.PullInputError, LedgerLockedError) as error:
+        raise _fail(str(error)) from None
+    _print_pull(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def _print_pull(summary: Any) -> None:
+    plan = summary.plan
+    if summary.status == "failed":
+        err.print(f"[red]pull {plan.network} failed[/]: {summary.message}", highlight=False)
+        err.print("the ledger and the saved cursor are unchanged", highlight=False)
+        return
+    r = summary.result
+    out.print(
+        f"pulled {plan.network} ({plan.account}) {plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}: "
+        f"{r.records_read} records, {r.inserted} new, {r.changed} changed, {r.rejected} rejected",
+        highlight=False,
+    )
+    if r.rejected:
+        err.print("[yellow]some records were rejected: see `passive rejects`[/]")
+
+
+@app.command()
 def tally(
     by: Annotated[
         str, typer.Option(help="Group by month, day, network, account or tracking-id.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flows.pipeline import IngestSummary
+from flows.pull_steps import PullSummary
 
 
 def artifact_key(*parts: str) -> str:
@@ -55,5 +56,44 @@ def ingest_markdown(summary: IngestSummary) -> str:
         parts += [
             "## Commission by currency for the months touched (ledger totals, not reversed)",
             markdown_table(["month", "currency", "lines", "sales", "commission"], months),
+        ]
+    return "\n\n".join(parts)
+
+
+def pull_markdown(summary: PullSummary) -> str:
+    """The artifact of a pull: fetched/new/changed/rejected, then ledger totals per currency."""
+    plan, result = summary.plan, summary.result
+    parts = [
+        f"# {plan.network} pull for {plan.account}",
+        f"Window {plan.start:%Y-%m-%d %H:%M} to {plan.end:%Y-%m-%d %H:%M} UTC "
+        f"in {len(plan.windows)} request window(s); status **{summary.status}**.",
+    ]
+    if summary.message:
+        parts.append(f"Error: {summary.message}")
+    if result is not None:
+        parts.append(
+            markdown_table(
+                ["fetched", "loaded", "new", "changed", "rejected"],
+                [
+                    [
+                        str(result.records_read),
+                        str(result.loaded),
+                        str(result.inserted),
+                        str(result.changed),
+                        str(result.rejected),
+                    ]
+                ],
+            )
+        )
+    if summary.ledger_totals:
+        parts += [
+            f"## Ledger totals for {plan.network} by currency and status",
+            markdown_table(
+                ["currency", "status", "lines", "sales", "commission"],
+                [
+                    [c, s, str(n), sales, commission]
+                    for c, s, n, sales, commission in summary.ledger_totals
+                ],
+            ),
         ]
     return "\n\n".join(parts)

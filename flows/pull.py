@@ -1,0 +1,70 @@
+"""Prefect flow `pull_network`: one fetch task per API window, then one atomic load."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from connectors.base import DateWindow
+from connectors.errors import ConnectorError
+from flows import pull_steps
+from flows.report import artifact_key, pull_markdown
+from warehouse.load import ArrowBatch, new_run_id
+
+
+# The HTTP layer owns request retries (429/5xx with backoff); a task retry would repeat them.
+@task(name="fetch-window", cache_policy=NO_CACHE, task_run_name="fetch {network} {window}")
+def fetch_window_task(network: str, window: DateWindow) -> list[ArrowBatch]:
+    """Fetch and validate one API window."""
+    batches = pull_steps.fetch_window(network, window)
+    get_run_logger().info(
+        "%s %s: %d records", network, window, sum(b.records_read for b in batches)
+    )
+    return batches
+
+
+@task(name="load-pull", cache_policy=NO_CACHE)
+def load_pull_task(
+    plan: pull_steps.PullPlan, batches: list[ArrowBatch], db: str | None, run_id: str
+) -> pull_steps.PullSummary:
+    """Upsert the pulled records and move the cursor atomically (writes DuckDB: never cached)."""
+    return pull_steps.load_pull(plan, batches, db=db, run_id=run_id, flow_run_id=flow_run.get_id())
+
+
+@task(name="publish-pull-summary", cache_policy=NO_CACHE)
+def publish_pull_summary_task(summary: pull_steps.PullSummary) -> None:
+    """Publish the pull's summary as a markdown artifact."""
+    plan = summary.plan
+    create_markdown_artifact(
+        markdown=pull_markdown(summary),
+        key=artifact_key(plan.network, "pull"),
+        description=f"{plan.network} pull {plan.start:%Y-%m-%d}..{plan.end:%Y-%m-%d}",
+    )
+
+
+@flow(name="pull-network", flow_run_name="pull {network}")
+def pull_network(
+    network: str,
+    since: date | None = None,
+    until: date | None = None,
+    db: str | None = None,
+) -> pull_steps.PullSummary:
+    """Pull one API network from the saved cursor (minus lookback) or `since`, to now or `until`."""
+    plan = pull_steps.plan_pull(network, db=db, since=since, until=until)
+    run_id = new_run_id()
+    try:
+        fetched = [fetch_window_task(network, window) for window in plan.windows]
+    except ConnectorError as error:
+        summary = pull_steps.record_failed_pull(
+            plan, error, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
+        )
+        publish_pull_summary_task(summary)
+        raise
+    batches = [batch for window_batches in fetched for batch in window_batches]
+    summary = load_pull_task(plan, batches, db, run_id)
+    publish_pull_summary_task(summary)
+    return summary

@@ -1,0 +1,216 @@
+"""API pulls as plain functions: plan the windows, fetch them, load them with the cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from connectors import API_NETWORKS
+from connectors.base import ApiNetwork, DateWindow, split_windows
+from connectors.errors import ConnectorError
+from connectors.settings import NetworkSettings
+from warehouse.connection import ledger
+from warehouse.load import ArrowBatch, LoadResult, load_batches, new_run_id, to_arrow_batch
+from warehouse.runs import RunInfo, finish_run, get_cursor, set_cursor, start_run
+
+STREAM = "transactions"
+FIRST_PULL_DAYS = 365
+
+
+class PullInputError(ValueError):
+    """Bad usage of `pull` (unknown network, bad dates, missing credentials): exit code 2."""
+
+
+@dataclass(frozen=True)
+class PullPlan:
+    """What one pull will fetch: the network, the account and the windows of [start, end)."""
+
+    network: str
+    account: str
+    start: datetime
+    end: datetime
+    windows: tuple[DateWindow, ...]
+
+
+@dataclass
+class PullSummary:
+    """What a pull did, for the CLI and the Prefect artifact."""
+
+    plan: PullPlan
+    run_id: str
+    status: str  # completed | completed_with_rejects | failed
+    result: LoadResult | None = None
+    message: str | None = None
+    ledger_totals: list[tuple[str, str, int, str, str]] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 1 some records rejected, 2 the pull failed and changed nothing."""
+        if self.status == "failed":
+            return 2
+        return 1 if self.result and self.result.rejected else 0
+
+
+def connector_for(network: str) -> ApiNetwork[Any]:
+    """The registered API connector of `network`, or a usage error listing the known ones."""
+    try:
+        return API_NETWORKS[network]
+    except KeyError:
+        known = ", ".join(sorted(API_NETWORKS))
+        raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
+
+
+def load_settings(network: str) -> NetworkSettings:
+    """Read a network's settings and check its credentials before any request is made."""
+    connector = connector_for(network)
+    try:
+        settings: NetworkSettings = connector.settings_class()
+        settings.require_credentials()
+    except ConnectorError as error:
+        raise PullInputError(str(error)) from None
+    except ValueError as error:  # pydantic-settings: a malformed PASSIVE_* value
+        raise PullInputError(f"{network} settings: {error}") from None
+    return settings
+
+
+def plan_pull(
+    network: str,
+    *,
+    db: str | Path | None,
+    since: date | None = None,
+    until: date | None = None,
+    now: datetime | None = None,
+) -> PullPlan:
+    """Decide the range: `--since`, else the saved cursor minus the lookback, else a year back.
+
+    `until` is inclusive (the whole day); without it the pull ends now.
+    """
+    settings = load_settings(network)
+    connector = connector_for(network)
+    account = connector.account(settings)
+    now = now or datetime.now(UTC)
+    end = datetime.combine(until + timedelta(days=1), time(), UTC) if until else now
+    if since is not None:
+        start = datetime.combine(since, time(), UTC)
+    else:
+        with ledger(db) as con:
+            cursor = get_cursor(con, network=network, account=account, stream=STREAM)
+        if cursor is not None:
+            start = cursor.astimezone(UTC) - timedelta(days=settings.lookback_days)
+        else:
+            start = end - timedelta(days=FIRST_PULL_DAYS)
+    if start >= end:
+        raise PullInputError(f"--since {start.date()} is not before the end {end.date()}")
+    windows = tuple(split_windows(start, end, settings.max_window_days))
+    return PullPlan(network, account, start, end, windows)
+
+
+def fetch_window(network: str, window: DateWindow) -> list[ArrowBatch]:
+    """Fetch and validate one window, holding the result as Arrow (the ledger stays closed)."""
+    settings = load_settings(network)
+    return [
+        to_arrow_batch(batch)
+        for batch in connector_for(network).pull(settings, window.start, window.end)
+    ]
+
+
+def load_pull(
+    plan: PullPlan,
+    batches: Sequence[ArrowBatch],
+    *,
+    db: str | Path | None,
+    run_id: str,
+    flow_run_id: str | None = None,
+) -> PullSummary:
+    """Upsert everything fetched and move the cursor in ONE transaction."""
+    with ledger(db) as con:
+        start_run(con, _run_info(plan, run_id, flow_run_id))
+
+        def save_cursor(c: Any) -> None:
+            set_cursor(
+                c,
+                network=plan.network,
+                account=plan.account,
+                stream=STREAM,
+                cursor=plan.end,
+                run_id=run_id,
+            )
+
+        try:
+            result = load_batches(
+                con,
+                batches,
+                run_id=run_id,
+                network=plan.network,
+                account=plan.account,
+                mode="upsert",
+                before_commit=save_cursor,
+            )
+        except BaseException as error:
+            finish_run(con, run_id, status="failed", message=f"{type(error).__name__}: {error}")
+            raise
+        status = "completed_with_rejects" if result.rejected else "completed"
+        finish_run(con, run_id, status=status, result=result)
+        totals = con.execute(
+            "SELECT currency, status, sum(lines)::BIGINT, sum(sales)::VARCHAR,"
+            " sum(commission)::VARCHAR FROM revenue_monthly WHERE network = ? AND account = ?"
+            " GROUP BY ALL ORDER BY ALL",
+            [plan.network, plan.account],
+        ).fetchall()
+    return PullSummary(plan, run_id, status, result, ledger_totals=[tuple(r) for r in totals])
+
+
+def record_failed_pull(
+    plan: PullPlan,
+    error: BaseException,
+    *,
+    db: str | Path | None,
+    run_id: str,
+    flow_run_id: str | None = None,
+) -> PullSummary:
+    """Log a pull whose fetch failed: the ledger and the cursor are left as they were."""
+    message = (
+        str(error) if isinstance(error, ConnectorError) else f"{type(error).__name__}: {error}"
+    )
+    with ledger(db) as con:
+        start_run(con, _run_info(plan, run_id, flow_run_id))
+        finish_run(con, run_id, status="failed", message=message)
+    return PullSummary(plan, run_id, "failed", message=message)
+
+
+def _run_info(plan: PullPlan, run_id: str, flow_run_id: str | None) -> RunInfo:
+    return RunInfo(
+        run_id=run_id,
+        source="api",
+        network=plan.network,
+        account=plan.account,
+        window_start=plan.start.date(),
+        window_end=plan.end.date(),
+        flow_run_id=flow_run_id,
+    )
+
+
+def pull(
+    network: str,
+    *,
+    db: str | Path | None,
+    since: date | None = None,
+    until: date | None = None,
+    on_window: Callable[[DateWindow, int], None] | None = None,
+) -> PullSummary:
+    """Pull one network in-process (no Prefect): plan, fetch every window, load once."""
+    plan = plan_pull(network, db=db, since=since, until=until)
+    run_id = new_run_id()
+    fetched: list[ArrowBatch] = []
+    try:
+        for window in plan.windows:
+            batches = fetch_window(network, window)
+            fetched += batches
+            if on_window is not None:
+                on_window(window, sum(b.records_read for b in batches))
+    except ConnectorError as error:
+        return record_failed_pull(plan, error, db=db, run_id=run_id)
+    return load_pull(plan, fetched, db=db, run_id=run_id)
