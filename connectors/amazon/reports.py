@@ -1,0 +1,410 @@
+"""Streaming reader for Amazon Associates Fee-Earnings report files (plain CSV/TSV or ZIP)."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+from .columns import NUMERIC_COLUMNS, resolve_header
+from .errors import AmazonReportError
+from .marketplaces import (
+    MARKETPLACES,
+    Marketplace,
+    get_marketplace,
+    number_normaliser,
+    parse_title_date,
+)
+
+EARNINGS_REPORT = "Fee-Earnings"
+DEFAULT_BATCH_SIZE = 50_000
+
+_CHUNK = 1 << 20  # hash in 1 MiB binary chunks: ~50 ms per 100 MB with SHA-NI
+_MAX_PREAMBLE_LINE = 64 * 1024  # a title or header longer than this is not one
+_MAX_LEADING_BLANKS = 100
+_TITLE = re.compile(
+    r"(?P<type>[^\s,;\t\"]+)\s+reports?\s+from\s+(?P<start>[\d./-]+)\s+to\s+(?P<end>[\d./-]+)",
+    re.IGNORECASE,
+)
+# Some parsers skip trailing `Total...` lines (section 1.2); IT writes `Totale`.
+_TOTAL_PREFIXES = ("total", "gesamt", "合計")
+_ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """One report inside a file on disk, with its title and header already read and checked."""
+
+    source: Path  # the file on disk (zip or plain)
+    member: str | None  # member name inside a zip
+    name: str  # display name: "x.csv" or "x.zip:inner.csv"
+    content_hash: str  # sha256 hex of the report bytes (a zip member's uncompressed bytes)
+    report_type: str  # "Fee-Earnings"
+    period_start: date
+    period_end: date
+    marketplace: str
+    currency: str
+    columns: tuple[str, ...]  # canonical keys in file order
+    positions: tuple[int, ...] = ()  # cell index of each column; () means 0..len(columns)-1
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+    header_line: int = 2  # physical line number of the header; data follows it
+    header_width: int = 0  # number of header cells; 0 means len(columns)
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One data row: canonical key -> cell text, numbers already in `1234.56` form."""
+
+    line_no: int  # 1-based physical line number in the report
+    fields: dict[str, str]
+    raw: str  # the original line text, for the rejects table
+
+
+def open_reports(
+    path: Path,
+    *,
+    marketplace: str,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> list[ReportFile]:
+    """Read and check the title and header of every report in `path` (a report or a ZIP).
+
+    Everything that makes a file unloadable (unknown store, wrong report type, bad header,
+    no period, text that is not UTF-8) raises AmazonReportError here, before any row is read.
+    """
+    path = Path(path)
+    try:
+        market = get_marketplace(marketplace)
+    except ValueError as exc:
+        raise AmazonReportError(path.name, None, str(exc)) from None
+    if not path.is_file():
+        raise AmazonReportError(str(path), None, "no such file", "an earnings report file")
+    with path.open("rb") as probe:
+        magic = probe.read(4)
+    if magic.startswith(_GZIP_MAGIC):
+        raise AmazonReportError(
+            path.name, None, "gzip-compressed file", "a .csv, .tsv or .zip report; gunzip it first"
+        )
+    if not magic.startswith(_ZIP_MAGIC):
+        return [_open_one(path, None, path.name, market, period_start, period_end)]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [info.filename for info in archive.infolist() if _is_report_member(info)]
+            if "[Content_Types].xml" in archive.namelist():
+                raise AmazonReportError(
+                    path.name, None, "an Excel workbook", "the report downloaded as CSV"
+                )
+    except zipfile.BadZipFile as exc:
+        raise AmazonReportError(path.name, None, f"damaged ZIP archive ({exc})") from None
+    if not names:
+        raise AmazonReportError(path.name, None, "the ZIP archive holds no report file")
+    return [
+        _open_one(path, member, f"{path.name}:{member}", market, period_start, period_end)
+        for member in names
+    ]
+
+
+def _is_report_member(info: zipfile.ZipInfo) -> bool:
+    base = info.filename.rsplit("/", 1)[-1]
+    return not (info.is_dir() or info.filename.startswith("__MACOSX/") or base.startswith("."))
+
+
+@contextlib.contextmanager
+def _open_binary(source: Path, member: str | None, name: str) -> Iterator[IO[bytes]]:
+    """The report's bytes: the plain file, or a zip member decompressed as it is read."""
+    if member is None:
+        with source.open("rb") as plain:
+            yield plain
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            archive = stack.enter_context(zipfile.ZipFile(source))
+            stream = stack.enter_context(archive.open(member))
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise AmazonReportError(name, None, f"cannot read ZIP member ({exc})") from None
+        yield stream
+
+
+@contextlib.contextmanager
+def _open_text(source: Path, member: str | None, name: str, encoding: str) -> Iterator[IO[str]]:
+    # newline="" hands CR/LF through untouched: the csv module needs that for quoted newlines.
+    with _open_binary(source, member, name) as binary:
+        text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        try:
+            yield text
+        finally:
+            text.detach()
+
+
+def _sniff_encoding(source: Path, member: str | None, name: str) -> str:
+    # Several parsers open reports as utf-8-sig (section 1.2); Excel's "Unicode text" re-save
+    # of a tab-delimited report is UTF-16 with a BOM.
+    with _open_binary(source, member, name) as binary:
+        head = binary.read(2)
+    return "utf-16" if head in _UTF16_BOMS else "utf-8-sig"
+
+
+def _open_one(
+    source: Path,
+    member: str | None,
+    name: str,
+    marketplace: Marketplace,
+    period_start: date | None,
+    period_end: date | None,
+) -> ReportFile:
+    encoding = _sniff_encoding(source, member, name)
+    with _open_text(source, member, name, encoding) as text:
+        try:
+            title, title_line, header, header_line = _read_preamble(text, name)
+        except UnicodeDecodeError:
+            raise AmazonReportError(
+                name, 1, "the file is not UTF-8 text", "a CSV or tab-separated earnings report"
+            ) from None
+    report_type = EARNINGS_REPORT
+    if title is not None:
+        report_type, start_token, end_token = title
+        if report_type.casefold() != EARNINGS_REPORT.casefold():
+            raise AmazonReportError(
+                name,
+                title_line,
+                f"this is a {report_type} report: only {EARNINGS_REPORT} reports go into the"
+                " ledger (an orders report counts ordered items, not earned fees)",
+                "a title 'Fee-Earnings reports from ... to ...'",
+            )
+        # Explicit arguments override the title, so only the dates still needed are parsed.
+        if period_start is None:
+            period_start = parse_title_date(start_token, marketplace, name=name, line=title_line)
+        if period_end is None:
+            period_end = parse_title_date(end_token, marketplace, name=name, line=title_line)
+    start, end = period_start, period_end
+    if start is None or end is None:
+        raise AmazonReportError(
+            name,
+            1,
+            "no title line gives the report period and no period was passed",
+            f"a first line 'Fee-Earnings reports from {marketplace.date_pattern} to"
+            f" {marketplace.date_pattern}' or both period_start and period_end",
+        )
+    if start > end:
+        raise AmazonReportError(
+            name, title_line, f"the period starts ({start}) after it ends ({end})", "start <= end"
+        )
+    delimiter = _sniff_delimiter(header)
+    cells = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), [])
+    header_map = resolve_header(cells, name=name, line=header_line)
+    content_hash = _hash_report(source, member, name, encoding)
+    return ReportFile(
+        source=source,
+        member=member,
+        name=name,
+        content_hash=content_hash,
+        report_type=EARNINGS_REPORT,
+        period_start=start,
+        period_end=end,
+        marketplace=marketplace.code,
+        currency=marketplace.currency,
+        columns=header_map.columns,
+        positions=header_map.positions,
+        delimiter=delimiter,
+        encoding=encoding,
+        header_line=header_line,
+        header_width=len(cells),
+    )
+
+
+def _read_preamble(text: IO[str], name: str) -> tuple[tuple[str, str, str] | None, int, str, int]:
+    """Return (title parts or None, title line no, header text, header line no)."""
+    line_no = 0
+    title: tuple[str, str, str] | None = None
+    title_line = 0
+    while True:
+        line = text.readline(_MAX_PREAMBLE_LINE)
+        line_no += 1
+        if not line:
+            raise AmazonReportError(
+                name, line_no, "the file ends before a header line", "a Fee-Earnings header"
+            )
+        if len(line) >= _MAX_PREAMBLE_LINE:
+            raise AmazonReportError(
+                name, line_no, "the line is too long for a title or header", "a CSV report"
+            )
+        stripped = line.strip()
+        if not stripped.strip(',;\t"'):
+            if line_no > _MAX_LEADING_BLANKS:
+                raise AmazonReportError(name, line_no, "only blank lines", "a report header")
+            continue
+        if title is None:
+            # The title may come quoted or padded with delimiters by a spreadsheet re-save.
+            bare = stripped.rstrip(",;\t").strip('"').strip()
+            match = _TITLE.match(bare)
+            if match:
+                title, title_line = (match["type"], match["start"], match["end"]), line_no
+                continue
+            if bare.casefold().startswith("fee-"):
+                raise AmazonReportError(
+                    name,
+                    line_no,
+                    f"unrecognised title {bare[:80]!r}",
+                    "'Fee-Earnings reports from <start> to <end>'",
+                )
+        return title, title_line, line.rstrip("\r\n"), line_no
+
+
+def _sniff_delimiter(header: str) -> str:
+    # Recent web exports are comma-separated, older and data-feed ones tab-separated
+    # (section 1.2); a spreadsheet re-save in an EU locale uses `;`.
+    if "\t" in header:
+        return "\t"
+    if ";" in header and "," not in header:
+        return ";"
+    return ","
+
+
+def _hash_report(source: Path, member: str | None, name: str, encoding: str) -> str:
+    """sha256 of the report bytes, checking on the way that they decode (one binary pass)."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-16" if encoding == "utf-16" else "utf-8")()
+    offset = 0
+    with _open_binary(source, member, name) as binary:
+        while chunk := _read_chunk(binary, name):
+            digest.update(chunk)
+            # ASCII chunks need no decoding unless a multi-byte character straddles into them.
+            if not chunk.isascii() or decoder.getstate()[0] or encoding == "utf-16":
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad = offset + exc.start - len(decoder.getstate()[0])
+                    line = _line_of_offset(source, member, name, max(bad, 0))
+                    raise AmazonReportError(
+                        name,
+                        line,
+                        f"byte {exc.object[exc.start]:#04x} is not valid {encoding} text",
+                        "a UTF-8 report (re-download it, do not re-save it in a spreadsheet)",
+                    ) from None
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise AmazonReportError(
+                name, None, f"the file ends inside a {encoding} character", "complete text"
+            ) from None
+    return digest.hexdigest()
+
+
+def _read_chunk(binary: IO[bytes], name: str) -> bytes:
+    try:
+        return binary.read(_CHUNK)
+    except zipfile.BadZipFile as exc:  # a zip member's CRC is checked as it is read
+        raise AmazonReportError(name, None, f"damaged ZIP member ({exc})") from None
+
+
+def _line_of_offset(source: Path, member: str | None, name: str, offset: int) -> int:
+    """The 1-based line number holding byte `offset` (only used to word an error)."""
+    newlines = 0
+    with _open_binary(source, member, name) as binary:
+        while offset > 0 and (chunk := binary.read(min(_CHUNK, offset))):
+            newlines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return newlines + 1
+
+
+def iter_raw_batches(
+    report: ReportFile, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[list[RawLine]]:
+    """Yield the report's data rows in lists of at most `batch_size`, streaming the file.
+
+    Blank lines and a `Total...` line are skipped and not counted. A row whose cells do not
+    line up with the header still comes out: the schema rejects it with a reason.
+    """
+    normalise = number_normaliser(MARKETPLACES[report.marketplace])
+    positions = report.positions or tuple(range(len(report.columns)))
+    pairs = list(zip(report.columns, positions, strict=True))
+    text_cols = [(key, pos) for key, pos in pairs if key not in NUMERIC_COLUMNS]
+    number_cols = [(key, pos) for key, pos in pairs if key in NUMERIC_COLUMNS]
+    width = max(report.header_width, max(positions) + 1)
+    asin_pos = dict(pairs)["asin"]
+    with _open_text(report.source, report.member, report.name, report.encoding) as text:
+        pending: list[str] = []
+        lines = _tap(text, pending)
+        for _ in range(report.header_line):
+            next(lines, None)
+        pending.clear()
+        reader = csv.reader(lines, delimiter=report.delimiter, skipinitialspace=True)
+        consumed = report.header_line
+        batch: list[RawLine] = []
+        while True:
+            try:
+                cells = next(reader, None)
+            except csv.Error as exc:
+                raise AmazonReportError(
+                    report.name,
+                    consumed + 1,
+                    f"unreadable CSV ({exc})",
+                    "closed quotes: a quoted field that starts here never ends",
+                ) from None
+            if cells is None:
+                break
+            line_no = consumed + 1
+            consumed = report.header_line + reader.line_num
+            raw = (pending[0] if len(pending) == 1 else "".join(pending)).rstrip("\r\n")
+            pending.clear()
+            if len(cells) == width and cells[asin_pos]:
+                fields = {key: cells[pos] for key, pos in text_cols}
+                for key, pos in number_cols:
+                    fields[key] = normalise(cells[pos])
+            else:
+                if _is_filler(cells):
+                    continue
+                fields = _ragged_fields(cells, width, text_cols, number_cols, report.delimiter)
+                for key, _pos in number_cols:
+                    if key in fields:
+                        fields[key] = normalise(fields[key])
+            batch.append(RawLine(line_no, fields, raw))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def _tap(text: IO[str], sink: list[str]) -> Iterator[str]:
+    """Pass lines to the csv reader while keeping them, so each row knows its raw text."""
+    for line in text:
+        sink.append(line)
+        yield line
+
+
+def _is_filler(cells: list[str]) -> bool:
+    """Blank lines, delimiter-only lines and a `Total...` line: not data."""
+    for cell in cells:
+        if cell.strip():
+            return cell.strip().casefold().startswith(_TOTAL_PREFIXES)
+    return True
+
+
+def _ragged_fields(
+    cells: list[str],
+    width: int,
+    text_cols: list[tuple[str, int]],
+    number_cols: list[tuple[str, int]],
+    delimiter: str,
+) -> dict[str, str]:
+    """Fields of a row with too few or too many cells: present keys only, extras flagged."""
+    fields = {key: cells[pos] for key, pos in (*text_cols, *number_cols) if pos < len(cells)}
+    extra = [cell for cell in cells[width:] if cell.strip()]
+    if extra:
+        # Not a column of the model: pydantic's extra="forbid" rejects the row and shows these.
+        fields["unexpected_cells"] = delimiter.join(extra)
+    return fields
