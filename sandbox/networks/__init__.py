@@ -1,0 +1,242 @@
+"""Shared sandbox state (dataset, faults, request log) and the demo credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import Request, Response
+
+from sandbox.dataset import AWIN_PUBLISHER_ID, CJ_PUBLISHER_ID, IMPACT_SID, Dataset, PhaseChanges
+
+# Fixed demo credentials: the sandbox is loopback-only test infrastructure, never a secret store.
+SANDBOX_IMPACT_SID = IMPACT_SID
+SANDBOX_IMPACT_TOKEN = "sandbox-impact-auth-token"
+SANDBOX_AWIN_TOKEN = "sandbox-awin-oauth2-token"
+SANDBOX_AWIN_PUBLISHER_ID = str(AWIN_PUBLISHER_ID)
+SANDBOX_CJ_TOKEN = "sandbox-cj-personal-access-token"
+SANDBOX_CJ_PUBLISHER_ID = CJ_PUBLISHER_ID
+
+FaultKind = Literal["429", "500", "slow", "truncated_json"]
+FAULT_KINDS: frozenset[str] = frozenset({"429", "500", "slow", "truncated_json"})
+FAULT_NETWORKS: frozenset[str] = frozenset({"impact", "awin", "cj", "all"})
+REDACTED = "***"
+
+# Query parameters that carry secrets; the request log never shows their values.
+_SECRET_PARAMS = frozenset({"accesstoken", "access_token", "token", "authtoken"})
+
+
+@dataclass
+class Fault:
+    """A fault armed for the next `remaining` requests to one network's data endpoint."""
+
+    network: str
+    kind: str
+    remaining: int
+    retry_after: int = 1
+    delay: float = 1.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The fault as the admin endpoint shows it."""
+        return {
+            "network": self.network,
+            "kind": self.kind,
+            "count": self.remaining,
+            "retry_after": self.retry_after,
+            "delay": self.delay,
+        }
+
+
+class SandboxState:
+    """Everything the sandbox app mutates, behind one lock (tests call in from other threads)."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        clock: Callable[[], datetime] | None = None,
+        cj_page_size: int = 500,
+    ) -> None:
+        self.dataset = dataset
+        self.lock = threading.RLock()
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.cj_page_size = cj_page_size
+        self._faults: list[Fault] = []
+        self._log: list[dict[str, Any]] = []
+        self._impact_window_start = time.monotonic()
+        self._impact_window_calls = 0
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def set_fault(
+        self,
+        network: str,
+        kind: str,
+        count: int = 1,
+        retry_after: int = 1,
+        delay: float = 1.0,
+    ) -> None:
+        """Arm a fault for the next `count` requests to `network` ("all" = any network)."""
+        if network not in FAULT_NETWORKS:
+            raise ValueError(
+                f"unknown network {network!r}; expected one of {sorted(FAULT_NETWORKS)}"
+            )
+        if kind == "reset":
+            self.clear_faults(None if network == "all" else network)
+            return
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self.lock:
+            self._faults.append(Fault(network, kind, count, max(0, retry_after), max(0.0, delay)))
+
+    def clear_faults(self, network: str | None = None) -> None:
+        """Disarm every fault, or those of one network."""
+        with self.lock:
+            self._faults = [f for f in self._faults if network is not None and f.network != network]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The armed faults, oldest first."""
+        with self.lock:
+            return [f.as_json() for f in self._faults]
+
+    def take_fault(self, network: str) -> Fault | None:
+        """Consume one use of the oldest fault armed for `network` (or for all networks)."""
+        with self.lock:
+            for fault in self._faults:
+                if fault.network in (network, "all"):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # -- request log --------------------------------------------------------------------------
+
+    def log_request(self, network: str, request: Request) -> dict[str, Any]:
+        """Append a log entry for a network request (secrets redacted) and return it."""
+        query: dict[str, str] = {}
+        for key, value in request.query_params.multi_items():
+            query[key] = REDACTED if key.lower() in _SECRET_PARAMS else value
+        entry: dict[str, Any] = {
+            "seq": 0,
+            "network": network,
+            "method": request.method,
+            "path": request.url.path,
+            "query": query,
+            "authorization": REDACTED if "authorization" in request.headers else None,
+            "status": None,
+            "fault": None,
+        }
+        with self.lock:
+            entry["seq"] = len(self._log) + 1
+            self._log.append(entry)
+        return entry
+
+    def requests(self, network: str | None = None) -> list[dict[str, Any]]:
+        """Copies of the logged requests, optionally for one network."""
+        with self.lock:
+            return [dict(e) for e in self._log if network is None or e["network"] == network]
+
+    def clear_requests(self) -> None:
+        """Forget the request log."""
+        with self.lock:
+            self._log.clear()
+
+    # -- Impact rate-limit headers ---------------------------------------------------------------
+
+    def impact_rate_headers(self) -> dict[str, str]:
+        """X-RateLimit-* headers for a 1,000 requests/hour account (reference §2, not enforced)."""
+        limit, window = 1000, 3600.0
+        with self.lock:
+            now = time.monotonic()
+            if now - self._impact_window_start >= window:
+                self._impact_window_start, self._impact_window_calls = now, 0
+            self._impact_window_calls += 1
+            remaining = max(0, limit - self._impact_window_calls)
+            reset = int(window - (now - self._impact_window_start))
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(reset),
+        }
+
+    # -- phases -------------------------------------------------------------------------------
+
+    def advance(self) -> PhaseChanges:
+        """Advance the dataset one phase and pre-render what changed."""
+        with self.lock:
+            changes = self.dataset.advance()
+            self.dataset.warm()
+            return changes
+
+    def reset(self) -> None:
+        """Back to phase 0 with no faults and an empty request log."""
+        with self.lock:
+            self.dataset.reset()
+            self.dataset.warm()
+            self._faults.clear()
+            self._log.clear()
+
+
+def _fault_response(network: str, fault: Fault) -> Response:
+    if fault.kind == "429":
+        headers = {
+            "Retry-After": str(fault.retry_after),
+            "X-RateLimit-Reset": str(fault.retry_after),
+            "X-RateLimit-Limit": "1000",
+            "X-RateLimit-Remaining": "0",
+        }
+        body = _error_body(network, 429, "Too many requests: rate limit exceeded")
+        return Response(body, status_code=429, headers=headers, media_type="application/json")
+    body = _error_body(network, 500, "Internal server error")
+    return Response(body, status_code=500, media_type="application/json")
+
+
+def _error_body(network: str, status: int, message: str) -> str:
+    if network == "impact":
+        # impact.com error shape (reference §2).
+        return json.dumps({"Status": "ERROR", "Message": message})
+    if network == "cj":
+        return json.dumps({"errors": [{"message": message}]})
+    return json.dumps({"error": str(status), "description": message})
+
+
+def _truncate(response: Response) -> Response:
+    body = bytes(response.body)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(
+        body[: max(1, len(body) // 2)], status_code=response.status_code, headers=headers
+    )
+
+
+async def serve(
+    state: SandboxState,
+    network: str,
+    request: Request,
+    build: Callable[[dict[str, Any]], Response],
+) -> Response:
+    """Log the request, apply any armed fault, and otherwise answer with `build(log_entry)`."""
+    entry = state.log_request(network, request)
+    fault = state.take_fault(network)
+    if fault is not None:
+        entry["fault"] = fault.kind
+        if fault.kind in ("429", "500"):
+            response = _fault_response(network, fault)
+            entry["status"] = response.status_code
+            return response
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+    with state.lock:
+        response = build(entry)
+    if fault is not None and fault.kind == "truncated_json":
+        # The status and headers are fine but the JSON body stops half-way.
+        response = _truncate(response)
+    entry["status"] = response.status_code
+    return response
