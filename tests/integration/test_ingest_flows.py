@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "amazon"
+
+
+def read_artifact(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    assert found, f"no artifact {key!r} was published"
+    return str(found[-1].data)
+
+
+def monthly(db: Path) -> list[tuple]:
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT month, account, currency, sum(commission), sum(lines)::INT"
+            " FROM revenue_monthly GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+
+
+def test_ingest_flow_loads_report_and_publishes_its_artifact(prefect_harness, db):
+    from flows.ingest import ingest_report_files
+
+    summary = ingest_report_files(
+        [str(FIXTURES / "us_earnings.csv")], account="flow-us", marketplace="US", db=str(db)
+    )
+    assert [r.status for r in summary.reports] == ["loaded"]
+    assert summary.exit_code == 0
+    markdown = read_artifact("amazon-ingest-flow-us")
+    assert "us_earnings.csv" in markdown
+    assert "| 2020-12 | USD |" in markdown
+    with duckdb.connect(str(db), read_only=True) as con:
+        flow_runs = con.execute("SELECT DISTINCT flow_run_id FROM ingest_runs").fetchall()
+    assert flow_runs and flow_runs[0][0] is not None  # the ledger links back to the Prefect run
+
+
+def test_ingest_flow_twice_is_a_no_op_the_second_time(prefect_harness, db, snapshot):
+    from flows.ingest import ingest_report_files
+
+    args = {"account": "again", "marketplace": "UK", "db": str(db)}
+    ingest_report_files([str(FIXTURES / "uk_earnings.csv")], **args)
+    before = snapshot(db)
+    summary = ingest_report_files([str(FIXTURES / "uk_earnings.csv")], **args)
+    assert [r.status for r in summary.reports] == ["skipped"]
+    assert snapshot(db) == before
+
+
+def test_inbox_flow_archives_loaded_files_and_quarantines_bad_ones(prefect_harness, db, tmp_path):
+    from flows.ingest import amazon_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(FIXTURES / "us_earnings.csv", inbox / "good.csv")
+    shutil.copy(FIXTURES / "bad_header.csv", inbox / "bad.csv")
+    (inbox / "notes.md").write_text("not a report")
+
+    summaries = amazon_inbox(str(inbox), account="inbox-us", marketplace="US", db=str(db))
+
+    assert len(summaries) == 1
+    archived = list((inbox / "archive").iterdir())
+    quarantined = sorted(p.name for p in (inbox / "quarantine").iterdir())
+    assert [p.name.endswith("good.csv") for p in archived] == [True]
+    assert len(quarantined) == 2 and quarantined[0].endswith("bad.csv")
+    why = (inbox / "quarantine" / quarantined[1]).read_text()
+    assert "bad.csv:2" in why and "missing" in why
+    assert (inbox / "notes.md").exists()  # not a report: left alone
+    assert [row[1] for row in monthly(db)] == ["inbox-us"]
+
+
+def test_inbox_flow_with_nothing_to_do_changes_nothing(prefect_harness, db, tmp_path):
+    from flows.ingest import amazon_inbox
+
+    assert amazon_inbox(str(tmp_path / "empty"), account="x", db=str(db)) == []
+    assert not db.exists()
+
+
+def test_a_bad_header_fails_the_flow_before_anything_loads(prefect_harness, db):
+    from flows.ingest import ingest_report_files
+    from flows.pipeline import InputError
+
+    with pytest.raises(InputError, match=r"bad_header\.csv:2"):
+        ingest_report_files(
+            [str(FIXTURES / "us_earnings.csv"), str(FIXTURES / "bad_header.csv")],
+            account="x",
+            db=str(db),
+        )
+    assert not db.exists()
+
+
+def test_flow_totals_match_the_report_to_the_cent(prefect_harness, db):
+    from flows.ingest import ingest_report_files
+
+    ingest_report_files(
+        [str(FIXTURES / "it_earnings.csv")], account="it", marketplace="IT", db=str(db)
+    )
+    assert monthly(db) == [(date(2024, 3, 1), "it", "EUR", Decimal("38.7200"), 4)]
