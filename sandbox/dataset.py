@@ -569,7 +569,7 @@ def _accumulate(rows: Iterable[tuple[str, str, Decimal, Decimal]]) -> Totals:
 
 
 def _money(rng: random.Random, low_cents: int, high_cents: int) -> Decimal:
-    return Decimal(rng.randint(low_cents, high_cents)) / 100
+    return (Decimal(rng.randint(low_cents, high_cents)) / 100).quantize(CENT)
 
 
 class Dataset:
