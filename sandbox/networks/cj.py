@@ -93,6 +93,7 @@ class Operation:
 
     name: str | None
     variable_defaults: dict[str, Any]
+    required_variables: set[str]
     selections: list[Selection]
 
 
@@ -134,7 +135,7 @@ class _Parser:
         ops: list[Operation] = []
         while self.peek()[0] != "eof":
             if self.at("{"):
-                ops.append(Operation(None, {}, self.selection_set()))
+                ops.append(Operation(None, {}, set(), self.selection_set()))
                 continue
             keyword = self.take(kind="name")
             if keyword == "fragment":
@@ -142,28 +143,34 @@ class _Parser:
             if keyword != "query":
                 raise GraphQLError(f"Only query operations are supported, not {keyword!r}", 400)
             name = self.take(kind="name") if self.peek()[0] == "name" else None
-            defaults = self.variable_definitions() if self.at("(") else {}
+            defaults: dict[str, Any] = {}
+            required: set[str] = set()
+            if self.at("("):
+                defaults, required = self.variable_definitions()
             self.directives()
-            ops.append(Operation(name, defaults, self.selection_set()))
+            ops.append(Operation(name, defaults, required, self.selection_set()))
         if not ops:
             raise GraphQLError("Syntax Error: the document has no operation", 400)
         return ops
 
-    def variable_definitions(self) -> dict[str, Any]:
+    def variable_definitions(self) -> tuple[dict[str, Any], set[str]]:
         defaults: dict[str, Any] = {}
+        required: set[str] = set()
         self.take("(")
         while not self.at(")"):
             self.take("$")
             name = self.take(kind="name")
             self.take(":")
-            self.type_ref()
+            if self.type_ref():
+                required.add(name)
             if self.at("="):
                 self.take("=")
                 defaults[name] = self.value()
         self.take(")")
-        return defaults
+        return defaults, required
 
-    def type_ref(self) -> None:
+    def type_ref(self) -> bool:
+        """Read a type reference; True if it is non-null (`!`)."""
         if self.at("["):
             self.take("[")
             self.type_ref()
@@ -172,6 +179,8 @@ class _Parser:
             self.take(kind="name")
         if self.at("!"):
             self.take("!")
+            return True
+        return False
 
     def directives(self) -> None:
         while self.at("@"):
@@ -247,9 +256,8 @@ class _Parser:
 
 def _resolve(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, _Var):
-        if value.name not in variables:
-            raise GraphQLError(f'Variable "${value.name}" was not provided')
-        return variables[value.name]
+        # An unprovided nullable variable reads as null; the argument is then omitted.
+        return variables.get(value.name)
     if isinstance(value, list):
         return [_resolve(v, variables) for v in value]
     if isinstance(value, dict):
@@ -281,6 +289,9 @@ def parse_request(
             "Must provide operation name if query contains multiple operations.", 400
         )
     merged = {**op.variable_defaults, **variables}
+    for name in sorted(op.required_variables):
+        if merged.get(name) is None:
+            raise GraphQLError(f'Variable "${name}" of required type was not provided.')
     fields = [s for s in op.selections if s.name != "__typename"]
     for sel in fields:
         if sel.name != "publisherCommissions":
@@ -288,7 +299,8 @@ def parse_request(
     if len(fields) != 1:
         raise GraphQLError("The sandbox serves exactly one publisherCommissions field per query")
     sel = fields[0]
-    return sel, _resolve(sel.arguments, merged)
+    args = {k: v for k, v in _resolve(sel.arguments, merged).items() if v is not None}
+    return sel, args
 
 
 # ---------------------------------------------------------------------------------------------
