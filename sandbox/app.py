@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from sandbox.dataset import NETWORKS, Network
+from sandbox.dataset import NETWORKS
 from sandbox.networks import SandboxState, awin, cj, impact
 
 
@@ -62,12 +62,11 @@ def create_app(state: SandboxState) -> FastAPI:
     async def expected(network: str) -> dict[str, Any]:
         if network not in NETWORKS:
             raise HTTPException(status_code=400, detail=f"network must be one of {list(NETWORKS)}")
-        net: Network = network
         with state.lock:
             return {
                 "network": network,
                 "phase": state.dataset.phase,
-                "totals": state.dataset.expected_totals_json(net),
+                "totals": state.dataset.expected_totals_json(network),
             }
 
     @app.post("/_sandbox/reset")

@@ -1037,18 +1037,20 @@ class Dataset:
         """originalActionIds that have at least one restatement pair."""
         return sorted({r.original_action_id for r in self.cj if not r.original})
 
-    def records(self, network: Network) -> Iterator[object]:
+    def records(self, network: Network | str) -> Iterator[object]:
         """The current records of one network."""
         if network == "impact":
             yield from self.impact
         elif network == "awin":
             yield from self.awin
-        else:
+        elif network == "cj":
             yield from self.cj
+        else:
+            raise ValueError(f"unknown network {network!r}")
 
     # -- totals ----------------------------------------------------------------------------
 
-    def expected_totals(self, network: Network) -> Totals:
+    def expected_totals(self, network: Network | str) -> Totals:
         """Ledger totals per (currency, status) for the current phase: (sale, commission, lines)."""
         if network == "impact":
             return _accumulate(
@@ -1063,7 +1065,7 @@ class Dataset:
             return _accumulate(("USD", cj_ledger_status(r), r.sale, r.commission) for r in self.cj)
         raise ValueError(f"unknown network {network!r}")
 
-    def expected_totals_json(self, network: Network) -> list[dict[str, Any]]:
+    def expected_totals_json(self, network: Network | str) -> list[dict[str, Any]]:
         """expected_totals with money as exact decimal strings, for the admin endpoint."""
         return [
             {

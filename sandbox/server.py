@@ -99,7 +99,7 @@ class SandboxHandle:
         """Forget the request log."""
         self.state.clear_requests()
 
-    def expected_totals(self, network: Network) -> Totals:
+    def expected_totals(self, network: Network | str) -> Totals:
         """Expected ledger totals for the current phase."""
         with self.state.lock:
             return self.state.dataset.expected_totals(network)

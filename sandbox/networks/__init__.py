@@ -221,9 +221,16 @@ async def serve(
     network: str,
     request: Request,
     build: Callable[[dict[str, Any]], Response],
+    annotate: Callable[[dict[str, Any]], None] | None = None,
 ) -> Response:
-    """Log the request, apply any armed fault, and otherwise answer with `build(log_entry)`."""
+    """Log the request, apply any armed fault, and otherwise answer with `build(log_entry)`.
+
+    `annotate` adds to the log entry before any fault fires (CJ logs its GraphQL arguments,
+    so window checks on the log also see requests that were answered with a fault).
+    """
     entry = state.log_request(network, request)
+    if annotate is not None:
+        annotate(entry)
     fault = state.take_fault(network)
     if fault is not None:
         entry["fault"] = fault.kind

@@ -475,8 +475,6 @@ def answer(
         if not isinstance(body, dict):
             raise GraphQLError("POST body must be a JSON object", 400)
         sel, args = parse_request(body)
-        # Logged so tests can check the windows a client asked for.
-        entry["graphql"] = {"field": sel.name, "arguments": args}
         data = resolve(state, sel, args)
     except GraphQLError as err:
         payload: dict[str, Any] = {"errors": [{"message": err.message}]}
@@ -487,10 +485,27 @@ def answer(
     return _graphql_response(200, {"data": {sel.key: data}})
 
 
+def _log_arguments(raw_body: bytes, entry: dict[str, Any]) -> None:
+    """Record the publisherCommissions arguments so tests can check the windows asked for."""
+    try:
+        body = json.loads(raw_body)
+        sel, args = parse_request(body)
+    except (ValueError, TypeError, AttributeError, GraphQLError):
+        entry["graphql"] = None
+        return
+    entry["graphql"] = {"field": sel.name, "arguments": args}
+
+
 def register(app: FastAPI, state: SandboxState) -> None:
     """Add the CJ route to `app`."""
 
     @app.post("/query")
     async def query(request: Request) -> Response:
         raw = await request.body()
-        return await serve(state, "cj", request, lambda entry: answer(state, raw, request, entry))
+        return await serve(
+            state,
+            "cj",
+            request,
+            lambda entry: answer(state, raw, request, entry),
+            annotate=lambda entry: _log_arguments(raw, entry),
+        )

@@ -519,6 +519,16 @@ def test_fault_429_carries_retry_after_and_rate_limit_reset_then_clears(sb):
     assert [e["fault"] for e in sb.requests("impact")] == ["429", "429", None]
 
 
+def test_cj_request_log_keeps_window_arguments_even_when_faulted(sb):
+    sb.set_fault("cj", "429")
+    body = {"query": cj_query("2026-09-01T00:00:00Z", "2026-09-03T00:00:00Z")}
+    assert cj_post(sb, body).status_code == 429
+    assert cj_post(sb, body).status_code == 200
+    logged = [e["graphql"]["arguments"] for e in sb.requests("cj")]
+    assert [a["sincePostingDate"] for a in logged] == ["2026-09-01T00:00:00Z"] * 2
+    assert [e["fault"] for e in sb.requests("cj")] == ["429", None]
+
+
 def test_fault_500_applies_only_to_its_network(sb):
     sb.set_fault("awin", "500")
     params = {"startDate": "2026-09-01T00:00:00", "endDate": "2026-09-02T00:00:00"}
