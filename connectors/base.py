@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from connectors.settings import NetworkSettings
 from schemas.validation import ValidatedBatch
@@ -64,6 +64,7 @@ def lookback_start(settings: NetworkSettings, *, now: datetime) -> datetime:
     return now - timedelta(days=settings.lookback_days)
 
 
+@runtime_checkable
 class ApiNetwork(Protocol[S]):
     """The network-agnostic entry the flows call for API networks."""
 

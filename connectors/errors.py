@@ -18,13 +18,14 @@ _known_lock = threading.Lock()
 # `Authorization: Bearer x`, `'authorization': 'Basic x'`, `authorization=x`: keep the scheme,
 # drop the credential. Bare `Bearer x` / `Basic x` fragments are scrubbed as well.
 _AUTH_HEADER = re.compile(
-    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)((?:basic|bearer|token)\s+)?([^\s\"',}\]]+)"
+    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)((?:basic|bearer|token)\s+)?"
+    r"(?!\[REDACTED\])([^\s\"',}\]]+)"
 )
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED\])([A-Za-z0-9._~+/=\-]{8,})")
 # Query-string credentials, e.g. Awin's legacy `accessToken=` (affiliate-formats.md section 4).
 _QUERY_TOKEN = re.compile(
     r"(?i)([?&;\s](?:access_?token|auth_?token|token|api_?key|apikey|password|secret|"
-    r"client_secret)=)([^&\s#\"']+)"
+    r"client_secret)=)(?!\[REDACTED\])([^&\s#\"']+)"
 )
 
 

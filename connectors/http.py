@@ -64,6 +64,15 @@ log = logging.getLogger(__name__)
 NETWORK_LABELS: dict[str, str] = {"impact": "impact.com", "awin": "Awin", "cj": "CJ"}
 USER_AGENT = "passive-ledger/0.1 (+https://github.com/passive-ledger)"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Logger filters apply only to records logged on that exact logger, so name each one.
+_REDACTED_LOGGERS = (
+    "connectors.http",
+    "connectors.impact",
+    "connectors.awin",
+    "connectors.cj",
+    "httpx",
+    "tenacity",
+)
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # A reset value this large cannot be "seconds from now" (it would be ~31 years), so it is an
 # epoch timestamp (GitHub style). impact.com documents plain seconds (affiliate-formats.md §2).
@@ -155,21 +164,20 @@ class TokenBucket:
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Take one token, sleeping (via the clock) until one is available; return the wait."""
-        waited = 0.0
+        """Take one token, sleeping (via the clock) until it is due; return the wait.
+
+        The token is reserved under the lock (the balance may go negative) and the caller
+        sleeps off its own debt outside it, so concurrent callers queue in order.
+        """
         with self._lock:
-            while True:
-                now = self._clock.monotonic()
-                self._refill(now)
-                if self._paused_until > now:
-                    delay = self._paused_until - now
-                elif self._tokens >= 1.0 - 1e-9:
-                    self._tokens = max(self._tokens - 1.0, 0.0)
-                    return waited
-                else:
-                    delay = (1.0 - self._tokens) / self.rate_limit.rate
-                self._clock.sleep(delay)
-                waited += delay
+            now = self._clock.monotonic()
+            self._refill(now)
+            self._tokens -= 1.0
+            debt = -self._tokens / self.rate_limit.rate if self._tokens < -1e-9 else 0.0
+            wait = max(debt, self._paused_until - now, 0.0)
+        if wait > 0:
+            self._clock.sleep(wait)
+        return wait
 
     def pause(self, seconds: float) -> None:
         """Hold every request for `seconds` (the server said its quota is spent)."""
@@ -555,7 +563,7 @@ def make_client(
         transport: an httpx transport (httpx.MockTransport in unit tests).
     """
     register_secret(*secrets)
-    install_log_redaction("connectors", "httpx", "httpcore")
+    install_log_redaction(*_REDACTED_LOGGERS)
     clock = clock or SystemClock()
     if limiter is None:
         limiter = (
