@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from decimal import Decimal
+from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.commission import CommissionLine
 from schemas.validation import BatchValidator, Reject, ValidatedBatch, map_valid
@@ -34,58 +36,9 @@ LINE_ID_FIELDS: tuple[str, ...] = (
 _SEPARATOR = "\x1f"  # ASCII unit separator: csv cells cannot carry it as meaningful text
 _MONEY_LIMIT = Decimal("1e14")  # DECIMAL(18,4) holds 14 integer digits
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-
-
-def parse_shipped_date(value: object) -> object:
-    """`2024-12-18`, `2024-12-18 00:00:00` or legacy `September 25, 2012` -> date.
-
-    Section 1.4: current exports write ISO dates (IT with a midnight time); pre-2016 and feed
-    reports wrote English month names. No time zone is stated: the date is the store's date.
-    """
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if len(text) >= 10 and text[4] == "-" and (len(text) == 10 or text[10] in " T"):
-        return date.fromisoformat(text[:10])  # ValueError becomes a pydantic reason
-    month_day, _, year = text.partition(",")
-    month, _, day = month_day.strip().partition(" ")
-    number = _MONTHS.get(month.rstrip(".").casefold())
-    if number is None or not year.strip().isdigit() or not day.strip().isdigit():
-        raise ValueError("expected YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or 'September 25, 2012'")
-    return date(int(year), number, int(day))
-
-
-def _bounded_money(value: Decimal) -> Decimal:
-    # Checked before CommissionLine quantizes: Decimal.quantize raises InvalidOperation (not
-    # a ValueError) for huge values, which would escape the validation boundary.
-    if abs(value) >= _MONEY_LIMIT:
-        raise ValueError("amount does not fit DECIMAL(18,4)")
-    return value
-
-
-RawMoney = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_bounded_money)]
-ShippedDate = Annotated[date, BeforeValidator(parse_shipped_date)]
+# Bounded before CommissionLine quantizes: Decimal.quantize raises InvalidOperation (not a
+# ValueError) for huge values, which would escape the validation boundary.
+RawMoney = Annotated[Decimal, Field(allow_inf_nan=False, gt=-_MONEY_LIMIT, lt=_MONEY_LIMIT)]
 
 
 class AmazonEarningsRow(BaseModel):
@@ -98,7 +51,7 @@ class AmazonEarningsRow(BaseModel):
     asin: str = Field(min_length=1)
     seller: str | None = None
     tracking_id: str = Field(min_length=1)
-    date_shipped: ShippedDate
+    date_shipped: date  # the reader already cut `YYYY-MM-DD HH:MM:SS` and legacy dates to ISO
     price: RawMoney
     items_shipped: int
     returns: int
@@ -108,22 +61,18 @@ class AmazonEarningsRow(BaseModel):
     direct: str | None = None
 
 
+_LINE_ID_VALUES = attrgetter(*LINE_ID_FIELDS)
+
+
 def earnings_line_id(row: AmazonEarningsRow) -> str:
     """A content key for the row: identical rows share it (the warehouse numbers repeats).
 
     Earnings rows carry no order or transaction id and identical rows repeat (section 1.5),
-    so the key is a digest of every field, normalised so number spelling does not matter.
+    so the key is a digest of every field after locale normalisation and typing (so `1.234,56`
+    and `1234.56`, or a CSV and a TSV copy of a line, give the same key).
     """
-    parts = []
-    for field_name in LINE_ID_FIELDS:
-        value = getattr(row, field_name)
-        if value is None:
-            parts.append("")
-        elif isinstance(value, Decimal):
-            parts.append(format(value.normalize(), "f"))
-        else:
-            parts.append(str(value))
-    text = _SEPARATOR.join(parts)
+    values = _LINE_ID_VALUES(row)
+    text = _SEPARATOR.join(["" if value is None else str(value) for value in values])
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
@@ -156,6 +105,9 @@ def to_commission_line(
 
 
 _VALIDATOR = BatchValidator(AmazonEarningsRow)
+# Raw models are only needed until mapped: validating in slices keeps at most this many alive
+# beside the batch's RawLines and CommissionLines (memory must not grow with batch size).
+_SLICE = 5_000
 
 
 def validate_earnings_batch(
@@ -166,16 +118,18 @@ def validate_earnings_batch(
     Identical rows are all kept (two identical lines are two sales); returns stay as their own
     negative rows.
     """
-    good, bad = _VALIDATOR.validate([line.fields for line in batch])
-    mapped, unmappable = map_valid(
-        good, lambda row: to_commission_line(row, report, account=account)
-    )
-    bad.update(unmappable)
+    mapper = partial(to_commission_line, report=report, account=account)
     result = ValidatedBatch(records_read=len(batch))
-    for index, line in mapped:
-        result.lines.append(line)
-        result.source_lines.append(batch[index].line_no)
-    for index in sorted(bad):
-        raw = batch[index]
-        result.rejects.append(Reject(f"{report.name}:{raw.line_no}", raw.raw, bad[index]))
+    for start in range(0, len(batch), _SLICE):
+        part = batch[start : start + _SLICE]
+        good, bad = _VALIDATOR.validate([line.fields for line in part])
+        mapped, unmappable = map_valid(good, mapper)
+        del good
+        bad.update(unmappable)
+        for index, line in mapped:
+            result.lines.append(line)
+            result.source_lines.append(part[index].line_no)
+        for index in sorted(bad):
+            raw = part[index]
+            result.rejects.append(Reject(f"{report.name}:{raw.line_no}", raw.raw, bad[index]))
     return result

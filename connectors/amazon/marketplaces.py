@@ -139,3 +139,44 @@ def parse_title_date(token: str, marketplace: Marketplace, *, name: str, line: i
         f"title date {token!r} is not a valid date for marketplace {marketplace.code}",
         f"{marketplace.date_pattern} or YYYY-MM-DD",
     )
+
+
+# --- ship dates ---------------------------------------------------------------------------
+# Section 1.4: current exports write `YYYY-MM-DD` (IT adds ` 00:00:00`); pre-2016 and feed
+# reports wrote `September 25, 2012` (a JP script converts `Mon d, yyyy`). No time zone is
+# stated, so the date is the store's date and the time part is dropped.
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_LEGACY_DATE = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
+
+
+def normalise_shipped_date(text: str) -> str:
+    """`2024-12-18 00:00:00` or `September 25, 2012` -> ISO `YYYY-MM-DD`; else just stripped."""
+    bare = text.strip()
+    if len(bare) > 10 and bare[4] == "-" and bare[10] in " T":
+        return bare[:10]
+    legacy = _LEGACY_DATE.fullmatch(bare)
+    if legacy and legacy[1].casefold() in _MONTHS:
+        month = _MONTHS[legacy[1].casefold()]
+        return f"{legacy[3]}-{month:02d}-{int(legacy[2]):02d}"
+    return bare

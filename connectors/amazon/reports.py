@@ -21,6 +21,7 @@ from .marketplaces import (
     MARKETPLACES,
     Marketplace,
     get_marketplace,
+    normalise_shipped_date,
     number_normaliser,
     parse_title_date,
 )
@@ -169,6 +170,7 @@ def _open_one(
         try:
             title, title_line, header, header_line = _read_preamble(text, name)
         except UnicodeDecodeError:
+            _hash_report(source, member, name, encoding)  # raises, naming the bad line
             raise AmazonReportError(
                 name, 1, "the file is not UTF-8 text", "a CSV or tab-separated earnings report"
             ) from None
@@ -297,6 +299,7 @@ def _hash_report(source: Path, member: str | None, name: str, encoding: str) -> 
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
+            _hash_report(source, member, name, encoding)  # raises, naming the bad line
             raise AmazonReportError(
                 name, None, f"the file ends inside a {encoding} character", "complete text"
             ) from None
@@ -371,6 +374,9 @@ def iter_raw_batches(
                 for key, _pos in number_cols:
                     if key in fields:
                         fields[key] = normalise(fields[key])
+            shipped = fields.get("date_shipped")
+            if shipped is not None and len(shipped) != 10:
+                fields["date_shipped"] = normalise_shipped_date(shipped)
             batch.append(RawLine(line_no, fields, raw))
             if len(batch) >= batch_size:
                 yield batch
