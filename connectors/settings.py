@@ -118,8 +118,8 @@ class ImpactSettings(NetworkSettings):
     def require_credentials(self) -> None:
         """Check both credentials and register the Basic-auth header value for redaction."""
         super().require_credentials()
-        assert self.account_sid is not None and self.auth_token is not None
-        register_basic_credentials(self.account_sid, self.auth_token.get_secret_value())
+        if self.account_sid and self.auth_token is not None:
+            register_basic_credentials(self.account_sid, self.auth_token.get_secret_value())
 
 
 class AwinSettings(NetworkSettings):
