@@ -174,18 +174,22 @@ def _open_one(
             raise AmazonReportError(
                 name, 1, "the file is not UTF-8 text", "a CSV or tab-separated earnings report"
             ) from None
-    report_type = EARNINGS_REPORT
+    if title is not None and title[0].casefold() != EARNINGS_REPORT.casefold():
+        raise AmazonReportError(
+            name,
+            title_line,
+            f"this is a {title[0]} report: only {EARNINGS_REPORT} reports go into the"
+            " ledger (an orders report counts ordered items, not earned fees)",
+            "a title 'Fee-Earnings reports from ... to ...'",
+        )
+    # The header is checked before the period: a file that is not an earnings report at all
+    # should say so rather than complain about a missing period.
+    delimiter = _sniff_delimiter(header)
+    cells = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), [])
+    header_map = resolve_header(cells, name=name, line=header_line)
     if title is not None:
-        report_type, start_token, end_token = title
-        if report_type.casefold() != EARNINGS_REPORT.casefold():
-            raise AmazonReportError(
-                name,
-                title_line,
-                f"this is a {report_type} report: only {EARNINGS_REPORT} reports go into the"
-                " ledger (an orders report counts ordered items, not earned fees)",
-                "a title 'Fee-Earnings reports from ... to ...'",
-            )
         # Explicit arguments override the title, so only the dates still needed are parsed.
+        _, start_token, end_token = title
         if period_start is None:
             period_start = parse_title_date(start_token, marketplace, name=name, line=title_line)
         if period_end is None:
@@ -201,11 +205,11 @@ def _open_one(
         )
     if start > end:
         raise AmazonReportError(
-            name, title_line, f"the period starts ({start}) after it ends ({end})", "start <= end"
+            name,
+            title_line or None,
+            f"the period starts ({start}) after it ends ({end})",
+            "a start on or before the end",
         )
-    delimiter = _sniff_delimiter(header)
-    cells = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), [])
-    header_map = resolve_header(cells, name=name, line=header_line)
     content_hash = _hash_report(source, member, name, encoding)
     return ReportFile(
         source=source,

@@ -560,3 +560,10 @@ def test_any_generated_report_round_trips_to_its_totals(
     assert sum(line.quantity or 0 for line in ledger) == sum(
         t.quantity for t in totals.months.values()
     )
+
+
+def test_a_file_that_is_not_a_report_says_so_before_asking_for_a_period(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_text("Date,Description,Amount\n2024-01-02,Coffee,-3.50\n", encoding="utf-8")
+    with pytest.raises(AmazonReportError, match=r"^bank\.csv:1: not a Fee-Earnings header"):
+        open_reports(path, marketplace="US")
