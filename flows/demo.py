@@ -1,13 +1,18 @@
-"""`passive demo`: the main job end to end on generated sample data."""
+"""`passive demo`: the main job end to end on generated sample data and sandbox networks."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 
-from flows import pipeline
+from flows import pipeline, pull_steps
+
+DEMO_SEED = 7
+DEMO_NETWORKS = ("impact", "awin", "cj")
 
 
 def _prepare_prefect() -> None:
@@ -17,8 +22,30 @@ def _prepare_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+@contextmanager
+def _sandbox_env(console: Console) -> Iterator[None]:
+    """Serve the sandbox networks on loopback and point the connectors at them meanwhile."""
+    from sandbox.server import run_sandbox
+
+    with run_sandbox(DEMO_SEED) as sandbox:
+        demo_env = sandbox.env()
+        # The sandbox has no quota, so the demo need not pace itself like a real account.
+        demo_env |= {f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in DEMO_NETWORKS}
+        saved = {key: os.environ.get(key) for key in demo_env}
+        os.environ.update(demo_env)
+        console.print(f"sandbox networks (impact.com, Awin, CJ) serving on {sandbox.base_url}")
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
 def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Console) -> int:
-    """Ingest the sample reports (and, later, the sandbox networks) into the ledger.
+    """Ingest the sample reports and pull the sandbox networks into the ledger.
 
     Returns the worst exit code of the runs (0 ok, 1 rejects, 2 failures).
     """
@@ -27,17 +54,18 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
     workdir.mkdir(parents=True, exist_ok=True)
     reports = write_demo_reports(workdir)
     console.print(f"wrote {len(reports)} sample Amazon reports to {workdir}/")
+    db_arg = str(db) if db else None
     if use_prefect:
         _prepare_prefect()
         console.print(
-            "running them through the Prefect flows (the temporary Prefect server "
-            "takes a few seconds to start)…"
+            "running them through the Prefect flows (Prefect's temporary server takes a few "
+            "seconds to start)…"
         )
         from flows.ingest import ingest_report_files
+        from flows.pull import pull_network
     code = 0
     for report in reports:
         kwargs = {"account": report.account, "marketplace": report.marketplace}
-        db_arg = str(db) if db else None
         if use_prefect:
             summary = ingest_report_files([str(report.path)], db=db_arg, **kwargs)
         else:
@@ -50,4 +78,18 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             )
             console.print(f"  {outcome.status} {outcome.name}: {detail}{note}", highlight=False)
         code = max(code, summary.exit_code)
+    with _sandbox_env(console):
+        for network in DEMO_NETWORKS:
+            if use_prefect:
+                pulled = pull_network(network, db=db_arg)
+            else:
+                pulled = pull_steps.pull(network, db=db)
+            result = pulled.result
+            detail = (
+                f"{result.records_read} records, {result.inserted} new, {result.changed} changed"
+                if result
+                else pulled.message
+            )
+            console.print(f"  pulled {network}: {detail}", highlight=False)
+            code = max(code, pulled.exit_code)
     return code

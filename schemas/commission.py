@@ -19,6 +19,9 @@ def _to_ledger_money(value: Decimal) -> Decimal:
     """Quantize to the ledger's 4 decimal places; refuse what DECIMAL(18,4) cannot hold."""
     if not value.is_finite():
         raise ValueError("amount must be a finite number")
+    # Check the size first: quantizing 1e30 to 4 places overflows Decimal's 28-digit context.
+    if abs(value) >= _LIMIT:
+        raise ValueError("amount does not fit DECIMAL(18,4)")
     quantized = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_EVEN)
     if abs(quantized) >= _LIMIT:
         raise ValueError("amount does not fit DECIMAL(18,4)")
