@@ -65,11 +65,15 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         from flows.pull import pull_network
     code = 0
     for report in reports:
-        kwargs = {"account": report.account, "marketplace": report.marketplace}
+        account, marketplace = report.account, report.marketplace
         if use_prefect:
-            summary = ingest_report_files([str(report.path)], db=db_arg, **kwargs)
+            summary = ingest_report_files(
+                [str(report.path)], account=account, marketplace=marketplace, db=db_arg
+            )
         else:
-            summary = pipeline.ingest_files([report.path], db=db, **kwargs)
+            summary = pipeline.ingest_files(
+                [report.path], account=account, marketplace=marketplace, db=db
+            )
         for outcome in summary.reports:
             note = " (restated month: replaces the earlier download)" if report.restatement else ""
             counts = outcome.result
