@@ -78,7 +78,9 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             note = " (restated month: replaces the earlier download)" if report.restatement else ""
             counts = outcome.result
             detail = (
-                f"{counts.loaded} lines, {counts.removed} replaced" if counts else outcome.message
+                f"{counts.loaded} lines ({counts.inserted} new, {counts.removed} removed)"
+                if counts
+                else outcome.message
             )
             console.print(f"  {outcome.status} {outcome.name}: {detail}{note}", highlight=False)
         code = max(code, summary.exit_code)
