@@ -1,0 +1,47 @@
+"""One ledger writer at a time across every Prefect run: the `passive-ledger-writer` limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+WRITER_LIMIT = "passive-ledger-writer"
+
+
+def ensure_writer_limit(name: str = WRITER_LIMIT) -> None:
+    """Create the global concurrency limit with one slot if it does not exist yet.
+
+    An existing limit is left as it is: whoever changed it meant to. Two runs creating it at
+    once is harmless (the loser gets a conflict and uses the winner's).
+    """
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        with suppress(ObjectAlreadyExists):
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+
+
+@contextmanager
+def ledger_writer(name: str = WRITER_LIMIT) -> Iterator[None]:
+    """Hold the single writer slot while the ledger file is open for writing.
+
+    DuckDB allows one writing process per file; without this, overlapping scheduled runs
+    would fight over the file lock instead of queueing. `strict=True` makes a missing limit
+    an error rather than a silent no-op. Outside a Prefect run (the in-process CLI) there is
+    nothing to coordinate with, so it does nothing.
+    """
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:
+        yield
+        return
+    ensure_writer_limit(name)
+    with concurrency(name, occupy=1, strict=True):
+        yield
