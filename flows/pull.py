@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -12,7 +12,10 @@ from prefect.runtime import flow_run
 from connectors.base import DateWindow
 from connectors.errors import ConnectorError
 from flows import pull_steps
+from flows.concurrency import ledger_writer
+from flows.hooks import log_failure, name_run
 from flows.report import artifact_key, pull_markdown
+from flows.secrets import secret_overrides
 from warehouse.load import ArrowBatch, new_run_id
 
 
@@ -32,7 +35,10 @@ def load_pull_task(
     plan: pull_steps.PullPlan, batches: list[ArrowBatch], db: str | None, run_id: str
 ) -> pull_steps.PullSummary:
     """Upsert the pulled records and move the cursor atomically (writes DuckDB: never cached)."""
-    return pull_steps.load_pull(plan, batches, db=db, run_id=run_id, flow_run_id=flow_run.get_id())
+    with ledger_writer():
+        return pull_steps.load_pull(
+            plan, batches, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
+        )
 
 
 @task(name="publish-pull-summary", cache_policy=NO_CACHE)
@@ -46,7 +52,34 @@ def publish_pull_summary_task(summary: pull_steps.PullSummary) -> None:
     )
 
 
-@flow(name="pull-network", flow_run_name="pull {network}")
+def _plan(
+    network: str, db: str | None, since: date | None, until: date | None
+) -> pull_steps.PullPlan:
+    """Plan the pull with credentials from Secret blocks over the environment's.
+
+    Missing credentials fail here, before any request, naming every setting to provide.
+    """
+    overrides = secret_overrides(network)
+    try:
+        # Planning reads the cursor from a writable connection (it migrates a new file).
+        with ledger_writer():
+            return pull_steps.plan_pull(
+                network, db=db, since=since, until=until, overrides=overrides
+            )
+    except pull_steps.PullInputError as error:
+        if "missing" not in str(error):
+            raise
+        raise pull_steps.PullInputError(
+            f"{error}, or store them as Prefect Secret blocks with `passive secrets set {network}`"
+        ) from None
+
+
+@flow(
+    name="pull-network",
+    flow_run_name="pull {network}",
+    on_failure=[log_failure],
+    on_crashed=[log_failure],
+)
 def pull_network(
     network: str,
     since: date | None = None,
@@ -54,14 +87,17 @@ def pull_network(
     db: str | None = None,
 ) -> pull_steps.PullSummary:
     """Pull one API network from the saved cursor (minus lookback) or `since`, to now or `until`."""
-    plan = pull_steps.plan_pull(network, db=db, since=since, until=until)
+    plan = _plan(network, db, since, until)
+    last_day = plan.end - timedelta(microseconds=1)  # the plan's end is exclusive
+    name_run(f"pull {network} {plan.start:%Y-%m-%d}..{last_day:%Y-%m-%d}")
     run_id = new_run_id()
     try:
         fetched = [fetch_window_task(network, window) for window in plan.windows]
     except ConnectorError as error:
-        summary = pull_steps.record_failed_pull(
-            plan, error, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
-        )
+        with ledger_writer():
+            summary = pull_steps.record_failed_pull(
+                plan, error, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
+            )
         publish_pull_summary_task(summary)
         raise
     batches = [batch for window_batches in fetched for batch in window_batches]

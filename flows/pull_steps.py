@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -63,11 +63,14 @@ def connector_for(network: str) -> ApiNetwork[Any]:
         raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
 
 
-def load_settings(network: str) -> NetworkSettings:
-    """Read a network's settings and check its credentials before any request is made."""
+def load_settings(network: str, overrides: Mapping[str, Any] | None = None) -> NetworkSettings:
+    """Read a network's settings and check its credentials before any request is made.
+
+    `overrides` (e.g. from Prefect Secret blocks) win over the environment and `.env`.
+    """
     connector = connector_for(network)
     try:
-        settings: NetworkSettings = connector.settings_class()
+        settings: NetworkSettings = connector.settings_class(**dict(overrides or {}))
         settings.require_credentials()
     except ConnectorError as error:
         raise PullInputError(str(error)) from None
@@ -83,12 +86,13 @@ def plan_pull(
     since: date | None = None,
     until: date | None = None,
     now: datetime | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> PullPlan:
     """Decide the range: `--since`, else the saved cursor minus the lookback, else a year back.
 
     `until` is inclusive (the whole day); without it the pull ends now.
     """
-    settings = load_settings(network)
+    settings = load_settings(network, overrides)
     connector = connector_for(network)
     account = connector.account(settings)
     now = now or datetime.now(UTC)
@@ -108,9 +112,11 @@ def plan_pull(
     return PullPlan(network, account, start, end, windows)
 
 
-def fetch_window(network: str, window: DateWindow) -> list[ArrowBatch]:
+def fetch_window(
+    network: str, window: DateWindow, overrides: Mapping[str, Any] | None = None
+) -> list[ArrowBatch]:
     """Fetch and validate one window, holding the result as Arrow (the ledger stays closed)."""
-    settings = load_settings(network)
+    settings = load_settings(network, overrides)
     return [
         to_arrow_batch(batch)
         for batch in connector_for(network).pull(settings, window.start, window.end)

@@ -1,0 +1,62 @@
+"""Network credentials as Prefect Secret blocks (`passive-<network>-<field>`), else env / .env."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from connectors import API_NETWORKS
+from flows.pull_steps import PullInputError
+
+PREFIX = "passive"
+
+
+def credential_fields(network: str) -> tuple[str, ...]:
+    """The settings a network needs to authenticate, e.g. ('account_sid', 'auth_token')."""
+    try:
+        connector = API_NETWORKS[network]
+    except KeyError:
+        known = ", ".join(sorted(API_NETWORKS))
+        raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
+    return tuple(connector.settings_class.credential_fields)
+
+
+def block_name(network: str, field: str) -> str:
+    """The Secret block holding one setting: passive-impact-auth-token."""
+    return f"{PREFIX}-{network}-{field}".replace("_", "-").lower()
+
+
+def read_secret(name: str) -> str | None:
+    """A Secret block's value, or None when no such block exists."""
+    from prefect.blocks.system import Secret
+
+    try:
+        block = cast("Secret[Any]", Secret.load(name))  # sync call: not a coroutine here
+    except ValueError:  # Prefect's "Unable to find block document named ..."
+        return None
+    value = block.get()
+    return None if value is None else str(value)
+
+
+def secret_overrides(network: str) -> dict[str, Any]:
+    """Settings found in Secret blocks, to pass over the environment's (blocks win)."""
+    found: dict[str, Any] = {}
+    for field in credential_fields(network):
+        value = read_secret(block_name(network, field))
+        if value:
+            found[field] = value
+    return found
+
+
+def store_secret(name: str, value: str) -> None:
+    """Create or replace a Secret block (Prefect stores it encrypted)."""
+    from prefect.blocks.system import Secret
+
+    Secret(value=value).save(name, overwrite=True)
+
+
+def stored_blocks(network: str) -> dict[str, bool]:
+    """Which of a network's Secret blocks exist (block name -> exists); values stay unread."""
+    return {
+        block_name(network, field): read_secret(block_name(network, field)) is not None
+        for field in credential_fields(network)
+    }
