@@ -13,6 +13,8 @@ from prefect.runtime import flow_run
 
 from connectors.amazon import ReportFile
 from flows import pipeline
+from flows.concurrency import ledger_writer
+from flows.hooks import log_failure, name_run
 from flows.report import artifact_key, ingest_markdown
 
 REPORT_SUFFIXES = {".csv", ".tsv", ".txt", ".zip"}
@@ -23,9 +25,10 @@ def load_report_task(
     report: ReportFile, db: str | None, account: str, force: bool
 ) -> pipeline.ReportOutcome:
     """Validate and load one report into the ledger (writes DuckDB: never cached)."""
-    outcome = pipeline.load_report(
-        report, db=db, account=account, force=force, flow_run_id=flow_run.get_id()
-    )
+    with ledger_writer():
+        outcome = pipeline.load_report(
+            report, db=db, account=account, force=force, flow_run_id=flow_run.get_id()
+        )
     logger = get_run_logger()
     if outcome.status == "failed":
         logger.error("%s: %s", report.name, outcome.message)
@@ -44,7 +47,21 @@ def publish_summary_task(summary: pipeline.IngestSummary) -> None:
     )
 
 
-@flow(name="ingest-report-files", flow_run_name="ingest {network} {account}")
+def _periods(reports: list[ReportFile]) -> str:
+    """The span the reports cover, for the run's name: 2026-10-01..2026-10-31."""
+    if not reports:
+        return ""
+    start = min(r.period_start for r in reports)
+    end = max(r.period_end for r in reports)
+    return f" {start:%Y-%m-%d}..{end:%Y-%m-%d}"
+
+
+@flow(
+    name="ingest-report-files",
+    flow_run_name="ingest {network} {account}",
+    on_failure=[log_failure],
+    on_crashed=[log_failure],
+)
 def ingest_report_files(
     paths: list[str],
     account: str,
@@ -61,6 +78,7 @@ def ingest_report_files(
     reports = pipeline.open_report_inputs(
         paths, marketplace=marketplace, period_start=period_start, period_end=period_end
     )
+    name_run(f"ingest {network} {account}{_periods(reports)}")
     outcomes = [load_report_task(r, db, account, force) for r in reports]
     summary = pipeline.summarize(db, network=network, account=account, outcomes=outcomes)
     publish_summary_task(summary)
@@ -78,7 +96,12 @@ def _move(file: Path, folder: Path, note: str | None = None) -> Path:
     return target
 
 
-@flow(name="amazon-inbox", flow_run_name="amazon inbox {account}")
+@flow(
+    name="amazon-inbox",
+    flow_run_name="amazon inbox {account}",
+    on_failure=[log_failure],
+    on_crashed=[log_failure],
+)
 def amazon_inbox(
     inbox: str,
     account: str,
@@ -95,13 +118,19 @@ def amazon_inbox(
     summaries = []
     if not files:
         logger.info("inbox %s is empty", folder)
+    opened: list[tuple[Path, list[ReportFile]]] = []
     for file in files:
         try:
-            reports = pipeline.open_report_inputs([file], marketplace=marketplace)
+            opened.append((file, pipeline.open_report_inputs([file], marketplace=marketplace)))
         except pipeline.InputError as error:
             logger.error("quarantined %s: %s", file.name, error)
             _move(file, folder / "quarantine", str(error))
-            continue
+    every_report = [r for _, reports in opened for r in reports]
+    if every_report:
+        name_run(f"amazon inbox {account}{_periods(every_report)}")
+    else:
+        name_run(f"amazon inbox {account} (nothing new)")
+    for file, reports in opened:
         outcomes = [load_report_task(r, db, account, False) for r in reports]
         summary = pipeline.summarize(db, network="amazon", account=account, outcomes=outcomes)
         publish_summary_task(summary)
