@@ -1,0 +1,167 @@
+"""Flow `ledger_summary`: the `passive-income` artifact, commission per month and currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from flows.hooks import log_failure, name_run
+from flows.report import markdown_table
+from warehouse.connection import ledger, resolve_db_path
+from warehouse.tally import tally
+
+ARTIFACT_KEY = "passive-income"
+CHART_MONTHS = 12
+TABLE_MONTHS = 24
+BAR_WIDTH = 30
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class MonthIncome:
+    """One month of one currency: confirmed (approved + paid), pending, reversed and net."""
+
+    month: date
+    currency: str
+    earned: Decimal
+    pending: Decimal
+    reversed: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        """What is earned or on its way (reversals are already out of it)."""
+        return self.earned + self.pending
+
+
+def month_incomes(rows: list[tuple[object, ...]], columns: tuple[str, ...]) -> list[MonthIncome]:
+    """Tally-by-month rows (month, currency, pending, approved, paid, reversed, ...) as incomes."""
+    at = {name: i for i, name in enumerate(columns)}
+
+    def money(row: tuple[object, ...], name: str) -> Decimal:
+        value = row[at[name]]
+        return Decimal(str(value)) if value is not None else Decimal(0)
+
+    incomes = []
+    for row in rows:
+        month = row[at["month"]]
+        assert isinstance(month, date)
+        incomes.append(
+            MonthIncome(
+                month=month,
+                currency=str(row[at["currency"]]),
+                earned=money(row, "approved") + money(row, "paid"),
+                pending=money(row, "pending"),
+                reversed=money(row, "reversed"),
+            )
+        )
+    return incomes
+
+
+def _previous_month(month: date) -> date:
+    return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
+
+
+def _last_months(end: date, count: int) -> list[date]:
+    months = [end]
+    while len(months) < count:
+        months.append(_previous_month(months[-1]))
+    return months[::-1]
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def _change(net: Decimal, before: Decimal | None) -> str:
+    if before is None:
+        return "–"
+    delta = net - before
+    sign = "+" if delta >= 0 else ""
+    if before == 0:
+        return f"{sign}{_money(delta)}"
+    percent = (delta / abs(before) * 100).quantize(Decimal("0.1"))
+    return f"{sign}{_money(delta)} ({sign}{percent}%)"
+
+
+def chart(nets: list[tuple[date, Decimal]], width: int = BAR_WIDTH) -> str:
+    """A text bar chart of net per month; months without income show as empty bars."""
+    top = max((abs(n) for _, n in nets), default=Decimal(0))
+    lines = []
+    for month, net in nets:
+        length = 0 if top == 0 else int((abs(net) / top * width).to_integral_value())
+        bar = ("-" if net < 0 else "") + "█" * length
+        lines.append(f"{month:%Y-%m} {bar:<{width + 1}} {_money(net):>12}")
+    return "\n".join(lines)
+
+
+def income_markdown(incomes: list[MonthIncome], *, source: str = "") -> str:
+    """The `passive-income` artifact: per currency, a monthly table and a 12-month chart."""
+    parts = ["# Passive income by month"]
+    if source:
+        parts.append(f"Ledger `{source}`. Earned = approved + paid; net = earned + pending.")
+    if not incomes:
+        parts.append("The ledger has no commission lines yet.")
+        return "\n\n".join(parts)
+    for currency in sorted({i.currency for i in incomes}):
+        mine = {i.month: i for i in incomes if i.currency == currency}
+        months = sorted(mine)
+        rows = []
+        for month in months[-TABLE_MONTHS:]:
+            income = mine[month]
+            before = mine.get(_previous_month(month))
+            previous_net = before.net if before else (Decimal(0) if month != months[0] else None)
+            rows.append(
+                [
+                    f"{month:%Y-%m}",
+                    _money(income.earned),
+                    _money(income.pending),
+                    _money(income.reversed),
+                    _money(income.net),
+                    _change(income.net, previous_net),
+                ]
+            )
+        last = _last_months(months[-1], CHART_MONTHS)
+        nets = [(m, mine[m].net if m in mine else Decimal(0)) for m in last]
+        parts += [
+            f"## {currency}",
+            markdown_table(
+                ["month", "earned", "pending", "reversed", "net", "change on last month"],
+                rows[::-1],
+            ),
+            f"Net {currency}, {last[0]:%Y-%m} to {last[-1]:%Y-%m}:",
+            "```\n" + chart(nets) + "\n```",
+        ]
+    return "\n\n".join(parts)
+
+
+@flow(
+    name="ledger-summary",
+    flow_run_name="ledger summary",
+    on_failure=[log_failure],
+    on_crashed=[log_failure],
+)
+def ledger_summary(db: str | None = None) -> str:
+    """Publish the monthly income per currency as the `passive-income` artifact."""
+    path = resolve_db_path(db)
+    incomes: list[MonthIncome] = []
+    if Path(path).exists():
+        with ledger(path, read_only=True) as con:
+            result = tally(con, "month")
+        incomes = month_incomes(result.rows, result.columns)
+    else:
+        get_run_logger().info("no ledger at %s yet", path)
+    if incomes:
+        first, last = min(i.month for i in incomes), max(i.month for i in incomes)
+        name_run(f"ledger summary {first:%Y-%m}..{last:%Y-%m}")
+    markdown = income_markdown(incomes, source=str(path))
+    create_markdown_artifact(
+        markdown=markdown,
+        key=ARTIFACT_KEY,
+        description="Commission per month and currency: earned, pending, reversed, net",
+    )
+    return markdown
