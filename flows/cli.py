@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,6 +44,22 @@ DbOption = Annotated[
 FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
 ]
+
+
+def _tracked_api() -> str | None:
+    """The Prefect API for tracked runs: PREFECT_API_URL / profile, else a running `passive serve`.
+
+    An explicitly empty PREFECT_API_URL means "in-process" and is respected (tests use it).
+    """
+    url = prefect_api_url()
+    if url or "PREFECT_API_URL" in os.environ:
+        return url
+    from flows.serve import running_api_url
+
+    found = running_api_url()
+    if found:
+        os.environ["PREFECT_API_URL"] = found  # before prefect is imported: it reads this
+    return found
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -129,7 +146,7 @@ def ingest(
             "API networks are pulled with `passive pull NETWORK`"
         )
     try:
-        if prefect_api_url():
+        if _tracked_api():
             from flows.ingest import ingest_report_files
 
             summary = ingest_report_files(
@@ -248,7 +265,7 @@ def pull(
     start = since.date() if since else None
     end = until.date() if until else None
     try:
-        if prefect_api_url():
+        if _tracked_api():
             from flows.pull import pull_network
 
             summary = pull_network(network, since=start, until=end, db=str(db) if db else None)
@@ -384,6 +401,174 @@ def demo(
     code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
     tally(by="month", db=db, fmt="table", network=None, account=None)
     raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the local Prefect server and UI.")] = 4200,
+    host: Annotated[str, typer.Option(help="Address the local server listens on.")] = "127.0.0.1",
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="The local server's data folder. Default: $PASSIVE_PREFECT_HOME, "
+            "else ~/.passive/prefect.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    inbox: Annotated[
+        Path | None,
+        typer.Option(help="Folder amazon-inbox watches. Default: ./inbox.", show_default=False),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            help="Account name for inbox reports (default from prefect.yaml).", show_default=False
+        ),
+    ] = None,
+    marketplace: Annotated[
+        str | None,
+        typer.Option(
+            help="Store of the inbox reports: US, UK, DE, … (default: prefect.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    prefect_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Deployments file. Default: the project's prefect.yaml.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Run everything on schedule: a local Prefect server and every deployment of prefect.yaml.
+
+    Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
+    ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary and
+    ingest-files from this one process. Open the UI at http://127.0.0.1:4200 to see runs,
+    their logs and the `passive-income` artifact. Ctrl-C stops; the schedules stay active.
+    While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.
+
+    Examples:
+
+        passive serve
+
+        passive serve --inbox ~/Downloads/amazon --account mysite-us --marketplace US
+
+        passive serve --port 4300 --db ~/income/ledger.duckdb
+    """
+    from flows.deployments import PREFECT_YAML
+    from flows.serve import ServeError, default_home
+    from flows.serve import serve as run_serve
+    from warehouse.connection import resolve_db_path
+
+    overrides: dict[str, Any] = {
+        "inbox": str(inbox) if inbox else None,
+        "account": account,
+        "marketplace": marketplace.upper() if marketplace else None,
+    }
+    configured = prefect_api_url()
+    try:
+        run_serve(
+            home=(home or default_home()).expanduser().resolve(),
+            host=host,
+            port=port,
+            api_url=configured.rstrip("/") if configured else None,
+            db=resolve_db_path(db).expanduser().resolve(),
+            overrides=overrides,
+            prefect_file=prefect_file or PREFECT_YAML,
+            say=lambda text: err.print(text, highlight=False, soft_wrap=True),
+        )
+    except (ServeError, OSError, ValueError) as error:
+        raise _fail(str(error), code=1) from None
+
+
+secrets_app = typer.Typer(
+    help=(
+        "Network credentials as Prefect Secret blocks (passive-<network>-<setting>).\n\n"
+        "Scheduled pulls read them before the environment and .env."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(secrets_app, name="secrets")
+
+
+def _require_api(what: str) -> None:
+    if not _tracked_api():
+        raise _fail(
+            f"{what} needs a Prefect server: start `passive serve` in another terminal, or set "
+            "PREFECT_API_URL"
+        )
+
+
+@secrets_app.command("set")
+def secrets_set(
+    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+) -> None:
+    """Store a network's credentials as Prefect Secret blocks; input is not echoed.
+
+    Asks for each credential (e.g. PASSIVE_IMPACT_ACCOUNT_SID and PASSIVE_IMPACT_AUTH_TOKEN)
+    and saves it as a Secret block (passive-impact-account-sid, passive-impact-auth-token).
+    An empty answer keeps what is stored.
+
+    Examples:
+
+        passive secrets set impact
+
+        passive secrets set awin
+    """
+    from connectors import API_NETWORKS
+    from flows.pull_steps import PullInputError
+
+    if network not in API_NETWORKS:
+        raise _fail(f"unknown network {network!r}; API networks: {', '.join(sorted(API_NETWORKS))}")
+    _require_api("storing secrets")
+    from flows.secrets import block_name, credential_fields, store_secret
+
+    try:
+        settings_class = API_NETWORKS[network].settings_class
+        for field in credential_fields(network):
+            value = typer.prompt(
+                f"{settings_class.env_name(field)} (hidden; empty keeps the stored one)",
+                default="",
+                hide_input=True,
+                show_default=False,
+            )
+            name = block_name(network, field)
+            if value.strip():
+                store_secret(name, value.strip())
+                out.print(f"stored {name}", highlight=False)
+            else:
+                out.print(f"kept {name}", highlight=False)
+    except PullInputError as error:
+        raise _fail(str(error)) from None
+
+
+@secrets_app.command("list")
+def secrets_list(
+    network: Annotated[str | None, typer.Argument(help="Only this network.")] = None,
+) -> None:
+    """Show which credential Secret blocks exist (never their values).
+
+    Example:
+
+        passive secrets list
+    """
+    from connectors import API_NETWORKS
+
+    _require_api("reading secrets")
+    from flows.secrets import stored_blocks
+
+    networks = [network] if network else sorted(API_NETWORKS)
+    rows: list[tuple[Any, ...]] = []
+    for name in networks:
+        if name not in API_NETWORKS:
+            raise _fail(f"unknown network {name!r}")
+        rows += [
+            (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()
+        ]
+    _emit(("network", "block", "state"), rows, "table", "Secret blocks")
 
 
 def main() -> None:
