@@ -23,7 +23,8 @@ from warehouse.load import ArrowBatch, new_run_id
 @task(name="fetch-window", cache_policy=NO_CACHE, task_run_name="fetch {network} {window}")
 def fetch_window_task(network: str, window: DateWindow) -> list[ArrowBatch]:
     """Fetch and validate one API window."""
-    batches = pull_steps.fetch_window(network, window)
+    # Credentials are read here rather than passed in, so they never become task inputs.
+    batches = pull_steps.fetch_window(network, window, secret_overrides(network))
     get_run_logger().info(
         "%s %s: %d records", network, window, sum(b.records_read for b in batches)
     )

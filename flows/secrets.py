@@ -31,8 +31,10 @@ def read_secret(name: str) -> str | None:
 
     try:
         block = cast("Secret[Any]", Secret.load(name))  # sync call: not a coroutine here
-    except ValueError:  # Prefect's "Unable to find block document named ..."
-        return None
+    except ValueError as error:
+        if "Unable to find block document" in str(error):
+            return None
+        raise
     value = block.get()
     return None if value is None else str(value)
 
