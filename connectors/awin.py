@@ -9,13 +9,12 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.base import DateWindow, Page, split_windows
+from connectors.base import DateWindow, Page, PagedNetwork
 from connectors.http import (
     ApiClient,
     BearerAuth,
     Clock,
     ResponseFormatError,
-    SettingsError,
     make_client,
     redact,
 )
@@ -50,7 +49,7 @@ def make_awin_client(
     return make_client(
         network=NETWORK,
         base_url=settings.base_url,
-        auth=BearerAuth(_token(settings)),
+        auth=BearerAuth(settings.credential("token")),
         rate_limit=settings.rate_limit(),
         timeout=settings.timeout_seconds,
         retry=settings.retry_policy(),
@@ -70,7 +69,7 @@ def fetch_transactions(
     page: int = 1,
 ) -> Iterator[Page]:
     """Yield the one page (a bare JSON array, no paging envelope) for `window`."""
-    url = TRANSACTIONS_PATH.format(publisher_id=_publisher_id(settings))
+    url = TRANSACTIONS_PATH.format(publisher_id=settings.credential("publisher_id"))
     params: dict[str, str | int] = {
         "startDate": format_date(window.start),
         "endDate": format_date(window.end),
@@ -120,71 +119,39 @@ def keep_latest(batches: Iterable[ValidatedBatch]) -> list[ValidatedBatch]:
     return kept
 
 
-def _token(settings: AwinSettings) -> str:
-    if settings.token is None:
-        settings.require_credentials()
-        raise SettingsError("Awin: token missing")  # unreachable: require raised
-    return settings.token.get_secret_value()
-
-
-def _publisher_id(settings: AwinSettings) -> str:
-    if not settings.publisher_id:
-        settings.require_credentials()
-        raise SettingsError("Awin: publisher id missing")  # unreachable: require raised
-    return settings.publisher_id.strip()
-
-
-class AwinNetwork:
+class AwinNetwork(PagedNetwork[AwinSettings]):
     """Awin as an ApiNetwork: upsert by transaction id; two date passes per pull."""
 
     name = NETWORK
     settings_class = AwinSettings
-
-    def __repr__(self) -> str:
-        return f"AwinNetwork(name={self.name!r})"
+    max_window_days = MAX_WINDOW_DAYS
 
     def account(self, settings: AwinSettings) -> str:
         """The publisher id."""
-        return _publisher_id(settings)
+        return settings.credential("publisher_id")
 
-    def pull(
-        self,
-        settings: AwinSettings,
-        start: datetime,
-        end: datetime,
-        *,
-        client: ApiClient | None = None,
-    ) -> Iterator[ValidatedBatch]:
-        """Validate credentials now; the batches come after both passes, de-duplicated by id."""
-        settings.require_credentials()
-        windows = split_windows(start, end, min(settings.max_window_days, MAX_WINDOW_DAYS))
-        return self._pull(settings, windows, client)
+    def make_client(self, settings: AwinSettings) -> ApiClient:
+        """Bearer auth with the personal token."""
+        return make_awin_client(settings)
 
-    def _pull(
-        self, settings: AwinSettings, windows: list[DateWindow], client: ApiClient | None
+    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
+        """Awin transactions to ledger lines."""
+        return validate_page(records, account=account, page=page)
+
+    def batches(
+        self, api: ApiClient, settings: AwinSettings, windows: list[DateWindow], account: str
     ) -> Iterator[ValidatedBatch]:
-        account = self.account(settings)
-        owned = client is None
-        api = client or make_awin_client(settings)
+        """Both date passes over every window, then de-duplicated by id (buffered)."""
         batches: list[ValidatedBatch] = []
-        try:
-            number = 0
-            for date_type in DATE_TYPES:
-                for window in windows:
-                    number += 1
-                    for page in fetch_transactions(
-                        api, settings, window, date_type=date_type, page=number
-                    ):
-                        batches.append(_validate(page, account))
-        finally:
-            if owned:
-                api.close()
+        number = 0
+        for date_type in DATE_TYPES:
+            for window in windows:
+                number += 1
+                for page in fetch_transactions(
+                    api, settings, window, date_type=date_type, page=number
+                ):
+                    batches.append(self.validate(page.records, account=account, page=page.number))
         yield from keep_latest(batches)
-
-
-def _validate(page: Page, account: str) -> ValidatedBatch:
-    records: list[dict[str, Any]] = page.records
-    return validate_page(records, account=account, page=page.number)
 
 
 API = AwinNetwork()

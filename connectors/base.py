@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from connectors.settings import NetworkSettings
 from schemas.validation import ValidatedBatch
+
+if TYPE_CHECKING:
+    from connectors.http import ApiClient
 
 S = TypeVar("S", bound=NetworkSettings)
 
@@ -85,3 +88,74 @@ class ApiNetwork(Protocol[S]):
     def pull(self, settings: S, start: datetime, end: datetime) -> Iterator[ValidatedBatch]:
         """Fetch `[start, end)` in API-sized windows and yield validated batches, page by page."""
         ...
+
+
+class PagedNetwork(Generic[S]):
+    """The pull loop every API network shares: check credentials before any request, cut the
+    range into the API's windows, and yield one validated batch per page (numbered across the
+    whole pull, for reject locators). Subclasses say how to connect, fetch and validate."""
+
+    name: str
+    settings_class: type[S]
+    max_window_days: int  # the API's own limit; settings may only narrow it
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def account(self, settings: S) -> str:
+        """The ledger `account` value for these settings."""
+        raise NotImplementedError
+
+    def make_client(self, settings: S) -> ApiClient:
+        """The shared-layer client, authenticated for this network."""
+        raise NotImplementedError
+
+    def fetch(self, api: ApiClient, settings: S, window: DateWindow) -> Iterator[Page]:
+        """The pages of one window."""
+        raise NotImplementedError
+
+    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
+        """Validate one page of raw records into ledger lines and rejects."""
+        raise NotImplementedError
+
+    def windows(
+        self, settings: S, start: datetime, end: datetime, now: datetime
+    ) -> list[DateWindow]:
+        """`[start, end)` cut into windows the API accepts."""
+        return split_windows(start, end, min(settings.max_window_days, self.max_window_days))
+
+    def pull(
+        self,
+        settings: S,
+        start: datetime,
+        end: datetime,
+        *,
+        client: ApiClient | None = None,
+        now: datetime | None = None,
+    ) -> Iterator[ValidatedBatch]:
+        """Validate credentials now (eagerly), then lazily pull `[start, end)` page by page."""
+        settings.require_credentials()
+        windows = self.windows(settings, start, end, now or datetime.now(UTC))
+        return self._pull(settings, windows, client)
+
+    def _pull(
+        self, settings: S, windows: list[DateWindow], client: ApiClient | None
+    ) -> Iterator[ValidatedBatch]:
+        account = self.account(settings)
+        owned = client is None
+        api = client or self.make_client(settings)
+        try:
+            yield from self.batches(api, settings, windows, account)
+        finally:
+            if owned:
+                api.close()
+
+    def batches(
+        self, api: ApiClient, settings: S, windows: list[DateWindow], account: str
+    ) -> Iterator[ValidatedBatch]:
+        """Every page of every window, validated."""
+        number = 0
+        for window in windows:
+            for page in self.fetch(api, settings, window):
+                number += 1
+                yield self.validate(page.records, account=account, page=number)

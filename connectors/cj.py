@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import DateWindow, Page, split_windows
+from connectors.base import DateWindow, Page, PagedNetwork
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -19,7 +19,6 @@ from connectors.http import (
     CursorTracker,
     PaginationError,
     ResponseFormatError,
-    SettingsError,
     make_client,
 )
 from connectors.settings import CJSettings
@@ -87,7 +86,7 @@ def make_cj_client(
     return make_client(
         network=NETWORK,
         base_url=settings.base_url,
-        auth=BearerAuth(_token(settings)),
+        auth=BearerAuth(settings.credential("token")),
         rate_limit=settings.rate_limit(),
         timeout=settings.timeout_seconds,
         retry=settings.retry_policy(),
@@ -102,7 +101,7 @@ def fetch_commissions(
     client: ApiClient, settings: CJSettings, window: DateWindow
 ) -> Iterator[Page]:
     """Yield pages for `window` until payloadComplete, continuing from maxCommissionId."""
-    publisher_id = _publisher_id(settings)
+    publisher_id = settings.credential("publisher_id")
     cursors = CursorTracker(NETWORK, "maxCommissionId")
     since: str | None = None
     number = 1
@@ -158,61 +157,28 @@ def _envelope(body: Any, number: int, window: DateWindow) -> dict[str, Any]:
     return envelope
 
 
-def _token(settings: CJSettings) -> str:
-    if settings.token is None:
-        settings.require_credentials()
-        raise SettingsError("CJ: token missing")  # unreachable: require raised
-    return settings.token.get_secret_value()
-
-
-def _publisher_id(settings: CJSettings) -> str:
-    if not settings.publisher_id:
-        settings.require_credentials()
-        raise SettingsError("CJ: publisher id missing")  # unreachable: require raised
-    return settings.publisher_id.strip()
-
-
-class CJNetwork:
+class CJNetwork(PagedNetwork[CJSettings]):
     """CJ as an ApiNetwork: insert every commissionId; corrections are new records."""
 
     name = NETWORK
     settings_class = CJSettings
-
-    def __repr__(self) -> str:
-        return f"CJNetwork(name={self.name!r})"
+    max_window_days = MAX_WINDOW_DAYS
 
     def account(self, settings: CJSettings) -> str:
         """The publisher id (forPublishers)."""
-        return _publisher_id(settings)
+        return settings.credential("publisher_id")
 
-    def pull(
-        self,
-        settings: CJSettings,
-        start: datetime,
-        end: datetime,
-        *,
-        client: ApiClient | None = None,
-    ) -> Iterator[ValidatedBatch]:
-        """Validate credentials now, then lazily pull `[start, end)` page by page."""
-        settings.require_credentials()
-        windows = split_windows(start, end, min(settings.max_window_days, MAX_WINDOW_DAYS))
-        return self._pull(settings, windows, client)
+    def make_client(self, settings: CJSettings) -> ApiClient:
+        """Bearer auth with the personal access token."""
+        return make_cj_client(settings)
 
-    def _pull(
-        self, settings: CJSettings, windows: list[DateWindow], client: ApiClient | None
-    ) -> Iterator[ValidatedBatch]:
-        account = self.account(settings)
-        owned = client is None
-        api = client or make_cj_client(settings)
-        try:
-            number = 0
-            for window in windows:
-                for page in fetch_commissions(api, settings, window):
-                    number += 1
-                    yield validate_page(page.records, account=account, page=number)
-        finally:
-            if owned:
-                api.close()
+    def fetch(self, api: ApiClient, settings: CJSettings, window: DateWindow) -> Iterator[Page]:
+        """The publisherCommissions pages of one posting-date window."""
+        return fetch_commissions(api, settings, window)
+
+    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
+        """CJ commissions to ledger lines."""
+        return validate_page(records, account=account, page=page)
 
 
 API = CJNetwork()

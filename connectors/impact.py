@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import DateWindow, Page, split_windows
+from connectors.base import DateWindow, Page, PagedNetwork, split_windows
 from connectors.http import (
     ApiClient,
     Clock,
@@ -17,7 +17,6 @@ from connectors.http import (
     PaginationError,
     RedactedBasicAuth,
     ResponseFormatError,
-    SettingsError,
     make_client,
     redact,
     same_origin,
@@ -142,56 +141,37 @@ def _read_page(
 
 
 def _credentials(settings: ImpactSettings) -> tuple[str, str]:
-    if not settings.account_sid or settings.auth_token is None:
-        settings.require_credentials()
-        raise SettingsError("impact.com: credentials missing")  # unreachable: require raised
-    return settings.account_sid, settings.auth_token.get_secret_value()
+    return settings.credential("account_sid"), settings.credential("auth_token")
 
 
-class ImpactNetwork:
+class ImpactNetwork(PagedNetwork[ImpactSettings]):
     """impact.com as an ApiNetwork: upsert by Action Id, pulled by last-updated date."""
 
     name = NETWORK
     settings_class = ImpactSettings
-
-    def __repr__(self) -> str:
-        return f"ImpactNetwork(name={self.name!r})"
+    max_window_days = MAX_WINDOW_DAYS
 
     def account(self, settings: ImpactSettings) -> str:
         """The Account SID."""
-        return _credentials(settings)[0]
+        return settings.credential("account_sid")
 
-    def pull(
-        self,
-        settings: ImpactSettings,
-        start: datetime,
-        end: datetime,
-        *,
-        client: ApiClient | None = None,
-        now: datetime | None = None,
-    ) -> Iterator[ValidatedBatch]:
-        """Validate credentials now, then lazily pull `[start, end)` page by page."""
-        settings.require_credentials()
-        windows = plan_windows(
-            start, end, max_days=settings.max_window_days, now=now or datetime.now(UTC)
-        )
-        return self._pull(settings, windows, client)
+    def make_client(self, settings: ImpactSettings) -> ApiClient:
+        """Basic auth with the SID and token."""
+        return make_impact_client(settings)
 
-    def _pull(
-        self, settings: ImpactSettings, windows: list[DateWindow], client: ApiClient | None
-    ) -> Iterator[ValidatedBatch]:
-        account = self.account(settings)
-        owned = client is None
-        api = client or make_impact_client(settings)
-        try:
-            number = 0
-            for window in windows:
-                for page in fetch_actions(api, settings, window):
-                    number += 1
-                    yield validate_page(page.records, account=account, page=number)
-        finally:
-            if owned:
-                api.close()
+    def fetch(self, api: ApiClient, settings: ImpactSettings, window: DateWindow) -> Iterator[Page]:
+        """The Actions pages of one last-updated window."""
+        return fetch_actions(api, settings, window)
+
+    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
+        """Impact Actions to ledger lines."""
+        return validate_page(records, account=account, page=page)
+
+    def windows(
+        self, settings: ImpactSettings, start: datetime, end: datetime, now: datetime
+    ) -> list[DateWindow]:
+        """45-day windows, StartDate clamped to three years back."""
+        return plan_windows(start, end, max_days=settings.max_window_days, now=now)
 
 
 API = ImpactNetwork()

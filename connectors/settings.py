@@ -54,20 +54,27 @@ class NetworkSettings(BaseSettings):
         """The environment variable that sets `field`."""
         return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
 
+    def _credential_text(self, name: str) -> str:
+        value = getattr(self, name)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return str(text).strip() if text else ""
+
     def require_credentials(self) -> None:
         """Raise SettingsError naming every missing credential env var; register the secrets."""
-        missing = []
-        for name in self.credential_fields:
-            value = getattr(self, name)
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not text or not str(text).strip():
-                missing.append(self.env_name(name))
+        missing = [self.env_name(n) for n in self.credential_fields if not self._credential_text(n)]
         if missing:
             raise SettingsError(
                 f"{self.label}: missing {', '.join(missing)}; set "
                 f"{'it' if len(missing) == 1 else 'them'} in the environment or in .env"
             )
         register_secret(*self.secret_values())
+
+    def credential(self, name: str) -> str:
+        """One credential's value (secret unwrapped, stripped), or SettingsError naming its var."""
+        text = self._credential_text(name)
+        if not text:
+            self.require_credentials()
+        return text
 
     def secret_values(self) -> tuple[str, ...]:
         """Every SecretStr value, for redaction."""
