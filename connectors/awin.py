@@ -9,13 +9,12 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.base import DateWindow, Page, PagedNetwork
+from connectors.base import DateWindow, Page, PagedNetwork, settings_client
 from connectors.http import (
     ApiClient,
     BearerAuth,
     Clock,
     ResponseFormatError,
-    make_client,
     redact,
 )
 from connectors.settings import AwinSettings
@@ -45,16 +44,10 @@ def make_awin_client(
     transport: httpx.BaseTransport | None = None,
 ) -> ApiClient:
     """An ApiClient sending `Authorization: Bearer` (not the legacy accessToken query)."""
-    settings.require_credentials()
-    return make_client(
+    return settings_client(
+        settings,
         network=NETWORK,
-        base_url=settings.base_url,
         auth=BearerAuth(settings.credential("token")),
-        rate_limit=settings.rate_limit(),
-        timeout=settings.timeout_seconds,
-        retry=settings.retry_policy(),
-        secrets=settings.secret_values(),
-        credential_settings=settings.secret_setting_names(),
         clock=clock,
         transport=transport,
     )

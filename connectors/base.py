@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+import httpx
+
+from connectors.http import ApiClient, Clock, make_client
 from connectors.settings import NetworkSettings
 from schemas.validation import ValidatedBatch
-
-if TYPE_CHECKING:
-    from connectors.http import ApiClient
 
 S = TypeVar("S", bound=NetworkSettings)
 
@@ -88,6 +88,30 @@ class ApiNetwork(Protocol[S]):
     def pull(self, settings: S, start: datetime, end: datetime) -> Iterator[ValidatedBatch]:
         """Fetch `[start, end)` in API-sized windows and yield validated batches, page by page."""
         ...
+
+
+def settings_client(
+    settings: NetworkSettings,
+    *,
+    network: str,
+    auth: httpx.Auth,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ApiClient:
+    """The shared-layer client configured from a network's settings (after a credential check)."""
+    settings.require_credentials()
+    return make_client(
+        network=network,
+        base_url=settings.base_url,
+        auth=auth,
+        rate_limit=settings.rate_limit(),
+        timeout=settings.timeout_seconds,
+        retry=settings.retry_policy(),
+        secrets=settings.secret_values(),
+        credential_settings=settings.secret_setting_names(),
+        clock=clock,
+        transport=transport,
+    )
 
 
 class PagedNetwork(Generic[S]):

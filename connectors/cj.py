@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import DateWindow, Page, PagedNetwork
+from connectors.base import DateWindow, Page, PagedNetwork, settings_client
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -19,7 +19,6 @@ from connectors.http import (
     CursorTracker,
     PaginationError,
     ResponseFormatError,
-    make_client,
 )
 from connectors.settings import CJSettings
 from schemas.cj import validate_page
@@ -82,16 +81,10 @@ def make_cj_client(
     transport: httpx.BaseTransport | None = None,
 ) -> ApiClient:
     """An ApiClient sending `Authorization: Bearer <personal access token>`."""
-    settings.require_credentials()
-    return make_client(
+    return settings_client(
+        settings,
         network=NETWORK,
-        base_url=settings.base_url,
         auth=BearerAuth(settings.credential("token")),
-        rate_limit=settings.rate_limit(),
-        timeout=settings.timeout_seconds,
-        retry=settings.retry_policy(),
-        secrets=settings.secret_values(),
-        credential_settings=settings.secret_setting_names(),
         clock=clock,
         transport=transport,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import DateWindow, Page, PagedNetwork, split_windows
+from connectors.base import DateWindow, Page, PagedNetwork, settings_client, split_windows
 from connectors.http import (
     ApiClient,
     Clock,
@@ -17,7 +17,6 @@ from connectors.http import (
     PaginationError,
     RedactedBasicAuth,
     ResponseFormatError,
-    make_client,
     redact,
     same_origin,
 )
@@ -67,15 +66,10 @@ def make_impact_client(
     """An ApiClient with Basic auth (AccountSID, AuthToken); checks credentials first."""
     settings.require_credentials()
     sid, token = _credentials(settings)
-    return make_client(
+    return settings_client(
+        settings,
         network=NETWORK,
-        base_url=settings.base_url,
         auth=RedactedBasicAuth(sid, token),
-        rate_limit=settings.rate_limit(),
-        timeout=settings.timeout_seconds,
-        retry=settings.retry_policy(),
-        secrets=settings.secret_values(),
-        credential_settings=settings.secret_setting_names(),
         clock=clock,
         transport=transport,
     )
