@@ -3,7 +3,17 @@
 from .columns import CANONICAL_COLUMNS, HEADER_ALIASES, OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from .errors import AmazonReportError
 from .marketplaces import MARKETPLACES, Marketplace, get_marketplace
-from .reports import EARNINGS_REPORT, RawLine, ReportFile, iter_raw_batches, open_reports
+from .reports import (
+    EARNINGS_REPORT,
+    ParsedChunk,
+    RawBatch,
+    RawChunk,
+    RawLine,
+    ReportFile,
+    iter_raw_batches,
+    open_reports,
+    parse_chunk,
+)
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -14,9 +24,13 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "AmazonReportError",
     "Marketplace",
+    "ParsedChunk",
+    "RawBatch",
+    "RawChunk",
     "RawLine",
     "ReportFile",
     "get_marketplace",
     "iter_raw_batches",
     "open_reports",
+    "parse_chunk",
 ]

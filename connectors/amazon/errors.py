@@ -19,3 +19,7 @@ class AmazonReportError(ValueError):
         self.line = line
         self.problem = problem
         self.expected = expected
+
+    def __reduce__(self) -> tuple[type[AmazonReportError], tuple[str, int | None, str, str]]:
+        # Rows are parsed in worker processes: the error must cross back with its parts.
+        return (type(self), (self.name, self.line, self.problem, self.expected))

@@ -9,11 +9,11 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, overload
 
 from .columns import NUMERIC_COLUMNS, resolve_header
 from .errors import AmazonReportError
@@ -30,6 +30,9 @@ EARNINGS_REPORT = "Fee-Earnings"
 DEFAULT_BATCH_SIZE = 50_000
 
 _CHUNK = 1 << 20  # hash in 1 MiB binary chunks: ~50 ms per 100 MB with SHA-NI
+# Cells made only of these are already plain numbers for the store's normaliser (its hot path
+# returns them unchanged), so the call is skipped: five calls a row add up over millions.
+_PLAIN_NUMBER_CHARS = {False: "0123456789.-+", True: "0123456789-+"}
 _MAX_PREAMBLE_LINE = 64 * 1024  # a title or header longer than this is not one
 _MAX_LEADING_BLANKS = 100
 _TITLE = re.compile(
@@ -327,73 +330,214 @@ def _line_of_offset(source: Path, member: str | None, name: str, offset: int) ->
     return newlines + 1
 
 
+# Records per chunk: the unit a worker parses and validates. Small enough that two of them
+# fit in a batch many times over (even load on two cores), big enough to amortise a hand-off.
+CHUNK_RECORDS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RawChunk:
+    """Consecutive physical lines of a report that start and end on record boundaries.
+
+    Plain strings and ints, so a chunk crosses to a worker process as cheaply as its text.
+    """
+
+    first_line: int  # 1-based physical line number of text[0]
+    text: list[str]  # the physical lines, line ends included (quoted newlines stay inside)
+    records: int  # record starts counted by the splitter (blank lines included)
+
+
+@dataclass(slots=True)
+class ParsedChunk:
+    """A chunk's data rows: the well-formed ones as normalised cell lists, the rest as RawLines.
+
+    `cells[i]` holds the header's cells in file order with numbers and ship dates already
+    normalised; `line_nos[i]`/`ends[i]` are its first and one-past-last physical line.
+    """
+
+    cells: list[list[str]]
+    line_nos: list[int]
+    ends: list[int]
+    ragged: list[RawLine]  # rows whose cells do not line up with the header (rejected or not)
+    columns: tuple[str, ...]  # canonical key of each entry of a `cells` row
+    first_line: int
+    text: list[str]
+
+    @property
+    def records(self) -> int:
+        """Data rows read (blank lines and a Total line are not rows)."""
+        return len(self.cells) + len(self.ragged)
+
+    def raw(self, index: int) -> str:
+        """The original text of well-formed row `index`, for the rejects table."""
+        start = self.line_nos[index] - self.first_line
+        stop = self.ends[index] - self.first_line
+        return "".join(self.text[start:stop]).rstrip("\r\n")
+
+    def raw_lines(self) -> list[RawLine]:
+        """Every row as a RawLine (fields by canonical key), in file order."""
+        out = [
+            RawLine(self.line_nos[i], dict(zip(self.columns, cells, strict=True)), self.raw(i))
+            for i, cells in enumerate(self.cells)
+        ]
+        if self.ragged:
+            out = sorted([*out, *self.ragged], key=_line_no)
+        return out
+
+
+def _line_no(line: RawLine) -> int:
+    return line.line_no
+
+
+class RawBatch(Sequence[RawLine]):
+    """Up to `batch_size` records of a report as unparsed chunks; parsed only when read.
+
+    The ingest path hands the chunks to `parse_chunk` (possibly in worker processes); reading
+    the batch as a sequence parses it here and gives the same RawLines as ever.
+    """
+
+    __slots__ = ("_lines", "chunks", "report")
+
+    def __init__(self, report: ReportFile, chunks: list[RawChunk]) -> None:
+        self.report = report
+        self.chunks = chunks
+        self._lines: list[RawLine] | None = None
+
+    def _parsed(self) -> list[RawLine]:
+        if self._lines is None:
+            lines: list[RawLine] = []
+            for chunk in self.chunks:
+                lines += parse_chunk(self.report, chunk).raw_lines()
+            self._lines = lines
+        return self._lines
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    @overload
+    def __getitem__(self, index: int) -> RawLine: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RawLine]: ...
+
+    def __getitem__(self, index: int | slice) -> RawLine | list[RawLine]:
+        return self._parsed()[index]
+
+    def __iter__(self) -> Iterator[RawLine]:
+        return iter(self._parsed())
+
+
 def iter_raw_batches(
-    report: ReportFile, batch_size: int = DEFAULT_BATCH_SIZE
-) -> Iterator[list[RawLine]]:
-    """Yield the report's data rows in lists of at most `batch_size`, streaming the file.
+    report: ReportFile,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    chunk_records: int = CHUNK_RECORDS,
+) -> Iterator[RawBatch]:
+    """Yield the report's data rows in batches of at most `batch_size`, streaming the file.
 
     Blank lines and a `Total...` line are skipped and not counted. A row whose cells do not
     line up with the header still comes out: the schema rejects it with a reason.
+
+    Only line splitting happens here: a record ends at a line end outside quotes (quote
+    parity per line, which is what a CSV quoted newline needs), and each batch is a list of
+    chunks of whole records that `parse_chunk` turns into rows wherever it runs.
+    """
+    chunk_records = max(1, min(chunk_records, batch_size))
+    with _open_text(report.source, report.member, report.name, report.encoding) as text:
+        line_no = 0
+        for _ in range(report.header_line):
+            if not text.readline():
+                return
+            line_no += 1
+        chunks: list[RawChunk] = []
+        in_batch = 0
+        lines: list[str] = []
+        records = 0
+        first = line_no + 1
+        inside = False  # inside a quoted field that continues on the next line
+        for line in text:
+            lines.append(line)
+            if '"' in line and line.count('"') & 1:
+                inside = not inside
+            if inside:
+                continue
+            records += 1
+            if records == chunk_records or in_batch + records == batch_size:
+                chunks.append(RawChunk(first, lines, records))
+                in_batch += records
+                first += len(lines)
+                lines, records = [], 0
+                if in_batch == batch_size:
+                    yield RawBatch(report, chunks)
+                    chunks, in_batch = [], 0
+        if lines:
+            chunks.append(RawChunk(first, lines, records + inside))
+        if chunks:
+            yield RawBatch(report, chunks)
+
+
+def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
+    """Parse a chunk's records: well-formed rows as normalised cells, the rest as RawLines.
+
+    Raises AmazonReportError for CSV the reader cannot follow (a quote that never closes).
     """
     normalise = number_normaliser(MARKETPLACES[report.marketplace])
+    plain = _PLAIN_NUMBER_CHARS[MARKETPLACES[report.marketplace].decimal_comma]
     positions = report.positions or tuple(range(len(report.columns)))
     pairs = list(zip(report.columns, positions, strict=True))
     text_cols = [(key, pos) for key, pos in pairs if key not in NUMERIC_COLUMNS]
     number_cols = [(key, pos) for key, pos in pairs if key in NUMERIC_COLUMNS]
     width = max(report.header_width, max(positions) + 1)
     asin_pos = dict(pairs)["asin"]
-    with _open_text(report.source, report.member, report.name, report.encoding) as text:
-        pending: list[str] = []
-        lines = _tap(text, pending)
-        for _ in range(report.header_line):
-            next(lines, None)
-        pending.clear()
-        reader = csv.reader(lines, delimiter=report.delimiter, skipinitialspace=True)
-        consumed = report.header_line
-        batch: list[RawLine] = []
-        while True:
-            try:
-                cells = next(reader, None)
-            except csv.Error as exc:
-                raise AmazonReportError(
-                    report.name,
-                    consumed + 1,
-                    f"unreadable CSV ({exc})",
-                    "closed quotes: a quoted field that starts here never ends",
-                ) from None
-            if cells is None:
-                break
-            line_no = consumed + 1
-            consumed = report.header_line + reader.line_num
-            raw = (pending[0] if len(pending) == 1 else "".join(pending)).rstrip("\r\n")
-            pending.clear()
-            if len(cells) == width and cells[asin_pos]:
-                fields = {key: cells[pos] for key, pos in text_cols}
-                for key, pos in number_cols:
-                    fields[key] = normalise(cells[pos])
-            else:
-                if _is_filler(cells):
-                    continue
-                fields = _ragged_fields(cells, width, text_cols, number_cols, report.delimiter)
-                for key, _pos in number_cols:
-                    if key in fields:
-                        fields[key] = normalise(fields[key])
-            shipped = fields.get("date_shipped")
-            if shipped is not None and len(shipped) != 10:
-                fields["date_shipped"] = normalise_shipped_date(shipped)
-            batch.append(RawLine(line_no, fields, raw))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
-def _tap(text: IO[str], sink: list[str]) -> Iterator[str]:
-    """Pass lines to the csv reader while keeping them, so each row knows its raw text."""
-    for line in text:
-        sink.append(line)
-        yield line
+    date_pos = dict(pairs)["date_shipped"]
+    number_positions = [pos for _, pos in number_cols]
+    # Cells come out in file order: when the header has no gaps they need no re-selection.
+    select = None if positions == tuple(range(width)) else positions
+    cells_out: list[list[str]] = []
+    line_nos: list[int] = []
+    ends: list[int] = []
+    ragged: list[RawLine] = []
+    first = chunk.first_line
+    reader = csv.reader(chunk.text, delimiter=report.delimiter, skipinitialspace=True)
+    consumed = 0
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise AmazonReportError(
+                report.name,
+                first + consumed,
+                f"unreadable CSV ({exc})",
+                "closed quotes: a quoted field that starts here never ends",
+            ) from None
+        if cells is None:
+            break
+        start = consumed
+        consumed = reader.line_num
+        if len(cells) == width and cells[asin_pos]:
+            for pos in number_positions:
+                value = cells[pos]
+                if not value or value.strip(plain):
+                    cells[pos] = normalise(value)
+            shipped = cells[date_pos]
+            if len(shipped) != 10:
+                cells[date_pos] = normalise_shipped_date(shipped)
+            cells_out.append(cells if select is None else [cells[p] for p in select])
+            line_nos.append(first + start)
+            ends.append(first + consumed)
+            continue
+        if _is_filler(cells):
+            continue
+        fields = _ragged_fields(cells, width, text_cols, number_cols, report.delimiter)
+        for key, _pos in number_cols:
+            if key in fields:
+                fields[key] = normalise(fields[key])
+        ragged_date = fields.get("date_shipped")
+        if ragged_date is not None and len(ragged_date) != 10:
+            fields["date_shipped"] = normalise_shipped_date(ragged_date)
+        raw = "".join(chunk.text[start:consumed]).rstrip("\r\n")
+        ragged.append(RawLine(first + start, fields, raw))
+    return ParsedChunk(cells_out, line_nos, ends, ragged, report.columns, first, chunk.text)
 
 
 def _is_filler(cells: list[str]) -> bool:
