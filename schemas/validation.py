@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import pyarrow as pa
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from schemas.commission import CommissionLine
+from schemas.commission import LEDGER_COLUMNS, CommissionLine
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,6 +35,65 @@ class ValidatedBatch:
     source_lines: list[int] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     records_read: int = 0
+
+
+_MONEY = pa.decimal128(18, 4)
+LEDGER_ARROW_SCHEMA = pa.schema(
+    [
+        ("network", pa.string()),
+        ("account", pa.string()),
+        ("line_id", pa.string()),
+        ("event_date", pa.date32()),
+        ("event_at", pa.timestamp("us", tz="UTC")),
+        ("status", pa.string()),
+        ("sale_amount", _MONEY),
+        ("commission_amount", _MONEY),
+        ("currency", pa.string()),
+        ("quantity", pa.int32()),
+        ("program", pa.string()),
+        ("product_id", pa.string()),
+        ("product_name", pa.string()),
+        ("tracking_id", pa.string()),
+        ("order_id", pa.string()),
+        ("original_line_id", pa.string()),
+        ("source_line", pa.int64()),
+    ]
+)
+"""Ledger lines in columnar form: CommissionLine's fields in order, then `source_line`."""
+assert tuple(LEDGER_ARROW_SCHEMA.names[:-1]) == LEDGER_COLUMNS, "columns must follow the model"
+
+
+def lines_to_table(lines: Sequence[CommissionLine], source_lines: Sequence[int]) -> pa.Table:
+    """Columnar copy of ledger lines, typed as LEDGER_ARROW_SCHEMA."""
+    columns: dict[str, list[object]] = {
+        name: [getattr(line, name) for line in lines] for name in LEDGER_COLUMNS
+    }
+    columns["source_line"] = list(source_lines)
+    return pa.Table.from_pydict(columns, schema=LEDGER_ARROW_SCHEMA)
+
+
+@dataclass(frozen=True)
+class ColumnarBatch:
+    """A validated batch whose ledger lines are already columns (LEDGER_ARROW_SCHEMA).
+
+    Bulk paths build the columns straight from validated raw rows instead of one
+    CommissionLine per row; `lines` rebuilds the models (validated) for callers that want them.
+    """
+
+    table: pa.Table
+    rejects: list[Reject]
+    records_read: int
+
+    @property
+    def source_lines(self) -> list[int]:
+        """Where each line came from, as in ValidatedBatch."""
+        return [int(v) for v in self.table.column("source_line").to_pylist()]
+
+    @property
+    def lines(self) -> list[CommissionLine]:
+        """The ledger lines as CommissionLine models (small batches and tests only)."""
+        rows = self.table.drop_columns(["source_line"]).to_pylist()
+        return [CommissionLine.model_validate(row) for row in rows]
 
 
 def format_errors(error: ValidationError, *, drop_loc_prefix: int = 0) -> tuple[str, ...]:
