@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -11,33 +14,17 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-from schemas.commission import LEDGER_COLUMNS
-from schemas.validation import Reject, ValidatedBatch
+from schemas.validation import (
+    LEDGER_ARROW_SCHEMA,
+    ColumnarBatch,
+    Reject,
+    ValidatedBatch,
+    lines_to_table,
+)
 from warehouse import sql
 
-_MONEY = pa.decimal128(18, 4)
-STAGE_SCHEMA = pa.schema(
-    [
-        ("network", pa.string()),
-        ("account", pa.string()),
-        ("line_id", pa.string()),
-        ("event_date", pa.date32()),
-        ("event_at", pa.timestamp("us", tz="UTC")),
-        ("status", pa.string()),
-        ("sale_amount", _MONEY),
-        ("commission_amount", _MONEY),
-        ("currency", pa.string()),
-        ("quantity", pa.int32()),
-        ("program", pa.string()),
-        ("product_id", pa.string()),
-        ("product_name", pa.string()),
-        ("tracking_id", pa.string()),
-        ("order_id", pa.string()),
-        ("original_line_id", pa.string()),
-        ("source_line", pa.int64()),
-    ]
-)
-assert tuple(STAGE_SCHEMA.names[:-1]) == LEDGER_COLUMNS, "stage columns must follow CommissionLine"
+STAGE_SCHEMA = LEDGER_ARROW_SCHEMA
+"""The stage table's columns: the ledger columns in CommissionLine order, then source_line."""
 
 REJECTS_SCHEMA = pa.schema(
     [
@@ -84,23 +71,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class ArrowBatch:
-    """A validated batch already in columnar form (cheap to hold while a pull is in flight)."""
-
-    table: pa.Table
-    rejects: list[Reject]
-    records_read: int
+ArrowBatch = ColumnarBatch
+"""A validated batch already in columnar form (cheap to hold while a pull is in flight)."""
 
 
 def batch_to_arrow(batch: ValidatedBatch) -> pa.Table:
     """Columnar copy of a batch's ledger lines, typed exactly as the stage table."""
-    lines = batch.lines
-    columns: dict[str, list[object]] = {
-        name: [getattr(line, name) for line in lines] for name in LEDGER_COLUMNS
-    }
-    columns["source_line"] = list(batch.source_lines)
-    return pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
+    return lines_to_table(batch.lines, batch.source_lines)
 
 
 def to_arrow_batch(batch: ValidatedBatch) -> ArrowBatch:
@@ -182,50 +159,89 @@ def load_batches(
     if mode == "replace_slice" and replace is None:
         raise ValueError("replace_slice needs the slice to replace")
     now = now or utc_now()
-    con.begin()
-    try:
-        read, rejected = _stage(
-            con,
-            batches,
-            run_id=run_id,
-            network=network,
-            account=account,
-            now=now,
-            on_batch=on_batch,
-        )
-        removed = 0
-        if mode == "replace_slice":
-            assert replace is not None
-            sql.execute(con, "incoming_numbered")
-            before = _count(con, replace)
-            sql.execute(
+    with _bounded_memory(con):
+        con.begin()
+        try:
+            read, rejected = _stage(
                 con,
-                "replace_slice",
+                batches,
                 run_id=run_id,
+                network=network,
+                account=account,
                 now=now,
-                network=replace.network,
-                account=replace.account,
-                period_start=replace.period_start,
-                period_end=replace.period_end,
+                on_batch=on_batch,
             )
-            removed = before - _count(con, replace)
-        else:
-            sql.execute(con, "incoming_latest")
-        sql.execute(con, "upsert", run_id=run_id, now=now)
-        row = con.execute(sql.statements("load_counts")[0]).fetchone()
-        assert row is not None
-        loaded, inserted, changed = (int(v) for v in row)
-        if before_commit is not None:
-            before_commit(con)
-        con.execute(
-            "DROP TABLE IF EXISTS stage; DROP TABLE IF EXISTS incoming;"
-            " DROP TABLE IF EXISTS moved; DROP TABLE IF EXISTS fresh"
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+            removed = 0
+            fresh_kind = "TABLE"  # insert_fresh_slice makes `fresh` a view of `incoming`
+            if mode == "replace_slice":
+                assert replace is not None
+                sql.execute(con, "incoming_numbered")
+                before = _count(con, replace)
+                if before == 0:
+                    sql.execute(con, "insert_fresh_slice", run_id=run_id, now=now)
+                    fresh_kind = "VIEW"
+                else:
+                    sql.execute(
+                        con,
+                        "replace_slice",
+                        run_id=run_id,
+                        now=now,
+                        network=replace.network,
+                        account=replace.account,
+                        period_start=replace.period_start,
+                        period_end=replace.period_end,
+                    )
+                    removed = before - _count(con, replace)
+                    sql.execute(con, "upsert", run_id=run_id, now=now)
+            else:
+                sql.execute(con, "incoming_latest")
+                sql.execute(con, "upsert", run_id=run_id, now=now)
+            row = con.execute(sql.statements("load_counts")[0]).fetchone()
+            assert row is not None
+            loaded, inserted, changed = (int(v) for v in row)
+            if before_commit is not None:
+                before_commit(con)
+            con.execute(
+                f"DROP {fresh_kind} IF EXISTS fresh; DROP TABLE IF EXISTS stage;"
+                " DROP TABLE IF EXISTS incoming; DROP TABLE IF EXISTS moved"
+            )
+            con.commit()
+        except BaseException:
+            # A failed COMMIT has already ended the transaction; say what failed, not that.
+            with suppress(duckdb.TransactionException):
+                con.rollback()
+            raise
     return LoadResult(read, loaded, rejected, inserted, changed, removed)
+
+
+# DuckDB's default memory limit is 80% of RAM. PASSIVE_DUCKDB_MEMORY (e.g. `300MB`) caps it
+# for a load, so its temp tables spill to `<ledger>.tmp` instead of growing the process. It is
+# not capped by default: the ledger's primary-key index must fit in memory to commit, and a
+# cap below that fails the load (measured: 160MB fails a 1M-line load at COMMIT).
+MEMORY_ENV = "PASSIVE_DUCKDB_MEMORY"
+
+
+@contextmanager
+def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    limit = os.environ.get(MEMORY_ENV)
+    if not limit:
+        yield
+        return
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    previous = str(row[0]) if row else None
+    con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
+    try:
+        yield
+    finally:
+        if previous is not None:
+            con.execute(f"SET memory_limit = '{_checked_size(previous)}'")
+
+
+def _checked_size(text: str) -> str:
+    """A DuckDB size such as `160MB` or `1.5 GiB`, checked before it is put into SQL."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]?i?B", text.strip(), re.IGNORECASE):
+        raise ValueError(f"not a memory size: {text!r} (expected e.g. 160MB)")
+    return text.strip()
 
 
 def _count(con: duckdb.DuckDBPyConnection, part: Slice) -> int:

@@ -4,3 +4,5 @@ CREATE OR REPLACE TEMP TABLE incoming AS
 SELECT *
 FROM stage
 QUALIFY row_number() OVER (PARTITION BY network, account, line_id ORDER BY source_line DESC) = 1;
+
+DROP TABLE stage;

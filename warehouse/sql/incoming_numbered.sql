@@ -5,3 +5,6 @@ SELECT * REPLACE (
     line_id || '-' || row_number() OVER (PARTITION BY line_id ORDER BY source_line) AS line_id
 )
 FROM stage;
+
+-- The stage is a full copy of the report: free it before the ledger is written.
+DROP TABLE stage;
