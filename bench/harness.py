@@ -1,0 +1,110 @@
+"""Run one contender in a fresh process and measure its wall time and peak memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+_SAMPLE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured process: wall seconds from spawn to exit, peak memory, exit code, stdout."""
+
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: str
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional memory (PSS) of `pid` plus all its descendants, in KiB (from /proc).
+
+    PSS splits a page shared by N processes N ways, so a parent and its forked workers add up
+    to what they really hold together; summing RSS would count shared pages once per process.
+    """
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as children:
+                pending += [int(child) for child in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
+def run(
+    command: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Run:
+    """Run `command` to completion; wall time includes interpreter start-up and imports.
+
+    Peak memory is the larger of the process's own peak RSS (ru_maxrss from wait4, exact for
+    one process) and the highest sampled PSS of its whole process tree (workers included).
+    """
+    full_env = {**os.environ, **(env or {})}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command),
+        env=full_env,
+        cwd=cwd or ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak_kb = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak_kb[0] = max(peak_kb[0], _tree_pss_kb(process.pid))
+            done.wait(_SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout_chunks: list[str] = []
+    stderr_chunks: list[str] = []
+    readers = [
+        threading.Thread(target=lambda: stdout_chunks.append(process.stdout.read()), daemon=True),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True),  # type: ignore[union-attr]
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    for reader in readers:
+        reader.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    peak_mb = max(peak_kb[0], usage.ru_maxrss) / 1024
+    if process.returncode not in (0, 1):
+        sys.stderr.write("".join(stderr_chunks)[-4000:])
+        raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+    return Run(seconds, peak_mb, process.returncode, "".join(stdout_chunks))
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (several runs damp the noise of a shared machine)."""
+    return float(statistics.median(values))
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISS, as printed beside each target."""
+    return "PASS" if ok else "MISS"
