@@ -485,7 +485,7 @@ def serve(
 
 secrets_app = typer.Typer(
     help=(
-        "Network credentials as Prefect Secret blocks (passive-<network>-<setting>).\n\n"
+        "Network credentials as Prefect Secret blocks (`passive-NETWORK-SETTING`).\n\n"
         "Scheduled pulls read them before the environment and .env."
     ),
     no_args_is_help=True,
