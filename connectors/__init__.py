@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from connectors import awin, cj, impact
-from connectors.base import ApiNetwork
+if TYPE_CHECKING:
+    from connectors.base import ApiNetwork
 
-API_NETWORKS: dict[str, ApiNetwork[Any]] = {
-    "impact": impact.API,
-    "awin": awin.API,
-    "cj": cj.API,
-}
-"""Network name -> its ApiNetwork (pull, settings_class, account) for the flows."""
+    API_NETWORKS: dict[str, ApiNetwork[Any]]
 
-__all__ = ["API_NETWORKS", "ApiNetwork"]
+_API_MODULES = {"impact": "connectors.impact", "awin": "connectors.awin", "cj": "connectors.cj"}
+_registry: dict[str, Any] = {}
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first use: `passive ingest` of an Amazon file must not pay for importing httpx,
+    # tenacity and the three API connectors (~0.3 s of a sub-second command; bench/).
+    if name == "API_NETWORKS":
+        if not _registry:
+            _registry.update({n: import_module(m).API for n, m in _API_MODULES.items()})
+        return _registry
+    raise AttributeError(f"module 'connectors' has no attribute {name!r}")
+
+
+__all__ = ["API_NETWORKS"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
-from schemas.amazon import validate_earnings_batch
+from schemas.amazon import validate_earnings_stream
 from schemas.validation import ValidatedBatch
 from warehouse.connection import ledger
 from warehouse.load import ArrowBatch, LoadResult, Slice, load_batches, new_run_id
@@ -162,10 +162,7 @@ def _load(
     account: str,
     on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None,
 ) -> LoadResult:
-    batches = (
-        validate_earnings_batch(batch, report, account=account)
-        for batch in iter_raw_batches(report)
-    )
+    batches = validate_earnings_stream(iter_raw_batches(report), account=account)
     lines_read: list[int] = [0]
 
     def count(batch: ValidatedBatch | ArrowBatch) -> None:

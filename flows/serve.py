@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
 SERVER_START_TIMEOUT = 300.0  # first start migrates a new SQLite database: slow on small machines
@@ -175,6 +173,10 @@ def wait_healthy(
     log: Path | None = None,
 ) -> None:
     """Poll `<api>/health` until it answers, the server exits, or `timeout` passes."""
+    # Imported here: every `passive ingest` reads this module to find a running serve, and
+    # must not pay httpx's import for it (bench/: re-ingest under 0.5 s).
+    import httpx
+
     deadline = time.monotonic() + timeout
     while True:
         if process is not None and process.poll() is not None:

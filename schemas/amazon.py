@@ -7,11 +7,11 @@ import gc
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import cache, partial
-from multiprocessing.pool import Pool
+from multiprocessing.pool import AsyncResult, Pool
 from operator import attrgetter, itemgetter
 from typing import Annotated, Any, overload
 
@@ -241,15 +241,49 @@ def _worker_init() -> None:
     gc.disable()
 
 
+def _jobs(batch: RawBatch, account: str) -> list[tuple[ReportFile, str, RawChunk]]:
+    return [(batch.report, account, chunk) for chunk in batch.chunks]
+
+
+def _parallel(batch: RawBatch) -> bool:
+    return len(batch.chunks) > 1 and sum(c.records for c in batch.chunks) >= _PARALLEL_MIN_RECORDS
+
+
 def _validate_raw_batch(batch: RawBatch, *, account: str) -> ColumnarBatch:
-    report = batch.report
-    jobs = [(report, account, chunk) for chunk in batch.chunks]
-    records = sum(chunk.records for chunk in batch.chunks)
-    pool = _pool() if len(jobs) > 1 and records >= _PARALLEL_MIN_RECORDS else None
+    pool = _pool() if _parallel(batch) else None
+    jobs = _jobs(batch, account)
     if pool is not None:
-        results = pool.map(_validate_chunk_job, jobs, chunksize=1)
-    else:
-        results = [_validate_chunk_job(job) for job in jobs]
+        return _collect(pool.map(_validate_chunk_job, jobs, chunksize=1))
+    return _collect([_validate_chunk_job(job) for job in jobs])
+
+
+def validate_earnings_stream(
+    batches: Iterable[RawBatch], *, account: str
+) -> Iterator[ColumnarBatch]:
+    """`validate_earnings_batch` over a report's batches, one batch ahead in the workers.
+
+    While the caller stages batch N into DuckDB, the worker processes already validate batch
+    N+1 (the profile showed the main process idle during validation and the workers idle
+    during staging). At most two batches are in flight, so memory stays flat.
+    """
+    pending: AsyncResult[list[tuple[pa.Table, list[Reject], int]]] | None = None
+    for batch in batches:
+        pool = _pool() if _parallel(batch) else None
+        if pool is None:
+            if pending is not None:
+                yield _collect(pending.get())
+                pending = None
+            yield _validate_raw_batch(batch, account=account)
+            continue
+        submitted = pool.map_async(_validate_chunk_job, _jobs(batch, account), chunksize=1)
+        if pending is not None:
+            yield _collect(pending.get())
+        pending = submitted
+    if pending is not None:
+        yield _collect(pending.get())
+
+
+def _collect(results: list[tuple[pa.Table, list[Reject], int]]) -> ColumnarBatch:
     tables = [table for table, _, _ in results]
     rejects = [reject for _, chunk_rejects, _ in results for reject in chunk_rejects]
     table = (

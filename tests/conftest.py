@@ -29,6 +29,17 @@ def ledger_snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in LEDGER_TABLES}
 
 
+def assert_ledger_keys_unique(db: Path) -> None:
+    """(network, account, line_id) is unique in `commissions` (DESIGN.md's ledger contract)."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute(
+            "SELECT count(*), count(DISTINCT (network, account, line_id)) FROM commissions"
+        ).fetchone()
+    assert row is not None and row[0] == row[1], f"duplicate ledger keys: {row}"
+
+
 @pytest.fixture
 def snapshot() -> Callable[[Path], dict[str, list[tuple[Any, ...]]]]:
     """`snapshot(db)` returns all ledger rows, to compare a ledger before and after."""

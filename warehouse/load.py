@@ -214,17 +214,18 @@ def load_batches(
     return LoadResult(read, loaded, rejected, inserted, changed, removed)
 
 
-# DuckDB's default memory limit is 80% of RAM. PASSIVE_DUCKDB_MEMORY (e.g. `300MB`) caps it
-# for a load, so its temp tables spill to `<ledger>.tmp` instead of growing the process. It is
-# not capped by default: the ledger's primary-key index must fit in memory to commit, and a
-# cap below that fails the load (measured: 160MB fails a 1M-line load at COMMIT).
+# DuckDB's default memory limit is 80% of RAM. A load caps it (PASSIVE_DUCKDB_MEMORY, default
+# 256MB) so its temp tables spill to `<ledger>.tmp` instead of growing the process with the
+# file. The ledger has no index to hold in memory (uniqueness is kept by the load SQL), so the
+# cap cannot fail a commit; `0` leaves DuckDB's own default.
 MEMORY_ENV = "PASSIVE_DUCKDB_MEMORY"
+DEFAULT_LOAD_MEMORY = "256MB"
 
 
 @contextmanager
 def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    limit = os.environ.get(MEMORY_ENV)
-    if not limit:
+    limit = os.environ.get(MEMORY_ENV, DEFAULT_LOAD_MEMORY)
+    if limit.strip() in ("", "0"):
         yield
         return
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()

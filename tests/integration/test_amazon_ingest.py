@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from flows import pipeline
 from flows.cli import app
 from sandbox.amazon_reports import ReportTotals, write_earnings_report, zip_report
+from tests.conftest import assert_ledger_keys_unique
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "amazon"
 JAN = (date(2026, 1, 1), date(2026, 1, 31))
@@ -78,6 +79,25 @@ def test_a_generated_report_lands_to_the_cent(db, reports):
     assert summary.exit_code == 0
     assert months(db) == generated(totals)
     assert totals.duplicates > 0 and totals.returns > 0  # both kinds of line were exercised
+
+
+def test_a_large_report_validated_by_worker_processes_lands_to_the_cent(db, tmp_path, monkeypatch):
+    from connectors import amazon as amazon_connector
+
+    path = tmp_path / "big.csv"
+    totals = write_earnings_report(
+        path, marketplace="UK", period_start=date(2025, 1, 1), period_end=date(2025, 12, 31),
+        lines=45_000, seed=5, duplicate_ratio=0.02,
+    )  # fmt: skip
+    # 20k-record batches: two go to the workers one ahead of the load, the last 5k in-process.
+    monkeypatch.setattr(
+        pipeline,
+        "iter_raw_batches",
+        lambda r: amazon_connector.iter_raw_batches(r, batch_size=20_000),
+    )
+    summary = ingest(db, path, marketplace="UK")
+    assert summary.exit_code == 0
+    assert months(db) == generated(totals)
 
 
 def test_the_same_content_zipped_and_renamed_is_a_no_op(db, reports, snapshot):
@@ -175,30 +195,25 @@ def test_a_failure_injected_mid_load_leaves_the_ledger_exactly_as_before(
 ):
     ingest(db, reports["feb"][0])
     before = snapshot(db)
+    from connectors import amazon as amazon_connector
     from schemas import amazon
 
-    calls = {"n": 0}
-    real = amazon.validate_earnings_batch
+    batches_seen = {"n": 0}
 
-    def flaky(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise MemoryError("injected")
-        return real(*args, **kwargs)
+    def flaky_stream(batches, **kwargs):
+        for batch in amazon.validate_earnings_stream(batches, **kwargs):
+            batches_seen["n"] += 1
+            if batches_seen["n"] == 2:
+                raise MemoryError("injected after the first batch was staged")
+            yield batch
 
-    monkeypatch.setattr(pipeline, "validate_earnings_batch", flaky)
-    monkeypatch.setattr(
-        "connectors.amazon.reports.iter_raw_batches.__defaults__", (100,), raising=False
-    )
-    from connectors import amazon as amazon_connector
-
+    monkeypatch.setattr(pipeline, "validate_earnings_stream", flaky_stream)
     small_batches = lambda report: amazon_connector.iter_raw_batches(report, batch_size=100)  # noqa: E731
     monkeypatch.setattr(pipeline, "iter_raw_batches", small_batches)
     with pytest.raises(MemoryError):
         ingest(db, reports["jan"][0])
-    assert calls["n"] == 2
-    after = snapshot(db)
-    assert after == before
+    assert batches_seen["n"] == 2
+    assert snapshot(db) == before
 
 
 @settings(
@@ -222,6 +237,7 @@ def test_any_order_and_repetition_equals_each_distinct_report_once_in_order(
     for name in distinct:
         ingest(reference, reports[name][0])
     assert ledger_lines(db) == ledger_lines(reference)
+    assert_ledger_keys_unique(db)
 
 
 runner = CliRunner()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from schemas.commission import CommissionLine
 from schemas.validation import Reject, ValidatedBatch
+from tests.conftest import assert_ledger_keys_unique
 from warehouse.connection import LedgerLockedError, ledger, open_ledger
 from warehouse.load import Slice, load_batches, new_run_id
 
@@ -292,3 +293,4 @@ def test_repeating_any_pull_changes_nothing(tmp_path_factory, snapshot, pulls):
         once = snapshot(db)
         upsert(db, b)
         assert snapshot(db) == once
+        assert_ledger_keys_unique(db)

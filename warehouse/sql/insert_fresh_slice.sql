@@ -1,7 +1,6 @@
 -- A report for a period the ledger holds no lines of (the usual case: a new month): every
 -- incoming line is new, so it goes straight in, with no anti-join and no copy of `incoming`.
--- The key holds the ship date, so a line of this slice cannot already sit outside it (and the
--- primary key would refuse it, failing the whole load, if it did).
+-- The key holds the ship date, so a line of this slice cannot already sit outside it.
 CREATE OR REPLACE TEMP VIEW fresh AS SELECT * FROM incoming;
 
 CREATE OR REPLACE TEMP TABLE moved AS SELECT * FROM incoming LIMIT 0;
