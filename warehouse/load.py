@@ -112,7 +112,7 @@ def _stage(
     now: datetime,
     on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None,
 ) -> tuple[int, int]:
-    """Stream batches into the temp stage table and rejects into `rejects`; return counts."""
+    """Stream batches into the scratch tables (autocommitted, see stage_create.sql); counts."""
     sql.execute(con, "stage_create")
     read = rejected = 0
     for batch in batches:
@@ -120,7 +120,7 @@ def _stage(
         table = batch.table if isinstance(batch, ArrowBatch) else batch_to_arrow(batch)
         if table.num_rows:
             con.register("_batch", table)
-            con.execute("INSERT INTO stage SELECT * FROM _batch")
+            con.execute("INSERT INTO _load_stage SELECT * FROM _batch")
             con.unregister("_batch")
         if batch.rejects:
             rejected += len(batch.rejects)
@@ -130,7 +130,7 @@ def _stage(
                     batch.rejects, run_id=run_id, network=network, account=account, now=now
                 ),
             )
-            con.execute("INSERT INTO rejects SELECT * FROM _rejects")
+            con.execute("INSERT INTO _load_rejects SELECT * FROM _rejects")
             con.unregister("_rejects")
         if on_batch is not None:
             on_batch(batch)
@@ -160,7 +160,6 @@ def load_batches(
         raise ValueError("replace_slice needs the slice to replace")
     now = now or utc_now()
     with _bounded_memory(con):
-        con.begin()
         try:
             read, rejected = _stage(
                 con,
@@ -171,55 +170,65 @@ def load_batches(
                 now=now,
                 on_batch=on_batch,
             )
-            removed = 0
-            fresh_kind = "TABLE"  # insert_fresh_slice makes `fresh` a view of `incoming`
-            if mode == "replace_slice":
-                assert replace is not None
-                sql.execute(con, "incoming_numbered")
-                before = _count(con, replace)
-                if before == 0:
-                    sql.execute(con, "insert_fresh_slice", run_id=run_id, now=now)
-                    fresh_kind = "VIEW"
+            # Numbering or de-duplicating touches only scratch tables: it runs before the
+            # ledger's transaction, so its work spills to disk instead of piling up uncommitted.
+            sql.execute(con, "incoming_numbered" if mode == "replace_slice" else "incoming_latest")
+            con.begin()
+            try:
+                con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
+                removed = 0
+                fresh_kind = "TABLE"  # insert_fresh_slice makes `fresh` a view of `incoming`
+                if mode == "replace_slice":
+                    assert replace is not None
+                    before = _count(con, replace)
+                    if before == 0:
+                        sql.execute(con, "insert_fresh_slice", run_id=run_id, now=now)
+                        fresh_kind = "VIEW"
+                    else:
+                        sql.execute(
+                            con,
+                            "replace_slice",
+                            run_id=run_id,
+                            now=now,
+                            network=replace.network,
+                            account=replace.account,
+                            period_start=replace.period_start,
+                            period_end=replace.period_end,
+                        )
+                        removed = before - _count(con, replace)
+                        sql.execute(con, "upsert", run_id=run_id, now=now)
                 else:
-                    sql.execute(
-                        con,
-                        "replace_slice",
-                        run_id=run_id,
-                        now=now,
-                        network=replace.network,
-                        account=replace.account,
-                        period_start=replace.period_start,
-                        period_end=replace.period_end,
-                    )
-                    removed = before - _count(con, replace)
                     sql.execute(con, "upsert", run_id=run_id, now=now)
-            else:
-                sql.execute(con, "incoming_latest")
-                sql.execute(con, "upsert", run_id=run_id, now=now)
-            row = con.execute(sql.statements("load_counts")[0]).fetchone()
-            assert row is not None
-            loaded, inserted, changed = (int(v) for v in row)
-            if before_commit is not None:
-                before_commit(con)
+                row = con.execute(sql.statements("load_counts")[0]).fetchone()
+                assert row is not None
+                loaded, inserted, changed = (int(v) for v in row)
+                if before_commit is not None:
+                    before_commit(con)
+                con.execute(
+                    f"DROP {fresh_kind} IF EXISTS fresh; DROP TABLE IF EXISTS incoming;"
+                    " DROP TABLE IF EXISTS moved; DROP TABLE _load_rejects"
+                )
+                con.commit()
+            except BaseException:
+                # A failed COMMIT has already ended the transaction; say what failed, not that.
+                with suppress(duckdb.TransactionException):
+                    con.rollback()
+                raise
+        finally:
+            # Scratch rows of a load that failed are not part of the ledger: drop them.
             con.execute(
-                f"DROP {fresh_kind} IF EXISTS fresh; DROP TABLE IF EXISTS stage;"
-                " DROP TABLE IF EXISTS incoming; DROP TABLE IF EXISTS moved"
+                "DROP TABLE IF EXISTS _load_stage; DROP TABLE IF EXISTS _load_rejects;"
+                " DROP TABLE IF EXISTS incoming"
             )
-            con.commit()
-        except BaseException:
-            # A failed COMMIT has already ended the transaction; say what failed, not that.
-            with suppress(duckdb.TransactionException):
-                con.rollback()
-            raise
     return LoadResult(read, loaded, rejected, inserted, changed, removed)
 
 
 # DuckDB's default memory limit is 80% of RAM. A load caps it (PASSIVE_DUCKDB_MEMORY, default
-# 256MB) so its temp tables spill to `<ledger>.tmp` instead of growing the process with the
+# 128MB) so its temp tables spill to `<ledger>.tmp` instead of growing the process with the
 # file. The ledger has no index to hold in memory (uniqueness is kept by the load SQL), so the
 # cap cannot fail a commit; `0` leaves DuckDB's own default.
 MEMORY_ENV = "PASSIVE_DUCKDB_MEMORY"
-DEFAULT_LOAD_MEMORY = "256MB"
+DEFAULT_LOAD_MEMORY = "128MB"
 
 
 @contextmanager

@@ -12,12 +12,16 @@ import duckdb
 from warehouse import sql
 
 TallyBy = Literal["month", "day", "network", "account", "tracking-id"]
+# --by -> (columns the ledger is scanned by, the output columns made from them)
 GROUPS: dict[str, tuple[str, str]] = {
-    "month": ("month", "CAST(date_trunc('month', event_date) AS DATE) AS month"),
-    "day": ("day", "event_date AS day"),
+    "month": ("event_date", "CAST(date_trunc('month', event_date) AS DATE) AS month"),
+    "day": ("event_date", "event_date AS day"),
     "network": ("network", "network"),
-    "account": ("account", "network, account"),
-    "tracking-id": ("tracking_id", "network, coalesce(tracking_id, '(none)') AS tracking_id"),
+    "account": ("network, account", "network, account"),
+    "tracking-id": (
+        "network, tracking_id",
+        "network, coalesce(tracking_id, '(none)') AS tracking_id",
+    ),
 }
 MONEY_COLUMNS = ("sales", "pending", "approved", "paid", "reversed", "net")
 
@@ -42,7 +46,9 @@ def tally(
     """Commission by `by` and currency, with a column per status and the net."""
     if by not in GROUPS:
         raise ValueError(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
-    text = sql.statements("tally")[0].replace("{group_select}", GROUPS[by][1])
+    inner, outer = GROUPS[by]
+    text = sql.statements("tally")[0].replace("{inner_group}", inner)
+    text = text.replace("{outer_group}", outer)
     cursor = con.execute(
         text, {"network": network, "account": account, "since": since, "until": until}
     )

@@ -27,7 +27,7 @@ from .marketplaces import (
 )
 
 EARNINGS_REPORT = "Fee-Earnings"
-DEFAULT_BATCH_SIZE = 50_000
+DEFAULT_BATCH_SIZE = 20_000
 
 _CHUNK = 1 << 20  # hash in 1 MiB binary chunks: ~50 ms per 100 MB with SHA-NI
 # Cells made only of these are already plain numbers for the store's normaliser (its hot path

@@ -2,7 +2,7 @@
 -- passes), so the last one read wins.
 CREATE OR REPLACE TEMP TABLE incoming AS
 SELECT *
-FROM stage
+FROM _load_stage
 QUALIFY row_number() OVER (PARTITION BY network, account, line_id ORDER BY source_line DESC) = 1;
 
-DROP TABLE stage;
+DROP TABLE _load_stage;
