@@ -159,6 +159,9 @@ def ingest(
                 period_end=end,
             )
         else:
+            from schemas.amazon import start_workers
+
+            start_workers()  # before the progress bar's thread exists: see start_workers
             with Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),

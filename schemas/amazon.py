@@ -7,6 +7,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -220,11 +221,22 @@ def _pool() -> Pool | None:
         workers = _workers()
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return None
+        # Fork only a single-threaded process: another thread (Prefect's API client and log
+        # shipping, a progress bar) may hold a lock that the fork would copy mid-use, and a
+        # spawned pool would re-import the caller's entry module instead. So Prefect runs
+        # validate on one core; the CLI starts the workers before its progress bar.
+        if threading.active_count() > 1:
+            return None
         # fork: the workers start in milliseconds with everything imported; they run only
         # parse/validate code, never DuckDB or the CLI's threads.
         _POOL = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
         atexit.register(_close_pool)
     return _POOL
+
+
+def start_workers() -> bool:
+    """Fork the validation workers now, while the process has one thread; True if running."""
+    return _pool() is not None
 
 
 def _close_pool() -> None:
