@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -12,20 +12,20 @@ CommissionStatus = Literal["pending", "approved", "paid", "reversed"]
 STATUSES: tuple[CommissionStatus, ...] = ("pending", "approved", "paid", "reversed")
 
 _FOUR_PLACES = Decimal("0.0001")
-_LIMIT = Decimal("1e14")  # DECIMAL(18,4) holds 14 integer digits
+# DECIMAL(18,4) holds 18 significant digits, 4 after the point: quantizing in an 18-digit
+# context raises exactly when an amount does not fit, in one C call (this runs twice per
+# ledger line; bench/ measured the three-step Python check at ~3.6 us a call).
+_LEDGER_CONTEXT = Context(prec=18, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
 
 
 def _to_ledger_money(value: Decimal) -> Decimal:
     """Quantize to the ledger's 4 decimal places; refuse what DECIMAL(18,4) cannot hold."""
     if not value.is_finite():
         raise ValueError("amount must be a finite number")
-    # Check the size first: quantizing 1e30 to 4 places overflows Decimal's 28-digit context.
-    if abs(value) >= _LIMIT:
-        raise ValueError("amount does not fit DECIMAL(18,4)")
-    quantized = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_EVEN)
-    if abs(quantized) >= _LIMIT:
-        raise ValueError("amount does not fit DECIMAL(18,4)")
-    return quantized
+    try:
+        return value.quantize(_FOUR_PLACES, context=_LEDGER_CONTEXT)
+    except InvalidOperation:
+        raise ValueError("amount does not fit DECIMAL(18,4)") from None
 
 
 Money = Annotated[Decimal, AfterValidator(_to_ledger_money)]

@@ -19,7 +19,7 @@ M = TypeVar("M", bound=BaseModel)
 def _blank_to_none(value: Any) -> Any:
     # impact.com sends "" rather than null for unset fields such as ClearedDate and SubId1
     # (affiliate-formats.md §2); treat blank as absent everywhere.
-    if isinstance(value, str) and not value.strip():
+    if isinstance(value, str) and (not value or value.isspace()):
         return None
     return value
 
