@@ -11,9 +11,9 @@ import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
 from schemas.amazon import validate_earnings_stream
-from schemas.validation import ValidatedBatch
+from schemas.validation import ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
-from warehouse.load import ArrowBatch, LoadResult, Slice, load_batches, new_run_id
+from warehouse.load import LoadResult, Slice, load_batches, new_run_id
 from warehouse.runs import RunInfo, finish_run, record_source_file, seen_source_file, start_run
 
 NETWORK_AMAZON = "amazon"
@@ -105,7 +105,7 @@ def load_report(
     account: str,
     force: bool = False,
     flow_run_id: str | None = None,
-    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None = None,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
 ) -> ReportOutcome:
     """Replace the account's lines in the report's period with the report's lines, atomically.
 
@@ -160,12 +160,12 @@ def _load(
     *,
     run_id: str,
     account: str,
-    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
 ) -> LoadResult:
     batches = validate_earnings_stream(iter_raw_batches(report), account=account)
     lines_read: list[int] = [0]
 
-    def count(batch: ValidatedBatch | ArrowBatch) -> None:
+    def count(batch: ValidatedBatch | ColumnarBatch) -> None:
         lines_read[0] += batch.records_read
         if on_batch is not None:
             on_batch(batch)
@@ -240,7 +240,7 @@ def ingest_files(
     force: bool = False,
     period_start: date | None = None,
     period_end: date | None = None,
-    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None = None,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
 ) -> IngestSummary:
     """Ingest report files in-process (no Prefect): open all, load each, summarize."""
     reports = open_report_inputs(

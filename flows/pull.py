@@ -16,12 +16,13 @@ from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
 from flows.report import artifact_key, pull_markdown
 from flows.secrets import secret_overrides
-from warehouse.load import ArrowBatch, new_run_id
+from schemas.validation import ColumnarBatch
+from warehouse.load import new_run_id
 
 
 # The HTTP layer owns request retries (429/5xx with backoff); a task retry would repeat them.
 @task(name="fetch-window", cache_policy=NO_CACHE, task_run_name="fetch {network} {window}")
-def fetch_window_task(network: str, window: DateWindow) -> list[ArrowBatch]:
+def fetch_window_task(network: str, window: DateWindow) -> list[ColumnarBatch]:
     """Fetch and validate one API window."""
     # Credentials are read here rather than passed in, so they never become task inputs.
     batches = pull_steps.fetch_window(network, window, secret_overrides(network))
@@ -33,7 +34,7 @@ def fetch_window_task(network: str, window: DateWindow) -> list[ArrowBatch]:
 
 @task(name="load-pull", cache_policy=NO_CACHE)
 def load_pull_task(
-    plan: pull_steps.PullPlan, batches: list[ArrowBatch], db: str | None, run_id: str
+    plan: pull_steps.PullPlan, batches: list[ColumnarBatch], db: str | None, run_id: str
 ) -> pull_steps.PullSummary:
     """Upsert the pulled records and move the cursor atomically (writes DuckDB: never cached)."""
     with ledger_writer():

@@ -12,8 +12,9 @@ from connectors import API_NETWORKS
 from connectors.base import ApiNetwork, DateWindow, split_windows
 from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
+from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
-from warehouse.load import ArrowBatch, LoadResult, load_batches, new_run_id, to_arrow_batch
+from warehouse.load import LoadResult, load_batches, new_run_id, to_columnar
 from warehouse.runs import RunInfo, finish_run, get_cursor, set_cursor, start_run
 
 STREAM = "transactions"
@@ -114,18 +115,18 @@ def plan_pull(
 
 def fetch_window(
     network: str, window: DateWindow, overrides: Mapping[str, Any] | None = None
-) -> list[ArrowBatch]:
+) -> list[ColumnarBatch]:
     """Fetch and validate one window, holding the result as Arrow (the ledger stays closed)."""
     settings = load_settings(network, overrides)
     return [
-        to_arrow_batch(batch)
+        to_columnar(batch)
         for batch in connector_for(network).pull(settings, window.start, window.end)
     ]
 
 
 def load_pull(
     plan: PullPlan,
-    batches: Sequence[ArrowBatch],
+    batches: Sequence[ColumnarBatch],
     *,
     db: str | Path | None,
     run_id: str,
@@ -210,7 +211,7 @@ def pull(
     """Pull one network in-process (no Prefect): plan, fetch every window, load once."""
     plan = plan_pull(network, db=db, since=since, until=until)
     run_id = new_run_id()
-    fetched: list[ArrowBatch] = []
+    fetched: list[ColumnarBatch] = []
     try:
         for window in plan.windows:
             batches = fetch_window(network, window)

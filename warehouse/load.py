@@ -74,18 +74,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-ArrowBatch = ColumnarBatch
-"""A validated batch already in columnar form (cheap to hold while a pull is in flight)."""
-
-
-def batch_to_arrow(batch: ValidatedBatch) -> pa.Table:
-    """Columnar copy of a batch's ledger lines, typed exactly as the stage table."""
-    return lines_to_table(batch.lines, batch.source_lines)
-
-
-def to_arrow_batch(batch: ValidatedBatch) -> ArrowBatch:
-    """Convert a batch of models to an ArrowBatch (drops the models)."""
-    return ArrowBatch(batch_to_arrow(batch), list(batch.rejects), batch.records_read)
+def to_columnar(batch: ValidatedBatch) -> ColumnarBatch:
+    """A batch of models as columns (cheap to hold while a pull is in flight)."""
+    return ColumnarBatch(
+        lines_to_table(batch.lines, batch.source_lines), list(batch.rejects), batch.records_read
+    )
 
 
 def _rejects_to_arrow(
@@ -107,20 +100,20 @@ def _rejects_to_arrow(
 
 def _stage(
     con: duckdb.DuckDBPyConnection,
-    batches: Iterable[ValidatedBatch | ArrowBatch],
+    batches: Iterable[ValidatedBatch | ColumnarBatch],
     *,
     run_id: str,
     network: str,
     account: str | None,
     now: datetime,
-    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
 ) -> tuple[int, int]:
     """Stream batches into the scratch tables (autocommitted, see stage_create.sql); counts."""
     sql.execute(con, "stage_create")
     read = rejected = 0
     for batch in batches:
         read += batch.records_read
-        table = batch.table if isinstance(batch, ArrowBatch) else batch_to_arrow(batch)
+        table = (batch if isinstance(batch, ColumnarBatch) else to_columnar(batch)).table
         if table.num_rows:
             con.register("_batch", table)
             con.execute("INSERT INTO _load_stage SELECT * FROM _batch")
@@ -142,7 +135,7 @@ def _stage(
 
 def load_batches(
     con: duckdb.DuckDBPyConnection,
-    batches: Iterable[ValidatedBatch | ArrowBatch],
+    batches: Iterable[ValidatedBatch | ColumnarBatch],
     *,
     run_id: str,
     network: str,
@@ -150,7 +143,7 @@ def load_batches(
     mode: Literal["replace_slice", "upsert"],
     replace: Slice | None = None,
     now: datetime | None = None,
-    on_batch: Callable[[ValidatedBatch | ArrowBatch], None] | None = None,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
     before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadResult:
     """Load every batch in ONE transaction: on any error the ledger is exactly as before.
@@ -186,13 +179,13 @@ def load_batches(
                 con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
                 removed = 0
                 fresh_kind = "TABLE"  # insert_fresh_slice makes `fresh` a view of `incoming`
-                if mode == "replace_slice":
-                    assert replace is not None
-                    before = _count(con, replace)
-                    if before == 0:
-                        sql.execute(con, "insert_fresh_slice", run_id=run_id, now=now)
-                        fresh_kind = "VIEW"
-                    else:
+                before = _count(con, replace) if replace is not None else None
+                if mode == "replace_slice" and before == 0:
+                    sql.execute(con, "insert_fresh_slice")
+                    fresh_kind = "VIEW"
+                else:
+                    if mode == "replace_slice":
+                        assert replace is not None and before is not None
                         sql.execute(
                             con,
                             "replace_slice",
@@ -204,9 +197,8 @@ def load_batches(
                             period_end=replace.period_end,
                         )
                         removed = before - _count(con, replace)
-                        sql.execute(con, "upsert", run_id=run_id, now=now)
-                else:
                     sql.execute(con, "upsert", run_id=run_id, now=now)
+                sql.execute(con, "insert_fresh", run_id=run_id, now=now)
                 row = con.execute(sql.statements("load_counts")[0]).fetchone()
                 assert row is not None
                 loaded, inserted, changed = (int(v) for v in row)

@@ -1,5 +1,6 @@
--- Apply `incoming` to the ledger: new ids are inserted, ids whose values moved are updated,
--- unchanged lines are not touched at all (so a re-run leaves the ledger byte-for-byte equal).
+-- Apply `incoming` to the ledger: ids whose values moved are updated (insert_fresh.sql then
+-- adds the new ids); unchanged lines are not touched at all (so a re-run leaves the ledger
+-- byte-for-byte equal).
 CREATE OR REPLACE TEMP TABLE moved AS
 SELECT i.*, c.status AS old_status, c.sale_amount AS old_sale_amount,
        c.commission_amount AS old_commission_amount
@@ -41,15 +42,3 @@ SET event_date = m.event_date, event_at = m.event_at, status = m.status,
     original_line_id = m.original_line_id, last_run_id = $run_id, updated_at = $now
 FROM moved AS m
 WHERE c.network = m.network AND c.account = m.account AND c.line_id = m.line_id;
-
-INSERT INTO commission_changes
-SELECT $run_id, network, account, line_id, 'inserted',
-       NULL, status, NULL, sale_amount, NULL, commission_amount,
-       currency, event_date, $now
-FROM fresh;
-
-INSERT INTO commissions BY NAME
-SELECT network, account, line_id, event_date, event_at, status, sale_amount, commission_amount,
-       currency, quantity, program, product_id, product_name, tracking_id, order_id,
-       original_line_id, $run_id AS first_run_id, $run_id AS last_run_id, $now AS updated_at
-FROM fresh;
