@@ -62,6 +62,14 @@ def _tracked_api() -> str | None:
     return found
 
 
+def _spinner() -> Progress:
+    """A transient progress line on stderr for work of unknown length (lines, records)."""
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -162,13 +170,7 @@ def ingest(
             from schemas.amazon import start_workers
 
             start_workers()  # before the progress bar's thread exists: see start_workers
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as progress:
+            with _spinner() as progress:
                 bar = progress.add_task("reading reports", total=None)
                 lines = [0]
 
@@ -273,13 +275,7 @@ def pull(
 
             summary = pull_network(network, since=start, until=end, db=str(db) if db else None)
         else:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            ) as progress:
+            with _spinner() as progress:
                 bar = progress.add_task(f"pulling {network}", total=None)
                 seen = [0]
 
