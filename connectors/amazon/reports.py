@@ -82,11 +82,15 @@ def open_reports(
     marketplace: str,
     period_start: date | None = None,
     period_end: date | None = None,
+    check_text: bool = True,
 ) -> list[ReportFile]:
     """Read and check the title and header of every report in `path` (a report or a ZIP).
 
     Everything that makes a file unloadable (unknown store, wrong report type, bad header,
     no period, text that is not UTF-8) raises AmazonReportError here, before any row is read.
+    With `check_text=False` the last of these, a decode of every byte, is left to
+    `check_report_text`: a caller that only needs the content hash to find the report already
+    ingested (and so already checked) saves that pass over the file.
     """
     path = Path(path)
     try:
@@ -102,7 +106,7 @@ def open_reports(
             path.name, None, "gzip-compressed file", "a .csv, .tsv or .zip report; gunzip it first"
         )
     if not magic.startswith(_ZIP_MAGIC):
-        return [_open_one(path, None, path.name, market, period_start, period_end)]
+        return [_open_one(path, None, path.name, market, period_start, period_end, check_text)]
     try:
         with zipfile.ZipFile(path) as archive:
             names = [info.filename for info in archive.infolist() if _is_report_member(info)]
@@ -115,7 +119,9 @@ def open_reports(
     if not names:
         raise AmazonReportError(path.name, None, "the ZIP archive holds no report file")
     return [
-        _open_one(path, member, f"{path.name}:{member}", market, period_start, period_end)
+        _open_one(
+            path, member, f"{path.name}:{member}", market, period_start, period_end, check_text
+        )
         for member in names
     ]
 
@@ -167,6 +173,7 @@ def _open_one(
     marketplace: Marketplace,
     period_start: date | None,
     period_end: date | None,
+    check_text: bool,
 ) -> ReportFile:
     encoding = _sniff_encoding(source, member, name)
     with _open_text(source, member, name, encoding) as text:
@@ -213,7 +220,7 @@ def _open_one(
             f"the period starts ({start}) after it ends ({end})",
             "a start on or before the end",
         )
-    content_hash = _hash_report(source, member, name, encoding)
+    content_hash = _hash_report(source, member, name, encoding, check_text=check_text)
     return ReportFile(
         source=source,
         member=member,
@@ -281,7 +288,17 @@ def _sniff_delimiter(header: str) -> str:
     return ","
 
 
-def _hash_report(source: Path, member: str | None, name: str, encoding: str) -> str:
+def check_report_text(report: ReportFile) -> None:
+    """Raise AmazonReportError naming the file:line of the first bytes that are not text.
+
+    The check `open_reports(..., check_text=False)` left out; call it before loading.
+    """
+    _hash_report(report.source, report.member, report.name, report.encoding)
+
+
+def _hash_report(
+    source: Path, member: str | None, name: str, encoding: str, *, check_text: bool = True
+) -> str:
     """sha256 of the report bytes, checking on the way that they decode (one binary pass)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-16" if encoding == "utf-16" else "utf-8")()
@@ -289,6 +306,8 @@ def _hash_report(source: Path, member: str | None, name: str, encoding: str) -> 
     with _open_binary(source, member, name) as binary:
         while chunk := _read_chunk(binary, name):
             digest.update(chunk)
+            if not check_text:
+                continue
             # ASCII chunks need no decoding unless a multi-byte character straddles into them.
             if not chunk.isascii() or decoder.getstate()[0] or encoding == "utf-16":
                 try:
@@ -303,6 +322,8 @@ def _hash_report(source: Path, member: str | None, name: str, encoding: str) -> 
                         "a UTF-8 report (re-download it, do not re-save it in a spreadsheet)",
                     ) from None
             offset += len(chunk)
+        if not check_text:
+            return digest.hexdigest()
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
