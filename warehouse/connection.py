@@ -91,10 +91,13 @@ def open_ledger(
 
 @contextmanager
 def ledger(
-    db: str | os.PathLike[str] | None = None, *, read_only: bool = False
+    db: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    timeout: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """`open_ledger` as a context manager that always closes the file."""
-    con = open_ledger(db, read_only=read_only)
+    con = open_ledger(db, read_only=read_only, timeout=timeout)
     try:
         yield con
     finally:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from warehouse import sql
-from warehouse.load import LoadResult, utc_now
+
+if TYPE_CHECKING:
+    # Types only: warehouse.load imports pyarrow and pydantic, and recording that a re-ingest
+    # was skipped must not wait for them (bench reingest).
+    from warehouse.load import LoadResult
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, as warehouse.load stamps the rows it writes."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
