@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -11,7 +11,7 @@ import httpx
 
 from connectors.http import ApiClient, Clock, make_client
 from connectors.settings import NetworkSettings
-from schemas.validation import ValidatedBatch
+from schemas.validation import ColumnarBatch, ValidatedBatch
 
 S = TypeVar("S", bound=NetworkSettings)
 
@@ -35,11 +35,19 @@ class DateWindow:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of raw records as the API returned them."""
+    """One page of raw records as the API returned them.
+
+    A network whose schema parses and validates an answer's bytes in one pass hands that
+    result over as `validated` (and leaves `records` empty); its `validate_page` takes it.
+    """
 
     number: int
     records: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""  # redacted
+    validated: Sized | None = None
+
+    def __len__(self) -> int:
+        return len(self.records) if self.validated is None else len(self.validated)
 
 
 def split_windows(start: datetime, end: datetime, max_days: int) -> list[DateWindow]:
@@ -85,7 +93,9 @@ class ApiNetwork(Protocol[S]):
         """The ledger `account` value for these settings (SID or publisher id)."""
         ...
 
-    def pull(self, settings: S, start: datetime, end: datetime) -> Iterator[ValidatedBatch]:
+    def pull(
+        self, settings: S, start: datetime, end: datetime
+    ) -> Iterator[ValidatedBatch | ColumnarBatch]:
         """Fetch `[start, end)` in API-sized windows and yield validated batches, page by page."""
         ...
 
@@ -138,9 +148,18 @@ class PagedNetwork(Generic[S]):
         """The pages of one window."""
         raise NotImplementedError
 
-    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
+    def validate(
+        self, records: list[dict[str, Any]], *, account: str, page: int
+    ) -> ValidatedBatch | ColumnarBatch:
         """Validate one page of raw records into ledger lines and rejects."""
         raise NotImplementedError
+
+    def validate_page(
+        self, page: Page, *, account: str, number: int
+    ) -> ValidatedBatch | ColumnarBatch:
+        """Validate one fetched page (numbered across the pull); networks that hand over
+        `Page.validated` override this to use it."""
+        return self.validate(page.records, account=account, page=number)
 
     def windows(
         self, settings: S, start: datetime, end: datetime, now: datetime
@@ -156,7 +175,7 @@ class PagedNetwork(Generic[S]):
         *,
         client: ApiClient | None = None,
         now: datetime | None = None,
-    ) -> Iterator[ValidatedBatch]:
+    ) -> Iterator[ValidatedBatch | ColumnarBatch]:
         """Validate credentials now (eagerly), then lazily pull `[start, end)` page by page."""
         settings.require_credentials()
         windows = self.windows(settings, start, end, now or datetime.now(UTC))
@@ -164,7 +183,7 @@ class PagedNetwork(Generic[S]):
 
     def _pull(
         self, settings: S, windows: list[DateWindow], client: ApiClient | None
-    ) -> Iterator[ValidatedBatch]:
+    ) -> Iterator[ValidatedBatch | ColumnarBatch]:
         account = self.account(settings)
         owned = client is None
         api = client or self.make_client(settings)
@@ -176,10 +195,10 @@ class PagedNetwork(Generic[S]):
 
     def batches(
         self, api: ApiClient, settings: S, windows: list[DateWindow], account: str
-    ) -> Iterator[ValidatedBatch]:
+    ) -> Iterator[ValidatedBatch | ColumnarBatch]:
         """Every page of every window, validated."""
         number = 0
         for window in windows:
             for page in self.fetch(api, settings, window):
                 number += 1
-                yield self.validate(page.records, account=account, page=number)
+                yield self.validate_page(page, account=account, number=number)

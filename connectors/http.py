@@ -358,6 +358,17 @@ class ApiClient:
         """GET `url` (relative to the base URL) and return its JSON, numbers as Decimal."""
         return self.request_json("GET", url, params=params, page=page)
 
+    def get_response(
+        self, url: str, *, params: Mapping[str, str | int] | None = None, page: int | None = None
+    ) -> httpx.Response:
+        """GET with rate limiting and retries, undecoded: for callers that validate the bytes
+        in one pass (decode_json gives the usual JSON and errors when they cannot)."""
+        return self._send_with_retries("GET", url, params, None, page)
+
+    def decode_json(self, response: httpx.Response, *, page: int | None = None) -> Any:
+        """A response's JSON with numbers as Decimal, as get_json returns it."""
+        return self._decode(response, page)
+
     def post_json(self, url: str, *, body: Any, page: int | None = None) -> Any:
         """POST a JSON body and return the JSON answer, numbers as Decimal."""
         return self.request_json("POST", url, body=body, page=page)

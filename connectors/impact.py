@@ -21,8 +21,8 @@ from connectors.http import (
     same_origin,
 )
 from connectors.settings import ImpactSettings
-from schemas.impact import validate_page
-from schemas.validation import ValidatedBatch
+from schemas.impact import ActionRows, read_actions_json, validate_action_rows, validate_page
+from schemas.validation import ColumnarBatch
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +90,21 @@ def fetch_actions(
     page_labels = CursorTracker(NETWORK, "@page")
     number = 1
     while True:
-        body = client.get_json(url, params=params, page=number)
-        records, next_uri, page_label = _read_page(body, client, url, number)
+        response = client.get_response(url, params=params, page=number)
+        # One pass over the bytes parses and validates a plain page (schemas.impact); any
+        # other answer is decoded as JSON and read record by record, with the usual errors.
+        bulk = read_actions_json(response.content)
+        if bulk is not None:
+            next_uri, page_label = _next_uri(bulk.next_uri), _page_label(bulk.page_label)
+            page = Page(number=number, url=redact(url), validated=bulk.actions)
+        else:
+            body = client.decode_json(response, page=number)
+            records, next_uri, page_label = _read_page(body, client, url, number)
+            page = Page(number=number, records=records, url=redact(url))
         if page_label is not None:
             page_labels.advance(page_label)
-        log.info("impact.com: window %s page %d: %d actions", window, number, len(records))
-        yield Page(number=number, records=records, url=redact(url))
+        log.info("impact.com: window %s page %d: %d actions", window, number, len(page))
+        yield page
         if not next_uri:
             return
         if not same_origin(client, next_uri):
@@ -124,14 +133,16 @@ def _read_page(
             f"(keys: {', '.join(sorted(map(str, body))[:12])})",
             network=NETWORK,
         )
-    # The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
-    next_uri = body.get("@nextpageuri")
-    page_label = body.get("@page")
-    return (
-        records,
-        (str(next_uri).strip() or None) if next_uri is not None else None,
-        str(page_label) if page_label not in (None, "") else None,
-    )
+    return records, _next_uri(body.get("@nextpageuri")), _page_label(body.get("@page"))
+
+
+# The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
+def _next_uri(value: Any) -> str | None:
+    return (str(value).strip() or None) if value is not None else None
+
+
+def _page_label(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _credentials(settings: ImpactSettings) -> tuple[str, str]:
@@ -157,9 +168,15 @@ class ImpactNetwork(PagedNetwork[ImpactSettings]):
         """The Actions pages of one last-updated window."""
         return fetch_actions(api, settings, window)
 
-    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
+    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ColumnarBatch:
         """Impact Actions to ledger lines."""
         return validate_page(records, account=account, page=page)
+
+    def validate_page(self, page: Page, *, account: str, number: int) -> ColumnarBatch:
+        """A page validated in one pass when fetched, else its records one by one."""
+        if isinstance(page.validated, ActionRows):
+            return validate_action_rows(page.validated, account=account, page=number)
+        return self.validate(page.records, account=account, page=number)
 
     def windows(
         self, settings: ImpactSettings, start: datetime, end: datetime, now: datetime

@@ -74,8 +74,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def to_columnar(batch: ValidatedBatch) -> ColumnarBatch:
+def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:
     """A batch of models as columns (cheap to hold while a pull is in flight)."""
+    if isinstance(batch, ColumnarBatch):
+        return batch  # a bulk validator built the columns already
     return ColumnarBatch(
         lines_to_table(batch.lines, batch.source_lines), list(batch.rejects), batch.records_read
     )
