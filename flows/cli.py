@@ -1,52 +1,60 @@
-"""The `passive` command line: ingest, pull, tally, rejects, demo and serve."""
+"""The `passive` entry point: an unchanged report's re-ingest answered at once, else typer."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
+import re
 import sys
+import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from flows.runmode import prefect_api_url
 
-app = typer.Typer(
-    name="passive",
-    help=(
-        "Passive Ledger: count affiliate commission income exactly, in a DuckDB ledger.\n\n"
-        "Try `passive demo`, then `passive tally --by month`."
-    ),
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-    pretty_exceptions_enable=False,
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from connectors.amazon import ReportFile
+
+# pipeline.NETWORK_AMAZON, spelt out: importing the pipeline brings pydantic and pyarrow.
+NETWORK_AMAZON = "amazon"
+IN_PROCESS_NOTE = (
+    "[dim]ran in-process; for runs tracked in the Prefect UI, start `passive serve` "
+    "or set PREFECT_API_URL[/]"
 )
-# Piped output would otherwise be cut at 80 columns and truncate the money columns.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.",
-        show_default=False,
-    ),
-]
-FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
-]
+# `passive ingest` options that take a value; --force and --no-force are the only flags.
+_VALUE_OPTIONS = frozenset(
+    {"--account", "--network", "--marketplace", "--db", "--period-start", "--period-end"}
+)
+# Environment that makes rich treat a pipe as a terminal (colours, live spinners).
+_RICH_TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+# rich's emoji codes (`:smile:`) in a printed text; such a text is left to rich to print.
+_EMOJI_CODE = re.compile(r":\S*:")
+_PIPED_WIDTH = 200
 
 
-def _tracked_api() -> str | None:
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout or stderr, as every `passive` command prints."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output would otherwise be cut at 80 columns and truncate the money columns.
+    return Console(stderr=stderr, width=None if stream.isatty() else _PIPED_WIDTH)
+
+
+def spinner(err: Console) -> Progress:
+    """A transient progress line on stderr for work of unknown length (lines, records)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
+
+
+def tracked_api() -> str | None:
     """The Prefect API for tracked runs: PREFECT_API_URL / profile, else a running `passive serve`.
 
     An explicitly empty PREFECT_API_URL means "in-process" and is respected (tests use it).
@@ -62,517 +70,194 @@ def _tracked_api() -> str | None:
     return found
 
 
-def _spinner() -> Progress:
-    """A transient progress line on stderr for work of unknown length (lines, records)."""
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True,
-    )  # fmt: skip
+def skipped_message(first_name: str) -> str:
+    """Why a report whose content the ledger already holds was not loaded again."""
+    return f"same content as {first_name}, already ingested (use --force to re-apply)"
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+def _parse_ingest(argv: list[str]) -> tuple[list[str], dict[str, str]] | None:
+    """`ingest FILE... --account NAME [--option VALUE]...` in its plain spellings, else None.
+
+    Anything unusual (help, --force, a repeated option, a value that looks like an option,
+    `--`) is None: the typer command parses it, and says what is wrong with it.
+    """
+    if not argv or argv[0] != "ingest":
+        return None
+    files: list[str] = []
+    options: dict[str, str] = {}
+    rest = iter(argv[1:])
+    for arg in rest:
+        if not arg.startswith("-"):
+            files.append(arg)
+            continue
+        if arg == "--no-force":
+            continue
+        key, equals, value = arg.partition("=")
+        if key not in _VALUE_OPTIONS or key in options:
+            return None
+        if not equals:
+            value = next(rest, "")
+        if not value or value.startswith("-"):
+            return None
+        options[key] = value
+    if not files or "--account" not in options:
+        return None
+    return files, options
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
+def _day(options: dict[str, str], key: str) -> date | None:
+    # The typer option's one format; a value it would refuse raises ValueError.
+    value = options.get(key)
+    return datetime.strptime(value, "%Y-%m-%d").date() if value else None  # noqa: DTZ007
 
 
-def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
-        sys.stdout.write(buffer.getvalue())
-    elif fmt == "table":
-        table = Table(title=title, title_justify="left")
-        for column in columns:
-            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
-            table.add_column(column, justify="right" if numeric else "left")
-        for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        out.print(table)
+def _rich_would_style(*streams: Any) -> bool:
+    return any(s.isatty() for s in streams) or any(k in os.environ for k in _RICH_TERMINAL_ENV)
+
+
+def _plain(text: str) -> bool:
+    """Whether rich prints `text` unchanged on a pipe: no markup, emoji code, tab or wrap."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and "[" not in text
+        and not _EMOJI_CODE.search(text)
+        and len(text) < _PIPED_WIDTH
+    )
+
+
+def _reingest_unchanged(argv: list[str]) -> int | None:
+    """Answer an in-process `passive ingest` of reports the ledger already holds, else None.
+
+    Re-ingesting unchanged content is a no-op and should answer at once (issue 5: under
+    0.5 s for a 1M-line report), but the full command imports typer, rich, pydantic and
+    pyarrow, forks validation workers and decodes every byte before it learns that. Here the
+    files are only opened and hashed; when every report is in `source_files`, the skips are
+    recorded in `ingest_runs` and printed exactly as the full command does. Anything else (a
+    new report, --force, a bad file, a locked ledger, a tracked Prefect run, unusual
+    arguments) returns None having written nothing, and the full command takes over.
+    """
+    parsed = _parse_ingest(argv)
+    if parsed is None:
+        return None
+    files, options = parsed
+    if options.get("--network", NETWORK_AMAZON) != NETWORK_AMAZON or tracked_api():
+        return None
+    try:
+        period_start, period_end = _day(options, "--period-start"), _day(options, "--period-end")
+    except ValueError:
+        return None
+    styled = _rich_would_style(sys.stdout, sys.stderr)
+    if styled:
+        with spinner(console(stderr=True)) as progress:
+            progress.add_task("reading reports", total=None)
+            lines = _skip_seen(files, options, period_start, period_end)
     else:
-        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
+        lines = _skip_seen(files, options, period_start, period_end)
+    if lines is None:
+        return None
+    _print_skips(lines, styled=styled)
+    return 0
 
 
-@app.command()
-def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
-    account: Annotated[
-        str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
-    ],
-    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
-    marketplace: Annotated[
-        str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
-    ] = "US",
-    db: DbOption = None,
-    force: Annotated[
-        bool, typer.Option(help="Re-apply reports whose content was already ingested.")
-    ] = False,
-    period_start: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Report period start, for files without a title line.", formats=["%Y-%m-%d"]
-        ),
-    ] = None,
-    period_end: Annotated[
-        datetime | None,
-        typer.Option(help="Report period end (inclusive).", formats=["%Y-%m-%d"]),
-    ] = None,
-) -> None:
-    """Load Amazon Associates Fee-Earnings reports into the ledger.
+def _skip_seen(
+    files: list[str], options: dict[str, str], period_start: date | None, period_end: date | None
+) -> list[str] | None:
+    """Record the skips and return the lines to print, if the ledger holds every report."""
+    from connectors.amazon.errors import AmazonReportError
+    from connectors.amazon.reports import open_reports
+    from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
+    from warehouse.runs import RunInfo, finish_run, seen_source_file, start_run
 
-    Each report replaces the account's lines in its period (a re-downloaded month replaces the
-    earlier one); content already ingested is skipped. Bad lines go to `rejects`.
-
-    Examples:
-
-        passive ingest ~/Downloads/Fee-Earnings-2026-10.zip --account mysite-us
-
-        passive ingest earnings-it.csv --account mysite-it --marketplace IT --db it.duckdb
-
-    Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
-    """
-    from flows import pipeline
-    from warehouse.connection import LedgerLockedError
-
-    start = period_start.date() if period_start else None
-    end = period_end.date() if period_end else None
-    if network != pipeline.NETWORK_AMAZON:
-        raise _fail(
-            f"--network {network}: only amazon report files can be ingested; "
-            "API networks are pulled with `passive pull NETWORK`"
-        )
-    try:
-        if _tracked_api():
-            from flows.ingest import ingest_report_files
-
-            summary = ingest_report_files(
-                [str(f) for f in files],
-                account=account,
-                marketplace=marketplace.upper(),
-                db=str(db) if db else None,
-                force=force,
-                period_start=start,
-                period_end=end,
+    reports: list[ReportFile] = []
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            return None
+        try:
+            # No text check: content found in source_files passed it when it was loaded.
+            reports += open_reports(
+                path,
+                marketplace=options.get("--marketplace", "US").upper(),
+                period_start=period_start,
+                period_end=period_end,
+                check_text=False,
             )
-        else:
-            from schemas.amazon import start_workers
-
-            start_workers()  # before the progress bar's thread exists: see start_workers
-            with _spinner() as progress:
-                bar = progress.add_task("reading reports", total=None)
-                lines = [0]
-
-                def advance(batch: Any) -> None:
-                    lines[0] += batch.records_read
-                    progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
-
-                summary = pipeline.ingest_files(
-                    files,
-                    db=db,
-                    account=account,
-                    marketplace=marketplace.upper(),
-                    force=force,
-                    period_start=start,
-                    period_end=end,
-                    on_batch=advance,
+        except AmazonReportError:
+            return None
+    db = resolve_db_path(options.get("--db"))
+    if not db.is_file():
+        return None
+    account = options["--account"]
+    lines: list[str] = []
+    try:
+        # No waiting for a lock here: the full command waits, and says who holds it.
+        with ledger(db, timeout=0) as con:
+            seen = [
+                seen_source_file(
+                    con, network=NETWORK_AMAZON, account=account, content_hash=r.content_hash
                 )
-            err.print(
-                "[dim]ran in-process; for runs tracked in the Prefect UI, start `passive serve` "
-                "or set PREFECT_API_URL[/]"
-            )
-    except pipeline.InputError as error:
-        raise _fail(str(error)) from None
-    except LedgerLockedError as error:
-        raise _fail(str(error)) from None
-    _print_summary(summary)
-    raise typer.Exit(summary.exit_code)
+                for r in reports
+            ]
+            if not all(seen):
+                return None
+            # The bookkeeping of pipeline.load_report for a report already ingested.
+            for report, first in zip(reports, seen, strict=True):
+                assert first is not None
+                run = RunInfo(
+                    run_id=uuid.uuid4().hex,
+                    source="file",
+                    network=NETWORK_AMAZON,
+                    account=account,
+                    file_name=report.name,
+                    content_hash=report.content_hash,
+                    window_start=report.period_start,
+                    window_end=report.period_end,
+                )
+                message = skipped_message(first[1])
+                start_run(con, run)
+                finish_run(con, run.run_id, status="skipped", message=message)
+                lines.append(f"skipped {report.name}: {message}")
+    except LedgerLockedError:
+        return None
+    return lines
 
 
-def _print_summary(summary: Any) -> None:
-    from flows.pipeline import IngestSummary
-
-    assert isinstance(summary, IngestSummary)
-    for r in summary.reports:
-        if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
-        elif r.status == "skipped":
-            out.print(f"skipped {r.name}: {r.message}", highlight=False)
+def _print_skips(lines: list[str], *, styled: bool) -> None:
+    """What the full command prints for reports it skipped, byte for byte."""
+    if styled:
+        console(stderr=True).print(IN_PROCESS_NOTE)
+    else:
+        # On a pipe rich prints a transient spinner as one empty line, and the note unstyled.
+        sys.stderr.write("\n" + IN_PROCESS_NOTE.removeprefix("[dim]").removesuffix("[/]") + "\n")
+        sys.stderr.flush()
+    out = None
+    for line in lines:
+        if styled or not _plain(line):
+            out = out or console()
+            out.print(line, highlight=False)
         else:
-            res = r.result
-            assert res is not None
-            out.print(
-                f"loaded {r.name} ({r.period_start} to {r.period_end}, {r.currency}): "
-                f"{res.loaded} lines, {res.rejected} rejected, {res.inserted} new, "
-                f"{res.removed} removed",
-                highlight=False,
-            )
-    if summary.total("rejected"):
-        err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
-    if summary.months:
-        _emit(
-            ("month", "currency", "lines", "sales", "commission"),
-            [
-                (m.month, m.currency, m.lines, Decimal(m.sales), Decimal(m.commission))
-                for m in summary.months
-            ],
-            "table",
-            "Ledger totals for the months touched",
-        )
-
-
-@app.command()
-def pull(
-    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Start date (default: saved cursor minus lookback, or a year back).",
-            formats=["%Y-%m-%d"],
-        ),
-    ] = None,
-    until: Annotated[
-        datetime | None,
-        typer.Option(help="Last date to pull, inclusive (default: now).", formats=["%Y-%m-%d"]),
-    ] = None,
-    db: DbOption = None,
-) -> None:
-    """Pull commissions from a network's API into the ledger, incrementally.
-
-    Credentials come from the environment or `.env`: PASSIVE_IMPACT_ACCOUNT_SID and
-    PASSIVE_IMPACT_AUTH_TOKEN, PASSIVE_AWIN_TOKEN and PASSIVE_AWIN_PUBLISHER_ID,
-    PASSIVE_CJ_TOKEN and PASSIVE_CJ_PUBLISHER_ID (and PASSIVE_<NETWORK>_BASE_URL to point
-    elsewhere). Records that changed status are updated in place and recorded in
-    `commission_changes`; the cursor moves only when the load committed.
-
-    Examples:
-
-        passive pull impact
-
-        passive pull awin --since 2026-01-01
-
-        passive pull cj --since 2026-09-01 --until 2026-09-30 --db cj.duckdb
-    """
-    from flows import pull_steps
-    from warehouse.connection import LedgerLockedError
-
-    start = since.date() if since else None
-    end = until.date() if until else None
-    try:
-        if _tracked_api():
-            from flows.pull import pull_network
-
-            summary = pull_network(network, since=start, until=end, db=str(db) if db else None)
-        else:
-            with _spinner() as progress:
-                bar = progress.add_task(f"pulling {network}", total=None)
-                seen = [0]
-
-                def advance(window: Any, records: int) -> None:
-                    seen[0] += records
-                    progress.update(
-                        bar,
-                        description=f"{network}: {seen[0]:,} records, up to {window.end:%Y-%m-%d}",
-                    )
-
-                summary = pull_steps.pull(network, db=db, since=start, until=end, on_window=advance)
-    except (pull_steps.PullInputError, LedgerLockedError) as error:
-        raise _fail(str(error)) from None
-    _print_pull(summary)
-    raise typer.Exit(summary.exit_code)
-
-
-def _print_pull(summary: Any) -> None:
-    plan = summary.plan
-    if summary.status == "failed":
-        err.print(f"[red]pull {plan.network} failed[/]: {summary.message}", highlight=False)
-        err.print("the ledger and the saved cursor are unchanged", highlight=False)
-        return
-    r = summary.result
-    out.print(
-        f"pulled {plan.network} ({plan.account}) {plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}: "
-        f"{r.records_read} records, {r.inserted} new, {r.changed} changed, {r.rejected} rejected",
-        highlight=False,
-    )
-    if r.rejected:
-        err.print("[yellow]some records were rejected: see `passive rejects`[/]")
-
-
-@app.command()
-def tally(
-    by: Annotated[
-        str, typer.Option(help="Group by month, day, network, account or tracking-id.")
-    ] = "month",
-    db: DbOption = None,
-    fmt: FormatOption = "table",
-    network: Annotated[str | None, typer.Option(help="Only this network.")] = None,
-    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
-) -> None:
-    """Show commission per group and currency, split by status.
-
-    `net` is pending + approved + paid; currencies are never added together.
-
-    Examples:
-
-        passive tally --by month
-
-        passive tally --by network --format csv > income.csv
-    """
-    from warehouse.connection import LedgerLockedError, ledger
-    from warehouse.tally import GROUPS
-    from warehouse.tally import tally as run_tally
-
-    if by not in GROUPS:
-        raise _fail(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
-    try:
-        with ledger(db, read_only=True) as con:
-            result = run_tally(con, by, network=network, account=account)  # type: ignore[arg-type]
-    except (FileNotFoundError, LedgerLockedError) as error:
-        raise _fail(str(error)) from None
-    _emit(result.columns, result.rows, fmt, f"Commission by {by}")
-
-
-@app.command()
-def rejects(
-    run: Annotated[str | None, typer.Option("--run", help="Only this run id.")] = None,
-    db: DbOption = None,
-    fmt: FormatOption = "table",
-    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
-) -> None:
-    """List records that failed validation, where they were and why (newest first).
-
-    Examples:
-
-        passive rejects
-
-        passive rejects --run 3f2a... --format json
-    """
-    from warehouse.connection import LedgerLockedError, ledger
-
-    query = (
-        "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
-        " FROM rejects WHERE (? IS NULL OR run_id = ?) ORDER BY rejected_at DESC, locator"
-    )
-    if limit > 0:
-        query += f" LIMIT {int(limit)}"
-    try:
-        with ledger(db, read_only=True) as con:
-            cursor = con.execute(query, [run, run])
-            columns = tuple(d[0] for d in cursor.description or ())
-            rows = cursor.fetchall()
-    except (FileNotFoundError, LedgerLockedError) as error:
-        raise _fail(str(error)) from None
-    _emit(columns, rows, fmt, "Rejected records")
-
-
-@app.command()
-def demo(
-    db: DbOption = None,
-    workdir: Annotated[
-        Path, typer.Option(help="Where the generated sample reports are written.")
-    ] = Path("demo-reports"),
-    in_process: Annotated[
-        bool, typer.Option(help="Skip Prefect (faster start; no tracked runs).")
-    ] = False,
-) -> None:
-    """Run the whole job on shipped sample data and print the monthly tally.
-
-    Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
-    month), runs them through the Prefect flows into the ledger, and prints the tally.
-
-    Example:
-
-        passive demo --db /tmp/demo.duckdb
-    """
-    from flows.demo import run_demo
-
-    code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
-    tally(by="month", db=db, fmt="table", network=None, account=None)
-    raise typer.Exit(code)
-
-
-@app.command()
-def serve(
-    port: Annotated[int, typer.Option(help="Port of the local Prefect server and UI.")] = 4200,
-    host: Annotated[str, typer.Option(help="Address the local server listens on.")] = "127.0.0.1",
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            help="The local server's data folder. Default: $PASSIVE_PREFECT_HOME, "
-            "else ~/.passive/prefect.",
-            show_default=False,
-        ),
-    ] = None,
-    db: DbOption = None,
-    inbox: Annotated[
-        Path | None,
-        typer.Option(help="Folder amazon-inbox watches. Default: ./inbox.", show_default=False),
-    ] = None,
-    account: Annotated[
-        str | None,
-        typer.Option(
-            help="Account name for inbox reports (default from prefect.yaml).", show_default=False
-        ),
-    ] = None,
-    marketplace: Annotated[
-        str | None,
-        typer.Option(
-            help="Store of the inbox reports: US, UK, DE, … (default: prefect.yaml).",
-            show_default=False,
-        ),
-    ] = None,
-    prefect_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="Deployments file. Default: the project's prefect.yaml.", show_default=False
-        ),
-    ] = None,
-) -> None:
-    """Run everything on schedule: a local Prefect server and every deployment of prefect.yaml.
-
-    Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
-    ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
-    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary and
-    ingest-files from this one process. Open the UI at http://127.0.0.1:4200 to see runs,
-    their logs and the `passive-income` artifact. Ctrl-C stops; the schedules stay active.
-    While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.
-
-    Examples:
-
-        passive serve
-
-        passive serve --inbox ~/Downloads/amazon --account mysite-us --marketplace US
-
-        passive serve --port 4300 --db ~/income/ledger.duckdb
-    """
-    from flows.deployments import PREFECT_YAML
-    from flows.serve import ServeError, default_home
-    from flows.serve import serve as run_serve
-    from warehouse.connection import resolve_db_path
-
-    overrides: dict[str, Any] = {
-        "inbox": str(inbox) if inbox else None,
-        "account": account,
-        "marketplace": marketplace.upper() if marketplace else None,
-    }
-    configured = prefect_api_url()
-    try:
-        run_serve(
-            home=(home or default_home()).expanduser().resolve(),
-            host=host,
-            port=port,
-            api_url=configured.rstrip("/") if configured else None,
-            db=resolve_db_path(db).expanduser().resolve(),
-            overrides=overrides,
-            prefect_file=prefect_file or PREFECT_YAML,
-            say=lambda text: err.print(text, highlight=False, soft_wrap=True),
-        )
-    except (ServeError, OSError, ValueError) as error:
-        raise _fail(str(error), code=1) from None
-
-
-secrets_app = typer.Typer(
-    help=(
-        "Network credentials as Prefect Secret blocks (`passive-NETWORK-SETTING`).\n\n"
-        "Scheduled pulls read them before the environment and .env."
-    ),
-    no_args_is_help=True,
-    rich_markup_mode="markdown",
-)
-app.add_typer(secrets_app, name="secrets")
-
-
-def _require_api(what: str) -> None:
-    if not _tracked_api():
-        raise _fail(
-            f"{what} needs a Prefect server: start `passive serve` in another terminal, or set "
-            "PREFECT_API_URL"
-        )
-
-
-@secrets_app.command("set")
-def secrets_set(
-    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
-) -> None:
-    """Store a network's credentials as Prefect Secret blocks; input is not echoed.
-
-    Asks for each credential (e.g. PASSIVE_IMPACT_ACCOUNT_SID and PASSIVE_IMPACT_AUTH_TOKEN)
-    and saves it as a Secret block (passive-impact-account-sid, passive-impact-auth-token).
-    An empty answer keeps what is stored.
-
-    Examples:
-
-        passive secrets set impact
-
-        passive secrets set awin
-    """
-    from connectors import API_NETWORKS
-    from flows.pull_steps import PullInputError
-
-    if network not in API_NETWORKS:
-        raise _fail(f"unknown network {network!r}; API networks: {', '.join(sorted(API_NETWORKS))}")
-    _require_api("storing secrets")
-    from flows.secrets import block_name, credential_fields, store_secret
-
-    try:
-        settings_class = API_NETWORKS[network].settings_class
-        for field in credential_fields(network):
-            value = typer.prompt(
-                f"{settings_class.env_name(field)} (hidden; empty keeps the stored one)",
-                default="",
-                hide_input=True,
-                show_default=False,
-            )
-            name = block_name(network, field)
-            if value.strip():
-                store_secret(name, value.strip())
-                out.print(f"stored {name}", highlight=False)
-            else:
-                out.print(f"kept {name}", highlight=False)
-    except PullInputError as error:
-        raise _fail(str(error)) from None
-
-
-@secrets_app.command("list")
-def secrets_list(
-    network: Annotated[str | None, typer.Argument(help="Only this network.")] = None,
-) -> None:
-    """Show which credential Secret blocks exist (never their values).
-
-    Example:
-
-        passive secrets list
-    """
-    from connectors import API_NETWORKS
-
-    _require_api("reading secrets")
-    from flows.secrets import stored_blocks
-
-    networks = [network] if network else sorted(API_NETWORKS)
-    rows: list[tuple[Any, ...]] = []
-    for name in networks:
-        if name not in API_NETWORKS:
-            raise _fail(f"unknown network {name!r}")
-        rows += [
-            (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()
-        ]
-    _emit(("network", "block", "state"), rows, "table", "Secret blocks")
+            sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def main() -> None:
     """Console-script entry point."""
+    code = _reingest_unchanged(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from flows.commands import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    # `from flows.cli import app` (tests, scripts) still works; typer loads only when asked.
+    if name == "app":
+        from flows.commands import app
+
+        return app
+    raise AttributeError(f"module 'flows.cli' has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,549 @@
+"""The `passive` commands (typer): ingest, pull, tally, rejects, demo, serve and secrets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.runmode import prefect_api_url
+
+app = typer.Typer(
+    name="passive",
+    help=(
+        "Passive Ledger: count affiliate commission income exactly, in a DuckDB ledger.\n\n"
+        "Try `passive demo`, then `passive tally --by month`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+out = console()
+err = console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
+    if fmt == "json":
+        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_plain(v) for v in row] for row in rows])
+        sys.stdout.write(buffer.getvalue())
+    elif fmt == "table":
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
+            table.add_column(column, justify="right" if numeric else "left")
+        for row in rows:
+            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
+        out.print(table)
+    else:
+        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
+    account: Annotated[
+        str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
+    ],
+    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
+    marketplace: Annotated[
+        str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
+    ] = "US",
+    db: DbOption = None,
+    force: Annotated[
+        bool, typer.Option(help="Re-apply reports whose content was already ingested.")
+    ] = False,
+    period_start: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Report period start, for files without a title line.", formats=["%Y-%m-%d"]
+        ),
+    ] = None,
+    period_end: Annotated[
+        datetime | None,
+        typer.Option(help="Report period end (inclusive).", formats=["%Y-%m-%d"]),
+    ] = None,
+) -> None:
+    """Load Amazon Associates Fee-Earnings reports into the ledger.
+
+    Each report replaces the account's lines in its period (a re-downloaded month replaces the
+    earlier one); content already ingested is skipped. Bad lines go to `rejects`.
+
+    Examples:
+
+        passive ingest ~/Downloads/Fee-Earnings-2026-10.zip --account mysite-us
+
+        passive ingest earnings-it.csv --account mysite-it --marketplace IT --db it.duckdb
+
+    Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
+    """
+    from flows import pipeline
+    from warehouse.connection import LedgerLockedError
+
+    start = period_start.date() if period_start else None
+    end = period_end.date() if period_end else None
+    if network != pipeline.NETWORK_AMAZON:
+        raise _fail(
+            f"--network {network}: only amazon report files can be ingested; "
+            "API networks are pulled with `passive pull NETWORK`"
+        )
+    try:
+        if tracked_api():
+            from flows.ingest import ingest_report_files
+
+            summary = ingest_report_files(
+                [str(f) for f in files],
+                account=account,
+                marketplace=marketplace.upper(),
+                db=str(db) if db else None,
+                force=force,
+                period_start=start,
+                period_end=end,
+            )
+        else:
+            from schemas.amazon import start_workers
+
+            start_workers()  # before the progress bar's thread exists: see start_workers
+            with spinner(err) as progress:
+                bar = progress.add_task("reading reports", total=None)
+                lines = [0]
+
+                def advance(batch: Any) -> None:
+                    lines[0] += batch.records_read
+                    progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
+
+                summary = pipeline.ingest_files(
+                    files,
+                    db=db,
+                    account=account,
+                    marketplace=marketplace.upper(),
+                    force=force,
+                    period_start=start,
+                    period_end=end,
+                    on_batch=advance,
+                )
+            err.print(IN_PROCESS_NOTE)
+    except pipeline.InputError as error:
+        raise _fail(str(error)) from None
+    except LedgerLockedError as error:
+        raise _fail(str(error)) from None
+    _print_summary(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def _print_summary(summary: Any) -> None:
+    from flows.pipeline import IngestSummary
+
+    assert isinstance(summary, IngestSummary)
+    for r in summary.reports:
+        if r.status == "failed":
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+        elif r.status == "skipped":
+            out.print(f"skipped {r.name}: {r.message}", highlight=False)
+        else:
+            res = r.result
+            assert res is not None
+            out.print(
+                f"loaded {r.name} ({r.period_start} to {r.period_end}, {r.currency}): "
+                f"{res.loaded} lines, {res.rejected} rejected, {res.inserted} new, "
+                f"{res.removed} removed",
+                highlight=False,
+            )
+    if summary.total("rejected"):
+        err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
+    if summary.months:
+        _emit(
+            ("month", "currency", "lines", "sales", "commission"),
+            [
+                (m.month, m.currency, m.lines, Decimal(m.sales), Decimal(m.commission))
+                for m in summary.months
+            ],
+            "table",
+            "Ledger totals for the months touched",
+        )
+
+
+@app.command()
+def pull(
+    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Start date (default: saved cursor minus lookback, or a year back).",
+            formats=["%Y-%m-%d"],
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(help="Last date to pull, inclusive (default: now).", formats=["%Y-%m-%d"]),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Pull commissions from a network's API into the ledger, incrementally.
+
+    Credentials come from the environment or `.env`: PASSIVE_IMPACT_ACCOUNT_SID and
+    PASSIVE_IMPACT_AUTH_TOKEN, PASSIVE_AWIN_TOKEN and PASSIVE_AWIN_PUBLISHER_ID,
+    PASSIVE_CJ_TOKEN and PASSIVE_CJ_PUBLISHER_ID (and PASSIVE_<NETWORK>_BASE_URL to point
+    elsewhere). Records that changed status are updated in place and recorded in
+    `commission_changes`; the cursor moves only when the load committed.
+
+    Examples:
+
+        passive pull impact
+
+        passive pull awin --since 2026-01-01
+
+        passive pull cj --since 2026-09-01 --until 2026-09-30 --db cj.duckdb
+    """
+    from flows import pull_steps
+    from warehouse.connection import LedgerLockedError
+
+    start = since.date() if since else None
+    end = until.date() if until else None
+    try:
+        if tracked_api():
+            from flows.pull import pull_network
+
+            summary = pull_network(network, since=start, until=end, db=str(db) if db else None)
+        else:
+            with spinner(err) as progress:
+                bar = progress.add_task(f"pulling {network}", total=None)
+                seen = [0]
+
+                def advance(window: Any, records: int) -> None:
+                    seen[0] += records
+                    progress.update(
+                        bar,
+                        description=f"{network}: {seen[0]:,} records, up to {window.end:%Y-%m-%d}",
+                    )
+
+                summary = pull_steps.pull(network, db=db, since=start, until=end, on_window=advance)
+    except (pull_steps.PullInputError, LedgerLockedError) as error:
+        raise _fail(str(error)) from None
+    _print_pull(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+def _print_pull(summary: Any) -> None:
+    plan = summary.plan
+    if summary.status == "failed":
+        err.print(f"[red]pull {plan.network} failed[/]: {summary.message}", highlight=False)
+        err.print("the ledger and the saved cursor are unchanged", highlight=False)
+        return
+    r = summary.result
+    out.print(
+        f"pulled {plan.network} ({plan.account}) {plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}: "
+        f"{r.records_read} records, {r.inserted} new, {r.changed} changed, {r.rejected} rejected",
+        highlight=False,
+    )
+    if r.rejected:
+        err.print("[yellow]some records were rejected: see `passive rejects`[/]")
+
+
+@app.command()
+def tally(
+    by: Annotated[
+        str, typer.Option(help="Group by month, day, network, account or tracking-id.")
+    ] = "month",
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    network: Annotated[str | None, typer.Option(help="Only this network.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+) -> None:
+    """Show commission per group and currency, split by status.
+
+    `net` is pending + approved + paid; currencies are never added together.
+
+    Examples:
+
+        passive tally --by month
+
+        passive tally --by network --format csv > income.csv
+    """
+    from warehouse.connection import LedgerLockedError, ledger
+    from warehouse.tally import GROUPS
+    from warehouse.tally import tally as run_tally
+
+    if by not in GROUPS:
+        raise _fail(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
+    try:
+        with ledger(db, read_only=True) as con:
+            result = run_tally(con, by, network=network, account=account)  # type: ignore[arg-type]
+    except (FileNotFoundError, LedgerLockedError) as error:
+        raise _fail(str(error)) from None
+    _emit(result.columns, result.rows, fmt, f"Commission by {by}")
+
+
+@app.command()
+def rejects(
+    run: Annotated[str | None, typer.Option("--run", help="Only this run id.")] = None,
+    db: DbOption = None,
+    fmt: FormatOption = "table",
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 50,
+) -> None:
+    """List records that failed validation, where they were and why (newest first).
+
+    Examples:
+
+        passive rejects
+
+        passive rejects --run 3f2a... --format json
+    """
+    from warehouse.connection import LedgerLockedError, ledger
+
+    query = (
+        "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
+        " FROM rejects WHERE (? IS NULL OR run_id = ?) ORDER BY rejected_at DESC, locator"
+    )
+    if limit > 0:
+        query += f" LIMIT {int(limit)}"
+    try:
+        with ledger(db, read_only=True) as con:
+            cursor = con.execute(query, [run, run])
+            columns = tuple(d[0] for d in cursor.description or ())
+            rows = cursor.fetchall()
+    except (FileNotFoundError, LedgerLockedError) as error:
+        raise _fail(str(error)) from None
+    _emit(columns, rows, fmt, "Rejected records")
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    workdir: Annotated[
+        Path, typer.Option(help="Where the generated sample reports are written.")
+    ] = Path("demo-reports"),
+    in_process: Annotated[
+        bool, typer.Option(help="Skip Prefect (faster start; no tracked runs).")
+    ] = False,
+) -> None:
+    """Run the whole job on shipped sample data and print the monthly tally.
+
+    Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
+    month), runs them through the Prefect flows into the ledger, and prints the tally.
+
+    Example:
+
+        passive demo --db /tmp/demo.duckdb
+    """
+    from flows.demo import run_demo
+
+    code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    tally(by="month", db=db, fmt="table", network=None, account=None)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the local Prefect server and UI.")] = 4200,
+    host: Annotated[str, typer.Option(help="Address the local server listens on.")] = "127.0.0.1",
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="The local server's data folder. Default: $PASSIVE_PREFECT_HOME, "
+            "else ~/.passive/prefect.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    inbox: Annotated[
+        Path | None,
+        typer.Option(help="Folder amazon-inbox watches. Default: ./inbox.", show_default=False),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            help="Account name for inbox reports (default from prefect.yaml).", show_default=False
+        ),
+    ] = None,
+    marketplace: Annotated[
+        str | None,
+        typer.Option(
+            help="Store of the inbox reports: US, UK, DE, … (default: prefect.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    prefect_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Deployments file. Default: the project's prefect.yaml.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Run everything on schedule: a local Prefect server and every deployment of prefect.yaml.
+
+    Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
+    ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary and
+    ingest-files from this one process. Open the UI at http://127.0.0.1:4200 to see runs,
+    their logs and the `passive-income` artifact. Ctrl-C stops; the schedules stay active.
+    While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.
+
+    Examples:
+
+        passive serve
+
+        passive serve --inbox ~/Downloads/amazon --account mysite-us --marketplace US
+
+        passive serve --port 4300 --db ~/income/ledger.duckdb
+    """
+    from flows.deployments import PREFECT_YAML
+    from flows.serve import ServeError, default_home
+    from flows.serve import serve as run_serve
+    from warehouse.connection import resolve_db_path
+
+    overrides: dict[str, Any] = {
+        "inbox": str(inbox) if inbox else None,
+        "account": account,
+        "marketplace": marketplace.upper() if marketplace else None,
+    }
+    configured = prefect_api_url()
+    try:
+        run_serve(
+            home=(home or default_home()).expanduser().resolve(),
+            host=host,
+            port=port,
+            api_url=configured.rstrip("/") if configured else None,
+            db=resolve_db_path(db).expanduser().resolve(),
+            overrides=overrides,
+            prefect_file=prefect_file or PREFECT_YAML,
+            say=lambda text: err.print(text, highlight=False, soft_wrap=True),
+        )
+    except (ServeError, OSError, ValueError) as error:
+        raise _fail(str(error), code=1) from None
+
+
+secrets_app = typer.Typer(
+    help=(
+        "Network credentials as Prefect Secret blocks (`passive-NETWORK-SETTING`).\n\n"
+        "Scheduled pulls read them before the environment and .env."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(secrets_app, name="secrets")
+
+
+def _require_api(what: str) -> None:
+    if not tracked_api():
+        raise _fail(
+            f"{what} needs a Prefect server: start `passive serve` in another terminal, or set "
+            "PREFECT_API_URL"
+        )
+
+
+@secrets_app.command("set")
+def secrets_set(
+    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+) -> None:
+    """Store a network's credentials as Prefect Secret blocks; input is not echoed.
+
+    Asks for each credential (e.g. PASSIVE_IMPACT_ACCOUNT_SID and PASSIVE_IMPACT_AUTH_TOKEN)
+    and saves it as a Secret block (passive-impact-account-sid, passive-impact-auth-token).
+    An empty answer keeps what is stored.
+
+    Examples:
+
+        passive secrets set impact
+
+        passive secrets set awin
+    """
+    from connectors import API_NETWORKS
+    from flows.pull_steps import PullInputError
+
+    if network not in API_NETWORKS:
+        raise _fail(f"unknown network {network!r}; API networks: {', '.join(sorted(API_NETWORKS))}")
+    _require_api("storing secrets")
+    from flows.secrets import block_name, credential_fields, store_secret
+
+    try:
+        settings_class = API_NETWORKS[network].settings_class
+        for field in credential_fields(network):
+            value = typer.prompt(
+                f"{settings_class.env_name(field)} (hidden; empty keeps the stored one)",
+                default="",
+                hide_input=True,
+                show_default=False,
+            )
+            name = block_name(network, field)
+            if value.strip():
+                store_secret(name, value.strip())
+                out.print(f"stored {name}", highlight=False)
+            else:
+                out.print(f"kept {name}", highlight=False)
+    except PullInputError as error:
+        raise _fail(str(error)) from None
+
+
+@secrets_app.command("list")
+def secrets_list(
+    network: Annotated[str | None, typer.Argument(help="Only this network.")] = None,
+) -> None:
+    """Show which credential Secret blocks exist (never their values).
+
+    Example:
+
+        passive secrets list
+    """
+    from connectors import API_NETWORKS
+
+    _require_api("reading secrets")
+    from flows.secrets import stored_blocks
+
+    networks = [network] if network else sorted(API_NETWORKS)
+    rows: list[tuple[Any, ...]] = []
+    for name in networks:
+        if name not in API_NETWORKS:
+            raise _fail(f"unknown network {name!r}")
+        rows += [
+            (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()
+        ]
+    _emit(("network", "block", "state"), rows, "table", "Secret blocks")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
