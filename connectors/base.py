@@ -46,7 +46,9 @@ class Page:
     url: str = ""  # redacted
     validated: Sized | None = None
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """How many records the page holds (a property, so an empty page stays truthy)."""
         return len(self.records) if self.validated is None else len(self.validated)
 
 

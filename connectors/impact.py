@@ -103,7 +103,7 @@ def fetch_actions(
             page = Page(number=number, records=records, url=redact(url))
         if page_label is not None:
             page_labels.advance(page_label)
-        log.info("impact.com: window %s page %d: %d actions", window, number, len(page))
+        log.info("impact.com: window %s page %d: %d actions", window, number, page.size)
         yield page
         if not next_uri:
             return

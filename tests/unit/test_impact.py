@@ -65,7 +65,7 @@ def test_paginator_follows_nextpageuri_across_two_pages():
     handler, seen = serve(load("actions_page1.json"), load("actions_page2.json"))
     pages = list(fetch_actions(client(handler), settings(), WINDOW))
     assert [p.number for p in pages] == [1, 2]
-    assert [len(p) for p in pages] == [2, 1]  # validated in one pass, so no raw records
+    assert [p.size for p in pages] == [2, 1]  # validated in one pass, so no raw records
     first, second = seen
     assert first.url.path == f"/Mediapartners/{SID}/Actions"
     assert dict(first.url.params) == {

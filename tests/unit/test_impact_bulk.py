@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import StringConstraints, TypeAdapter
 
+from connectors.base import DateWindow
+from connectors.http import ManualClock
+from connectors.impact import API, fetch_actions, make_impact_client
+from connectors.settings import ImpactSettings
+from sandbox.dataset import Dataset, render_impact_action
 from schemas.impact import (
     _VALIDATOR,
     ImpactAction,
@@ -197,3 +204,35 @@ def test_a_page_taken_in_one_pass_is_one_the_models_accept_with_the_same_values(
     table = validate_action_rows(read.actions, account=SID, page=1).table
     assert table.to_pylist() == expected_rows
     assert table.schema == pa.Table.from_pylist(expected_rows, schema=table.schema).schema
+
+
+def test_sandbox_actions_in_every_phase_are_taken_in_one_pass():
+    # The demo and bench/ pull the sandbox: its Actions must stay in the plain shape, or the
+    # pull silently falls back to the per-model path.
+    dataset = Dataset(3, impact_actions=300, awin_transactions=1, cj_commissions=1)
+    for _ in range(3):
+        actions = ",".join(render_impact_action(a) for a in dataset.impact)
+        page = read_actions_json(f'{{"@nextpageuri":"","Actions":[{actions}]}}'.encode())
+        assert page is not None and len(page.actions) == len(dataset.impact)
+        dataset.advance()
+
+
+def test_fetch_falls_back_to_decoded_records_when_a_page_is_not_plain():
+    body = json.loads(fixture_bytes("actions_page2.json"))
+    body["Actions"].append({**body["Actions"][0], "Id": "1000.8", "Payout": "1,250.00"})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    settings = ImpactSettings(
+        _env_file=None, account_sid=SID, auth_token="t0ken-abcdef", base_url="https://i.test"
+    )
+    api = make_impact_client(settings, clock=ManualClock(), transport=httpx.MockTransport(handler))
+    window = DateWindow(datetime(2024, 9, 1, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC))
+    (page,) = fetch_actions(api, settings, window)
+    assert page.validated is None and page.size == 2
+    assert page.records == json.loads(json.dumps(body), parse_float=Decimal)["Actions"]
+    batch = API.validate_page(page, account=SID, number=1)
+    assert batch.rejects == [] and batch.table.column("commission_amount").to_pylist()[1] == (
+        Decimal("1250.0000")
+    )
