@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -10,13 +11,21 @@ from pathlib import Path
 import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
-from schemas.amazon import validate_earnings_stream
-from schemas.validation import ColumnarBatch, ValidatedBatch
+from connectors.amazon.scan import (
+    ScanUnavailableError,
+    cell_batches,
+    scan_source,
+    scannable,
+    stage_scan,
+)
+from schemas.amazon import ScanCheck, decide_leftovers, validate_earnings_stream
+from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
 from warehouse.load import LoadResult, Slice, load_batches, new_run_id
 from warehouse.runs import RunInfo, finish_run, record_source_file, seen_source_file, start_run
 
 NETWORK_AMAZON = "amazon"
+log = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
@@ -162,7 +171,71 @@ def _load(
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
 ) -> LoadResult:
+    if scannable(report):
+        try:
+            return _load_scanned(con, report, run_id=run_id, account=account, on_batch=on_batch)
+        except ScanUnavailableError as why:
+            # Nothing was written: the load's transaction rolled back and its scratch is gone.
+            log.info("%s: read in Python: %s", report.name, why)
     batches = validate_earnings_stream(iter_raw_batches(report), account=account)
+    return _load_batches(con, report, batches, run_id=run_id, account=account, on_batch=on_batch)
+
+
+def _load_scanned(
+    con: duckdb.DuckDBPyConnection,
+    report: ReportFile,
+    *,
+    run_id: str,
+    account: str,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+) -> LoadResult:
+    """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
+
+    pydantic runs in a thread (and the worker processes) while DuckDB stages the lines; its
+    verdict is awaited before the commit, so a disagreement rolls the load back.
+    """
+    with scan_source(report) as path:
+        check = ScanCheck(cell_batches(report, path, account), report.columns)
+        staged: list[int] = []
+
+        def fill(c: duckdb.DuckDBPyConnection) -> int:
+            staged.append(stage_scan(c, report, path, account))
+            return staged[0]
+
+        def leftovers() -> Iterator[ColumnarBatch]:
+            found = check.read()
+            if found:
+                yield decide_leftovers(found, report, account=account)
+
+        def confirm(c: duckdb.DuckDBPyConnection) -> None:
+            check.confirm(staged[0])
+
+        try:
+            return _load_batches(
+                con,
+                report,
+                leftovers(),
+                run_id=run_id,
+                account=account,
+                on_batch=on_batch,
+                fill_stage=fill,
+                confirm=confirm,
+            )
+        finally:
+            check.close()
+
+
+def _load_batches(
+    con: duckdb.DuckDBPyConnection,
+    report: ReportFile,
+    batches: Iterable[ValidatedBatch | ColumnarBatch],
+    *,
+    run_id: str,
+    account: str,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
+    confirm: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> LoadResult:
     lines_read: list[int] = [0]
 
     def count(batch: ValidatedBatch | ColumnarBatch) -> None:
@@ -170,7 +243,15 @@ def _load(
         if on_batch is not None:
             on_batch(batch)
 
+    def filled(c: duckdb.DuckDBPyConnection) -> int:
+        assert fill_stage is not None
+        read = fill_stage(c)
+        count(ColumnarBatch(LEDGER_ARROW_SCHEMA.empty_table(), [], read))
+        return read
+
     def remember_file(c: duckdb.DuckDBPyConnection) -> None:
+        if confirm is not None:
+            confirm(c)
         record_source_file(
             c,
             content_hash=report.content_hash,
@@ -195,6 +276,7 @@ def _load(
         replace=Slice(NETWORK_AMAZON, account, report.period_start, report.period_end),
         on_batch=count,
         before_commit=remember_file,
+        fill_stage=filled if fill_stage is not None else None,
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from connectors.amazon import RawBatch, RawChunk, RawLine, ReportFile, parse_chunk
 from connectors.amazon.reports import ParsedChunk
+from connectors.amazon.scan import MAX_LEFTOVERS, ScanUnavailableError, data_lines
 from schemas.commission import CommissionLine
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
@@ -78,6 +79,29 @@ class AmazonEarningsRow(BaseModel):
 
 
 _LINE_ID_VALUES = attrgetter(*LINE_ID_FIELDS)
+_MONEY_FIELDS = frozenset({"price", "revenue", "ad_fees"})
+_KEY_QUANTUM = Decimal("0.0001")
+
+
+def key_text(value: object) -> str:
+    """One field of a line's content key, written as DuckDB writes the same typed value.
+
+    The key is also computed in SQL (connectors/amazon/scan.sql) for lines DuckDB reads, so
+    both must spell a value alike: money with exactly 4 decimals (`49.9900`, never `-0.0000`),
+    dates ISO, counts as plain integers, absent text as "".
+    """
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        fixed = value.quantize(_KEY_QUANTUM)
+        return format(fixed if fixed else _KEY_QUANTUM * 0, "f")
+    return str(value)
+
+
+def content_key(values: Iterable[object]) -> str:
+    """md5 hex of the key fields' texts joined by the unit separator (DuckDB's md5 agrees)."""
+    text = _SEPARATOR.join(map(key_text, values))
+    return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 
 def earnings_line_id(row: AmazonEarningsRow) -> str:
@@ -87,9 +111,7 @@ def earnings_line_id(row: AmazonEarningsRow) -> str:
     so the key is a digest of every field after locale normalisation and typing (so `1.234,56`
     and `1234.56`, or a CSV and a TSV copy of a line, give the same key).
     """
-    values = _LINE_ID_VALUES(row)
-    text = _SEPARATOR.join(["" if value is None else str(value) for value in values])
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return content_key(_LINE_ID_VALUES(row))
 
 
 def to_commission_line(
@@ -445,16 +467,179 @@ def _line_ids(rows: list[tuple[Any, ...]], index: dict[str, int]) -> list[str]:
     # A column the report lacks is None in the model and "" in the key: point it at a pad.
     positions = [index.get(name, width) for name in LINE_ID_FIELDS]
     values = itemgetter(*positions)
-    padded = width in positions
-    digest = partial(hashlib.blake2b, digest_size=16)
-    join = _SEPARATOR.join
-    pad = ("",)
-    if padded:
-        return [
-            digest(join(map(str, values(row + pad))).encode("utf-8", "surrogatepass")).hexdigest()
-            for row in rows
-        ]
-    return [
-        digest(join(map(str, values(row))).encode("utf-8", "surrogatepass")).hexdigest()
-        for row in rows
-    ]
+    pad = (None,)
+    return [content_key(values(row + pad)) for row in rows]
+
+
+# --- scanned path ---------------------------------------------------------------------------
+# DuckDB parses the report and types the ledger columns (connectors/amazon/scan.py); pydantic
+# still validates every line, from the JSON of its cells, with the same row adapter as the
+# bulk path. A line DuckDB marks plain must pass pydantic, else the report is read in Python
+# from the start. Lines that are not plain (rejects, fillers, odd spellings) are decided here
+# by the Python reader and validator, exactly as if the whole report had been read that way.
+
+_JSON_ROWS = 25_000  # lines per pydantic call: bounds the Python objects alive at once
+_MAX_PENDING = 4  # validations in flight before the scan waits for one
+
+
+def _json_bad_rows(columns: tuple[str, ...], payload: bytes, first: int) -> list[int]:
+    """Ordinals of the lines in a JSON array of cell rows that fail AmazonEarningsRow's rules."""
+    enabled = gc.isenabled()
+    gc.disable()  # see _worker_init: validation makes only acyclic objects
+    try:
+        _row_adapter(columns).validate_json(payload)
+        return []
+    except ValidationError as exc:
+        return sorted({first + int(e["loc"][0]) for e in exc.errors(include_url=False)})
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _json_payloads(cells: pa.Array, first: int) -> Iterator[tuple[bytes, int]]:
+    """JSON arrays of `_JSON_ROWS` rows, cut straight from the Arrow string buffer.
+
+    scan.sql ends every row's JSON with `,`, so consecutive rows are already a JSON list body.
+    """
+    if not pa.types.is_string(cells.type):
+        cells = cells.cast(pa.string())
+    if cells.null_count:
+        raise ValueError("scan.sql wrote a NULL cells_json")
+    _, offsets, data = cells.buffers()
+    assert offsets is not None and data is not None
+    ends = memoryview(offsets).cast("i")[cells.offset : cells.offset + len(cells) + 1]
+    body = memoryview(data)
+    for start in range(0, len(cells), _JSON_ROWS):
+        stop = min(start + _JSON_ROWS, len(cells))
+        yield b"[" + body[ends[start] : ends[stop] - 1] + b"]", first + start
+
+
+class ScanCheck:
+    """pydantic over every scanned line's cells, in a thread, while DuckDB stages the lines.
+
+    It also notes the lines DuckDB did not vouch for (`leftovers`, by ordinal). Its verdict is
+    only needed before the load commits: `confirm` then raises ScanUnavailableError if
+    pydantic rejects a line DuckDB read as plain, or the two reads saw different rows.
+    """
+
+    def __init__(self, rows: Iterator[pa.RecordBatch], columns: tuple[str, ...]) -> None:
+        self._batches = rows
+        self._columns = columns
+        self._pool = _pool()  # forked here, before this object's thread exists
+        self._stop = threading.Event()
+        self._read = threading.Event()  # every row seen (pydantic may still be busy)
+        self._bad: set[int] = set()
+        self._rows = 0
+        self.leftovers: dict[int, tuple[str | None, str | None]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="passive-validate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending: list[AsyncResult[list[int]]] = []
+        try:
+            for batch in self._batches:
+                if self._stop.is_set():
+                    return
+                for payload, first in _json_payloads(batch.column(0), self._rows):
+                    if self._pool is None:
+                        self._bad.update(_json_bad_rows(self._columns, payload, first))
+                        continue
+                    job = (self._columns, payload, first)
+                    pending.append(self._pool.apply_async(_json_bad_rows, job))
+                    while len(pending) > _MAX_PENDING:
+                        self._bad.update(pending.pop(0).get())
+                plain = batch.column(1)
+                if plain.false_count:
+                    self._note_leftovers(batch)
+                self._rows += batch.num_rows
+            self._read.set()
+            for result in pending:
+                self._bad.update(result.get())
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._read.set()
+            close = getattr(self._batches, "close", None)
+            if close is not None:
+                close()
+
+    def _note_leftovers(self, batch: pa.RecordBatch) -> None:
+        at = pc.indices_nonzero(pc.invert(batch.column(1))).to_pylist()
+        asins = batch.column(2).take(at).to_pylist()
+        trackings = batch.column(3).take(at).to_pylist()
+        for index, asin, tracking in zip(at, asins, trackings, strict=True):
+            self.leftovers[self._rows + index] = (asin, tracking)
+        if len(self.leftovers) > MAX_LEFTOVERS:
+            raise ScanUnavailableError(f"more than {MAX_LEFTOVERS:,} lines are not plain")
+
+    def read(self) -> dict[int, tuple[str | None, str | None]]:
+        """Wait until every row was seen; the leftovers (pydantic may still be validating)."""
+        self._read.wait()
+        self._raise()
+        return self.leftovers
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            if isinstance(self._error, ScanUnavailableError):
+                raise self._error
+            raise ScanUnavailableError(f"validation failed ({self._error})") from self._error
+
+    def confirm(self, staged: int) -> None:
+        """Every line pydantic rejects must be one DuckDB did not vouch for (and stage)."""
+        self._thread.join()
+        self._raise()
+        if self._rows != staged + len(self.leftovers):
+            raise ScanUnavailableError(
+                f"DuckDB staged {staged} plain rows but read {self._rows} rows,"
+                f" {len(self.leftovers)} not plain"
+            )
+        surprising = self._bad.difference(self.leftovers)
+        if surprising:
+            raise ScanUnavailableError(
+                f"pydantic rejects row {min(surprising)} that DuckDB read as plain"
+            )
+
+    def close(self) -> None:
+        """Stop early (the load failed); safe to call after confirm."""
+        self._stop.set()
+        self._thread.join()
+
+
+def decide_leftovers(
+    leftovers: dict[int, tuple[str | None, str | None]], report: ReportFile, *, account: str
+) -> ColumnarBatch:
+    """The lines that were not plain, read and validated by the Python path."""
+    found = data_lines(report, set(leftovers))
+    tables: list[pa.Table] = []
+    rejects: list[Reject] = []
+    records = 0
+    # Consecutive lines become one chunk (parse_chunk numbers lines from the chunk's first).
+    runs: list[list[int]] = []
+    for ordinal in sorted(found):
+        line_no = found[ordinal][0]
+        if runs and found[runs[-1][-1]][0] == line_no - 1:
+            runs[-1].append(ordinal)
+        else:
+            runs.append([ordinal])
+    for run in runs:
+        chunk = RawChunk(found[run[0]][0], [found[o][1] for o in run], len(run))
+        parsed = parse_chunk(report, chunk)
+        _check_same_row(parsed, {found[o][0]: leftovers[o] for o in run}, report)
+        table, chunk_rejects = _validate_parsed(parsed, report, account=account)
+        tables.append(table)
+        rejects += chunk_rejects
+        records += parsed.records
+    table = pa.concat_tables(tables) if tables else LEDGER_ARROW_SCHEMA.empty_table()
+    return ColumnarBatch(table, rejects, records)
+
+
+def _check_same_row(
+    parsed: ParsedChunk, scanned: dict[int, tuple[str | None, str | None]], report: ReportFile
+) -> None:
+    """The Python reader must see, line by line, the row DuckDB saw there (else it drifted)."""
+    keys = [report.columns.index("asin"), report.columns.index("tracking_id")]
+    for line_no, cells in zip(parsed.line_nos, parsed.cells, strict=True):
+        seen = [(value or "").strip() for value in scanned[line_no]]
+        if [cells[i].strip() for i in keys] != seen:
+            raise ScanUnavailableError(f"DuckDB and the Python reader disagree at line {line_no}")

@@ -109,10 +109,13 @@ def _stage(
     account: str | None,
     now: datetime,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
 ) -> tuple[int, int]:
     """Stream batches into the scratch tables (autocommitted, see stage_create.sql); counts."""
     sql.execute(con, "stage_create")
     read = rejected = 0
+    if fill_stage is not None:
+        read += fill_stage(con)
     for batch in batches:
         read += batch.records_read
         table = (batch if isinstance(batch, ColumnarBatch) else to_columnar(batch)).table
@@ -147,12 +150,15 @@ def load_batches(
     now: datetime | None = None,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
     before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
 ) -> LoadResult:
     """Load every batch in ONE transaction: on any error the ledger is exactly as before.
 
     `replace_slice` (Amazon reports) numbers identical lines and removes the slice's lines the
     report no longer has; `upsert` (API records) applies the latest state of each id.
     `before_commit` lets the caller write its own bookkeeping (source file, cursor) atomically.
+    `fill_stage` lets SQL put lines into `_load_stage` before the batches come; it returns how
+    many records it read.
     """
     if mode == "replace_slice" and replace is None:
         raise ValueError("replace_slice needs the slice to replace")
@@ -167,6 +173,7 @@ def load_batches(
                 account=account,
                 now=now,
                 on_batch=on_batch,
+                fill_stage=fill_stage,
             )
             # Numbering or de-duplicating touches only scratch tables: it runs before the
             # ledger's transaction, so its work spills to disk instead of piling up uncommitted.

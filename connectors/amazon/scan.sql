@@ -1,0 +1,37 @@
+-- DuckDB's CSV reader over one Fee-Earnings report's data lines (connectors/amazon/scan.py
+-- fills in the named slots). Every row comes out three times over:
+--   cells_json   the row's normalised cells as a JSON array plus `,` (pydantic validates it);
+--   plain        TRUE when the row is in the plain shape whose typed values below are exactly
+--                what the Python path would make of it (else the Python path decides the row);
+--   the ledger columns, typed here (LEDGER_ARROW_SCHEMA order, without source_line).
+-- strict_mode makes a quote DuckDB cannot follow an error (the Python reader then decides);
+-- null_padding and one spare column make short and long rows visible; nullstr is text no
+-- report holds, so an empty cell stays '' and only a missing cell is NULL.
+SELECT
+    to_json([{json_cells}])::VARCHAR || ',' AS cells_json,
+    coalesce({plain}, FALSE) AS plain,
+    'amazon' AS network,
+    $account AS account,
+    md5(concat_ws(chr(31), {key_parts})) AS line_id,
+    TRY_CAST({date_shipped} AS DATE) AS event_date,
+    NULL::TIMESTAMPTZ AS event_at,
+    'approved' AS status,
+    TRY_CAST({revenue} AS DECIMAL(18, 4)) AS sale_amount,
+    TRY_CAST({ad_fees} AS DECIMAL(18, 4)) AS commission_amount,
+    $currency AS currency,
+    TRY_CAST(TRY_CAST({items_shipped} AS BIGINT) - TRY_CAST({returns} AS BIGINT) AS INTEGER)
+        AS quantity,
+    nullif({category}, '') AS program,
+    {asin} AS product_id,
+    nullif({name}, '') AS product_name,
+    {tracking_id} AS tracking_id,
+    NULL::VARCHAR AS order_id,
+    NULL::VARCHAR AS original_line_id
+FROM (
+    SELECT {normalised}
+    FROM read_csv(
+        $path, skip = $skip, header = false, auto_detect = false, delim = $delimiter,
+        quote = '"', escape = '"', columns = {columns}, strict_mode = true,
+        null_padding = true, nullstr = '\x00passive-null'
+    )
+)

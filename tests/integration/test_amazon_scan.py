@@ -1,0 +1,153 @@
+"""DuckDB's reader (connectors/amazon/scan.py) must load exactly what the Python reader loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows import pipeline
+from schemas import amazon as amazon_schema
+
+HEADER = (
+    "Category,Name,ASIN,Seller,Tracking ID,Date Shipped,Price($),Items Shipped,Returns,"
+    "Revenue($),Ad Fees($),Device Type Group"
+)
+TITLE = "Fee-Earnings reports from 01-01-2025 to 01-31-2025"
+LEDGER = (
+    "SELECT network, account, line_id, event_date, status, sale_amount, commission_amount,"
+    " currency, quantity, program, product_id, product_name, tracking_id FROM commissions"
+    " ORDER BY ALL"
+)
+REJECTS = "SELECT locator, raw, reasons FROM rejects ORDER BY locator"
+
+
+def _load(report: Path, db: Path, monkeypatch: pytest.MonkeyPatch, *, scan: bool) -> None:
+    monkeypatch.setenv("PASSIVE_SCAN", "1" if scan else "0")
+    pipeline.ingest_files([report], db=db, account="me", marketplace="US")
+
+
+def _state(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        lines = con.execute(LEDGER).fetchall()
+        rejects = con.execute(REJECTS).fetchall()
+        read = con.execute("SELECT sum(records_read) FROM ingest_runs").fetchall()[0][0]
+    return lines, rejects, int(read or 0)
+
+
+def _both_ways(text: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    report = folder / "Fee-Earnings.csv"
+    report.write_text(text, encoding="utf-8", newline="")
+    scanned, python = folder / "scanned.duckdb", folder / "python.duckdb"
+    _load(report, scanned, monkeypatch, scan=True)
+    _load(report, python, monkeypatch, scan=False)
+    return _state(scanned), _state(python)
+
+
+GOOD = (
+    'Electronics,"USB-C Cable, 2-Pack",B08TTUJVRX,Amazon.com,deals-20,2025-01-05,'
+    "9.99,1,0,9.99,0.45,PHONE"
+)
+
+# Cells that are plain, cells the Python reader normalises (DuckDB must leave those lines to
+# it) and cells that are wrong (rejects), per column.
+TEXT = st.sampled_from(["Books", "", " padded ", "Kitchen\u00a0", 'He said ""hi""', "日本茶"])
+NAME = st.sampled_from(['"Lodge 12"" Skillet"', '"a, b"', "Plain name", "", " x"])
+ASIN = st.sampled_from(["B0T2J9IKR7", "B08TTUJVRX", "", " B0ABC "])
+TRACKING = st.sampled_from(["yt-20", "deals-20", "", "x-20 "])
+DAY = st.sampled_from(
+    [
+        "2025-01-05",
+        "2025-01-31",
+        "2025-01-05 12:00:00",
+        "2025-02-01",
+        "2025-13-01",
+        "Jan 5, 2025",
+        "",
+    ],
+)
+MONEY = st.sampled_from(["9.99", "-0.45", "0", "1,234.50", "$3.10", "1.23456", "abc", "", "-0"])
+COUNT = st.sampled_from(["1", "0", "2", "-1", "x", ""])
+ROW = st.tuples(TEXT, NAME, ASIN, TEXT, TRACKING, DAY, MONEY, COUNT, COUNT, MONEY, MONEY, TEXT)
+EXTRA_LINE = st.sampled_from(["", "Total,,,,,,,,,,,", "a,b", GOOD + ",extra", GOOD, GOOD])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.one_of(ROW.map(",".join), EXTRA_LINE), min_size=1, max_size=25),
+    crlf=st.booleans(),
+)
+def test_duckdb_and_python_readers_load_the_same_ledger_and_rejects(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[str],
+    crlf: bool,
+) -> None:
+    end = "\r\n" if crlf else "\n"
+    text = end.join([TITLE, HEADER, *rows]) + end
+    scanned, python = _both_ways(text, tmp_path_factory.mktemp("both"), monkeypatch)
+    assert scanned == python
+
+
+def test_a_plain_report_is_staged_by_duckdb_not_parsed_in_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_python_reader(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the Python reader was used")
+
+    monkeypatch.setattr(pipeline, "iter_raw_batches", no_python_reader)
+    lines = [GOOD.replace("2025-01-05", f"2025-01-{day:02d}") for day in range(1, 29)]
+    report = tmp_path / "plain.csv"
+    report.write_text("\n".join([TITLE, HEADER, *lines, GOOD]) + "\n", encoding="utf-8")
+    _load(report, tmp_path / "l.duckdb", monkeypatch, scan=True)
+    lines_, rejects, read = _state(tmp_path / "l.duckdb")
+    assert (len(lines_), rejects, read) == (29, [], 29)
+    # The repeated line is a second sale, numbered after the first.
+    assert sorted(line[2][-2:] for line in lines_).count("-2") == 1
+
+
+def test_pydantic_rejecting_a_line_duckdb_read_as_plain_sends_the_report_to_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"python": 0}
+    real_reader = pipeline.iter_raw_batches
+
+    def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        calls["python"] += 1
+        return real_reader(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "iter_raw_batches", counted)
+    monkeypatch.setattr(amazon_schema, "_POOL", None)
+    monkeypatch.setenv("PASSIVE_WORKERS", "0")  # validate in-process, where the patch applies
+    monkeypatch.setattr(amazon_schema, "_json_bad_rows", lambda columns, payload, first: [first])
+    report = tmp_path / "plain.csv"
+    report.write_text("\n".join([TITLE, HEADER, GOOD, GOOD]) + "\n", encoding="utf-8")
+    _load(report, tmp_path / "l.duckdb", monkeypatch, scan=True)
+    lines, rejects, _ = _state(tmp_path / "l.duckdb")
+    assert calls["python"] == 1
+    assert len(lines) == 2 and rejects == []
+
+
+def test_a_failure_in_the_scanned_load_leaves_the_ledger_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "l.duckdb"
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join([TITLE, HEADER, GOOD]) + "\n", encoding="utf-8")
+    _load(first, db, monkeypatch, scan=True)
+    before = _state(db)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise MemoryError("injected while DuckDB read the report")
+
+    monkeypatch.setattr(pipeline, "stage_scan", failing)
+    second = tmp_path / "second.csv"
+    second.write_text("\n".join([TITLE, HEADER, GOOD, GOOD, GOOD]) + "\n", encoding="utf-8")
+    with pytest.raises(MemoryError):
+        _load(second, db, monkeypatch, scan=True)
+    assert _state(db)[:2] == before[:2]
