@@ -14,6 +14,7 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
@@ -110,19 +111,32 @@ def _stage(
     now: datetime,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
+    in_read_order: bool = False,
 ) -> tuple[int, int]:
-    """Stream batches into the scratch tables (autocommitted, see stage_create.sql); counts."""
+    """Stream batches into the scratch tables (autocommitted, see stage_create.sql); counts.
+
+    `in_read_order` numbers source_line across batches (each batch's own numbers start
+    again, e.g. at every API page) so the stage's order is the order records were read.
+    """
     sql.execute(con, "stage_create")
     read = rejected = 0
     if fill_stage is not None:
         read += fill_stage(con)
+    offset = 0
     for batch in batches:
         read += batch.records_read
         table = (batch if isinstance(batch, ColumnarBatch) else to_columnar(batch)).table
         if table.num_rows:
             con.register("_batch", table)
-            con.execute("INSERT INTO _load_stage SELECT * FROM _batch")
+            con.execute(
+                "INSERT INTO _load_stage SELECT * REPLACE (source_line + $offset AS source_line)"
+                " FROM _batch",
+                {"offset": offset},
+            )
             con.unregister("_batch")
+            if in_read_order:
+                last = pc.max(table.column("source_line")).as_py()
+                offset += 0 if last is None else int(last) + 1
         if batch.rejects:
             rejected += len(batch.rejects)
             con.register(
@@ -174,6 +188,9 @@ def load_batches(
                 now=now,
                 on_batch=on_batch,
                 fill_stage=fill_stage,
+                # API records change in place: the last one read of an id must win, even when
+                # it came on a later page (incoming_latest.sql orders by source_line).
+                in_read_order=mode == "upsert",
             )
             # Numbering or de-duplicating touches only scratch tables: it runs before the
             # ledger's transaction, so its work spills to disk instead of piling up uncommitted.

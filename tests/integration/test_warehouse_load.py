@@ -176,6 +176,24 @@ def test_the_last_record_of_an_id_within_one_pull_wins(db):
         ]
 
 
+def test_the_last_record_of_an_id_wins_when_it_comes_on_a_later_page(db):
+    # Each page numbers its records from 0 again: the later page must still win.
+    first = batch(
+        line("B2", "5.00", status="pending", network="impact", account="acct"),
+        line("A1", "1.00", status="pending", network="impact", account="acct"),
+    )
+    second = batch(line("A1", "2.00", status="approved", network="impact", account="acct"))
+    upsert(db, first, second)
+    with ledger(db, read_only=True) as con:
+        rows = con.execute(
+            "SELECT line_id, status, commission_amount FROM commissions ORDER BY line_id"
+        ).fetchall()
+    assert rows == [
+        ("A1", "approved", Decimal("2.0000")),
+        ("B2", "pending", Decimal("5.0000")),
+    ]
+
+
 def test_rejects_are_stored_with_locator_and_reasons_while_good_lines_load(db):
     load_report(
         db, batch(line("ok", "1.00"), rejects=(Reject("r.csv:9", "a,b,c", ("price: bad",)),))
