@@ -478,7 +478,7 @@ def _line_ids(rows: list[tuple[Any, ...]], index: dict[str, int]) -> list[str]:
 # from the start. Lines that are not plain (rejects, fillers, odd spellings) are decided here
 # by the Python reader and validator, exactly as if the whole report had been read that way.
 
-_JSON_ROWS = 25_000  # lines per pydantic call: bounds the Python objects alive at once
+_JSON_ROWS = 16_384  # lines per pydantic call: bounds the Python objects alive at once
 _MAX_PENDING = 4  # validations in flight before the scan waits for one
 
 

@@ -28,7 +28,7 @@ from .reports import ReportFile, _open_binary, _open_text
 
 SCAN_SQL = Path(__file__).with_name("scan.sql")
 SCAN_ENV = "PASSIVE_SCAN"  # `0`: read every report with the Python reader
-SCAN_BATCH_ROWS = 122_880  # a multiple of DuckDB's 2048-row vectors
+SCAN_BATCH_ROWS = 32_768  # a multiple of DuckDB's 2048-row vectors
 # Lines the Python reader must decide before the scan stops paying off: past this many, the
 # whole report is read in Python (and the leftovers' cells need not be held).
 MAX_LEFTOVERS = 50_000
@@ -178,15 +178,12 @@ def stage_scan(
 ) -> int:
     """DuckDB reads the report and puts its plain rows into the load's `_load_stage` table.
 
-    The rows go in whatever order DuckDB's threads finish them (insertion order kept cost
-    a second core): only identical lines share a key, and their numbering cannot change a
-    ledger value. Returns how many rows were staged.
+    The rows go in whatever order DuckDB's threads finish them (the load turns insertion
+    order off; keeping it cost a second core): only identical lines share a key, and which
+    copy gets which number cannot change a ledger value. Returns how many rows were staged.
     """
     query, params = _query(report, path, account)
-    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    keep_order = bool(row[0]) if row else True
     try:
-        con.execute("SET preserve_insertion_order = false")
         staged = con.execute(
             f"INSERT INTO _load_stage SELECT * EXCLUDE (cells_json, plain), 0 AS source_line"
             f" FROM ({query}) WHERE plain",
@@ -194,8 +191,6 @@ def stage_scan(
         ).fetchone()
     except duckdb.Error as exc:
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
     return int(staged[0]) if staged else 0
 
 

@@ -32,6 +32,6 @@ FROM (
     FROM read_csv(
         $path, skip = $skip, header = false, auto_detect = false, delim = $delimiter,
         quote = '"', escape = '"', columns = {columns}, strict_mode = true,
-        null_padding = true, nullstr = '\x00passive-null'
+        null_padding = true, nullstr = '\x00passive-null', buffer_size = 4194304
     )
 )
