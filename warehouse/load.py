@@ -242,8 +242,7 @@ def load_batches(
             # Scratch rows of a load that failed are not part of the ledger: drop them.
             con.execute(
                 "DROP TABLE IF EXISTS _load_stage; DROP TABLE IF EXISTS _load_rejects;"
-                " DROP TABLE IF EXISTS incoming; DROP TABLE IF EXISTS _repeated;"
-                " DROP TABLE IF EXISTS _repeats"
+                " DROP TABLE IF EXISTS incoming"
             )
     return LoadResult(read, loaded, rejected, inserted, changed, removed)
 
@@ -281,20 +280,20 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute(f"SET memory_limit = '{_checked_size(previous)}'")
 
 
-# Repeated lines numbered per pass of incoming_repeats.sql: a million fit the default
-# 128MB budget (a 10M-line bench report repeats ~2.5M lines).
+# Lines numbered per pass of incoming_numbered.sql: a million fit the default 128MB budget.
 NUMBERING_PASS_LINES = 1_000_000
 
 
 def _number_report_lines(con: duckdb.DuckDBPyConnection) -> None:
     """`incoming` from `_load_stage`: each line's id numbered by occurrence of its content."""
-    _with_more_memory_if_needed(con, "incoming_numbered")
-    row = con.execute("SELECT count(*) FROM _repeats").fetchone()
-    repeats = int(row[0]) if row else 0
-    buckets = max(1, -(-repeats // NUMBERING_PASS_LINES))
+    row = con.execute("SELECT count(*) FROM _load_stage").fetchone()
+    lines = int(row[0]) if row else 0
+    buckets = max(1, -(-lines // NUMBERING_PASS_LINES))
+    con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM _load_stage LIMIT 0")
     for bucket in range(buckets):
-        _with_more_memory_if_needed(con, "incoming_repeats", buckets=buckets, bucket=bucket)
-    con.execute("DROP TABLE _repeats")
+        _with_more_memory_if_needed(con, "incoming_numbered", buckets=buckets, bucket=bucket)
+    # The stage is a full copy of the report: free it before the ledger is written.
+    con.execute("DROP TABLE _load_stage")
 
 
 def _with_more_memory_if_needed(
@@ -302,9 +301,10 @@ def _with_more_memory_if_needed(
 ) -> None:
     """Run a scratch-only SQL file; if the load's budget is too small for it, retry with more.
 
-    Numbering a 10M-line report needed more than 128MB in DuckDB 1.5 although each operator
-    is documented to spill (bench/). The step only writes scratch tables, so a retry is safe;
-    it is logged, because it is exactly where memory stops being flat.
+    Numbering a 10M-line report in one pass needed more than 128MB in DuckDB 1.5 although
+    each operator is documented to spill (bench/); it now runs in buckets that fit, and this
+    stays as the safety net. The step only writes scratch tables, so a retry is safe; it is
+    logged, because it is exactly where memory stops being flat.
     """
     for attempt in range(3):
         try:

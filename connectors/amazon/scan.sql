@@ -1,6 +1,6 @@
 -- DuckDB's CSV reader over one Fee-Earnings report's data lines (connectors/amazon/scan.py
 -- fills in the named slots). Every row comes out three times over:
---   cells_json   the row's normalised cells as a JSON array plus `,` (pydantic validates it);
+--   cells_json   a plain row's cells as a JSON array plus `,` (pydantic validates it), else '';
 --   plain        TRUE when the row is in the plain shape whose typed values below are exactly
 --                what the Python path would make of it (else the Python path decides the row);
 --   the ledger columns, typed here (LEDGER_ARROW_SCHEMA order, without source_line).
@@ -8,8 +8,8 @@
 -- null_padding and one spare column make short and long rows visible; nullstr is text no
 -- report holds, so an empty cell stays '' and only a missing cell is NULL.
 SELECT
-    to_json([{json_cells}])::VARCHAR || ',' AS cells_json,
-    coalesce({plain}, FALSE) AS plain,
+    CASE WHEN plain THEN to_json([{json_cells}])::VARCHAR || ',' ELSE '' END AS cells_json,
+    plain,
     'amazon' AS network,
     $account AS account,
     md5(concat_ws(chr(31), {key_parts})) AS line_id,
@@ -28,10 +28,13 @@ SELECT
     NULL::VARCHAR AS order_id,
     NULL::VARCHAR AS original_line_id
 FROM (
-    SELECT {normalised}
-    FROM read_csv(
-        $path, skip = $skip, header = false, auto_detect = false, delim = $delimiter,
-        quote = '"', escape = '"', columns = {columns}, strict_mode = true,
-        null_padding = true, nullstr = '\x00passive-null', buffer_size = 4194304
+    SELECT *, coalesce({plain}, FALSE) AS plain
+    FROM (
+        SELECT {normalised}
+        FROM read_csv(
+            $path, skip = $skip, header = false, auto_detect = false, delim = $delimiter,
+            quote = '"', escape = '"', columns = {columns}, strict_mode = true,
+            null_padding = true, nullstr = '\x00passive-null', buffer_size = 4194304
+        )
     )
 )

@@ -190,6 +190,17 @@ def run_logs(served: Served, run_id: str) -> list[str]:
     return [entry["message"] for entry in call(served, "POST", "/logs/filter", body)]
 
 
+def wait_for_log(served: Served, run_id: str, text: str) -> list[str]:
+    """The run's log lines once one holds `text`: a failure hook logs after the run's final
+    state is set, and Prefect ships logs in the background, so they can trail the state."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        lines = run_logs(served, run_id)
+        if any(text in line for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.5)
+
+
 def task_runs(served: Served, run_id: str) -> list[dict[str, Any]]:
     body = {"flow_runs": {"id": {"any_": [run_id]}}}
     return list(call(served, "POST", "/task_runs/filter", body))
@@ -436,7 +447,8 @@ def test_a_run_held_off_past_the_limit_fails_clearly_and_changes_nothing(
     message = run["state"]["message"]
     assert "LedgerLockedError" in message and "the ledger is locked" in message
     assert "PASSIVE_LOCK_TIMEOUT" in message and "Close that program" in message
-    assert any("failed: LedgerLockedError:" in line for line in run_logs(served, run_id))
+    logs = wait_for_log(served, run_id, "failed: LedgerLockedError:")
+    assert any("failed: LedgerLockedError:" in line for line in logs)
     assert snapshot(db) == before
 
 
