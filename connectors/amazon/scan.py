@@ -173,9 +173,7 @@ def _query(report: ReportFile, path: Path, account: str) -> tuple[str, dict[str,
     return scan_sql(report.columns, positions, _width(report)), params
 
 
-def stage_scan(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
-) -> int:
+def stage_scan(con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str) -> int:
     """DuckDB reads the report and puts its plain rows into the load's `_load_stage` table.
 
     The rows go in whatever order DuckDB's threads finish them (the load turns insertion
