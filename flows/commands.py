@@ -140,9 +140,16 @@ def ingest(
                 period_end=end,
             )
         else:
+            from connectors.amazon.scan import scannable
             from schemas.amazon import start_workers
 
-            start_workers()  # before the progress bar's thread exists: see start_workers
+            reports = pipeline.open_report_inputs(
+                files, marketplace=marketplace.upper(), period_start=start, period_end=end
+            )
+            if not all(scannable(report) for report in reports):
+                # Reports DuckDB does not read are parsed and validated in worker processes,
+                # forked before the progress bar's thread exists (see start_workers).
+                start_workers()
             with spinner(err) as progress:
                 bar = progress.add_task("reading reports", total=None)
                 lines = [0]
@@ -151,15 +158,8 @@ def ingest(
                     lines[0] += batch.records_read
                     progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
 
-                summary = pipeline.ingest_files(
-                    files,
-                    db=db,
-                    account=account,
-                    marketplace=marketplace.upper(),
-                    force=force,
-                    period_start=start,
-                    period_end=end,
-                    on_batch=advance,
+                summary = pipeline.ingest_reports(
+                    reports, db=db, account=account, force=force, on_batch=advance
                 )
             err.print(IN_PROCESS_NOTE)
     except pipeline.InputError as error:

@@ -191,7 +191,7 @@ def _load_scanned(
 ) -> LoadResult:
     """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
 
-    pydantic runs in a thread (and the worker processes) while DuckDB stages the lines; its
+    pydantic runs in a thread of its own while DuckDB stages the lines; its
     verdict is awaited before the commit, so a disagreement rolls the load back.
     """
     with scan_source(report) as path:
@@ -328,6 +328,18 @@ def ingest_files(
     reports = open_report_inputs(
         paths, marketplace=marketplace, period_start=period_start, period_end=period_end
     )
+    return ingest_reports(reports, db=db, account=account, force=force, on_batch=on_batch)
+
+
+def ingest_reports(
+    reports: Sequence[ReportFile],
+    *,
+    db: str | Path | None,
+    account: str,
+    force: bool = False,
+    on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+) -> IngestSummary:
+    """Load reports already opened (open_report_inputs) in-process, each alone, and summarize."""
     outcomes = [
         load_report(r, db=db, account=account, force=force, on_batch=on_batch) for r in reports
     ]
