@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.report_runs import NETWORK_AMAZON
 from flows.runmode import prefect_api_url
 
 if TYPE_CHECKING:
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
 
     from connectors.amazon import ReportFile
 
-# pipeline.NETWORK_AMAZON, spelt out: importing the pipeline brings pydantic and pyarrow.
-NETWORK_AMAZON = "amazon"
 IN_PROCESS_NOTE = (
     "[dim]ran in-process; for runs tracked in the Prefect UI, start `passive serve` "
     "or set PREFECT_API_URL[/]"
@@ -68,11 +67,6 @@ def tracked_api() -> str | None:
     if found:
         os.environ["PREFECT_API_URL"] = found  # before prefect is imported: it reads this
     return found
-
-
-def skipped_message(first_name: str) -> str:
-    """Why a report whose content the ledger already holds was not loaded again."""
-    return f"same content as {first_name}, already ingested (use --force to re-apply)"
 
 
 def _parse_ingest(argv: list[str]) -> tuple[list[str], dict[str, str]] | None:
@@ -166,8 +160,9 @@ def _skip_seen(
     """Record the skips and return the lines to print, if the ledger holds every report."""
     from connectors.amazon.errors import AmazonReportError
     from connectors.amazon.reports import open_reports
+    from flows.report_runs import report_run, skipped_message
     from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
-    from warehouse.runs import RunInfo, finish_run, seen_source_file, start_run
+    from warehouse.runs import finish_run, seen_source_file, start_run
 
     reports: list[ReportFile] = []
     for name in files:
@@ -204,16 +199,7 @@ def _skip_seen(
             # The bookkeeping of pipeline.load_report for a report already ingested.
             for report, first in zip(reports, seen, strict=True):
                 assert first is not None
-                run = RunInfo(
-                    run_id=uuid.uuid4().hex,
-                    source="file",
-                    network=NETWORK_AMAZON,
-                    account=account,
-                    file_name=report.name,
-                    content_hash=report.content_hash,
-                    window_start=report.period_start,
-                    window_end=report.period_end,
-                )
+                run = report_run(report, run_id=uuid.uuid4().hex, account=account)
                 message = skipped_message(first[1])
                 start_run(con, run)
                 finish_run(con, run.run_id, status="skipped", message=message)

@@ -18,13 +18,14 @@ from connectors.amazon.scan import (
     scannable,
     stage_scan,
 )
+from flows.report_runs import NETWORK_AMAZON as NETWORK_AMAZON
+from flows.report_runs import report_run, skipped_message
 from schemas.amazon import ScanCheck, decide_leftovers, validate_earnings_stream
 from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
 from warehouse.load import LoadResult, Slice, load_batches, new_run_id
-from warehouse.runs import RunInfo, finish_run, record_source_file, seen_source_file, start_run
+from warehouse.runs import finish_run, record_source_file, seen_source_file, start_run
 
-NETWORK_AMAZON = "amazon"
 log = logging.getLogger(__name__)
 
 
@@ -130,24 +131,14 @@ def load_report(
         period_end=report.period_end,
         currency=report.currency,
     )
-    run = RunInfo(
-        run_id=run_id,
-        source="file",
-        network=NETWORK_AMAZON,
-        account=account,
-        file_name=report.name,
-        content_hash=report.content_hash,
-        window_start=report.period_start,
-        window_end=report.period_end,
-        flow_run_id=flow_run_id,
-    )
+    run = report_run(report, run_id=run_id, account=account, flow_run_id=flow_run_id)
     with ledger(db) as con:
         seen = seen_source_file(
             con, network=NETWORK_AMAZON, account=account, content_hash=report.content_hash
         )
         start_run(con, run)
         if seen and not force:
-            message = f"same content as {seen[1]}, already ingested (use --force to re-apply)"
+            message = skipped_message(seen[1])
             finish_run(con, run_id, status="skipped", message=message)
             return replace(outcome, status="skipped", message=message)
         try:

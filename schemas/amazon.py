@@ -20,7 +20,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from connectors.amazon import RawBatch, RawChunk, RawLine, ReportFile, parse_chunk
+from connectors.amazon import (
+    CANONICAL_COLUMNS,
+    RawBatch,
+    RawChunk,
+    RawLine,
+    ReportFile,
+    parse_chunk,
+)
 from connectors.amazon.reports import ParsedChunk
 from connectors.amazon.scan import MAX_LEFTOVERS, ScanUnavailableError, data_lines
 from schemas.commission import CommissionLine
@@ -36,21 +43,9 @@ from schemas.validation import (
 )
 
 NETWORK = "amazon"
-LINE_ID_FIELDS: tuple[str, ...] = (
-    "category",
-    "name",
-    "asin",
-    "seller",
-    "tracking_id",
-    "date_shipped",
-    "price",
-    "items_shipped",
-    "returns",
-    "revenue",
-    "ad_fees",
-    "device_type_group",
-    "direct",
-)
+# The content key's fields, in the canonical column order (connectors/amazon/scan.py hashes the
+# same order in SQL): reordering them would change every line id already in a ledger.
+LINE_ID_FIELDS: tuple[str, ...] = CANONICAL_COLUMNS
 _SEPARATOR = "\x1f"  # ASCII unit separator: csv cells cannot carry it as meaningful text
 _MONEY_LIMIT = Decimal("1e14")  # DECIMAL(18,4) holds 14 integer digits
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .columns import NUMERIC_COLUMNS
+from .columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from .marketplaces import MARKETPLACES
 from .reports import ReportFile, _open_binary, _open_text
 
@@ -35,21 +35,7 @@ MAX_LEFTOVERS = 50_000
 
 _MONEY = ("price", "revenue", "ad_fees")
 _COUNTS = ("items_shipped", "returns")
-_KEY_FIELDS = (
-    "category",
-    "name",
-    "asin",
-    "seller",
-    "tracking_id",
-    "date_shipped",
-    "price",
-    "items_shipped",
-    "returns",
-    "revenue",
-    "ad_fees",
-    "device_type_group",
-    "direct",
-)
+_KEY_FIELDS = CANONICAL_COLUMNS  # the content key's fields, as schemas/amazon.py hashes them
 # Every character Python's str.isspace() accepts (pydantic's strip removes a subset of them,
 # tests/unit/test_amazon_scan.py checks the list): a text cell that starts or ends with one is
 # stripped by the model, so it is not plain here.
