@@ -79,17 +79,31 @@ EXTRA_LINE = st.sampled_from(["", "Total,,,,,,,,,,,", "a,b", GOOD + ",extra", GO
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=st.lists(st.one_of(ROW.map(",".join), EXTRA_LINE), min_size=1, max_size=25),
+    rows=st.lists(st.one_of(ROW.map(list), EXTRA_LINE), min_size=1, max_size=25),
     crlf=st.booleans(),
+    delimiter=st.sampled_from([",", "\t"]),
+    direct=st.booleans(),
+    trailing=st.booleans(),
 )
 def test_duckdb_and_python_readers_load_the_same_ledger_and_rejects(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
-    rows: list[str],
+    rows: list[list[str] | str],
     crlf: bool,
+    delimiter: str,
+    direct: bool,
+    trailing: bool,
 ) -> None:
+    """Any mix of plain, oddly written and wrong lines, as CSV or TSV, with the optional
+    Direct column and a trailing delimiter, loads the same either way."""
+
+    def line(cells: list[str]) -> str:
+        return delimiter.join(cells + (["Y"] if direct else []) + ([""] if trailing else []))
+
+    header = HEADER.split(",") + (["Direct"] if direct else [])
+    lines = [line(row) if isinstance(row, list) else row for row in rows]
     end = "\r\n" if crlf else "\n"
-    text = end.join([TITLE, HEADER, *rows]) + end
+    text = end.join([TITLE, delimiter.join(header + ([""] if trailing else [])), *lines]) + end
     scanned, python = _both_ways(text, tmp_path_factory.mktemp("both"), monkeypatch)
     assert scanned == python
 
