@@ -36,9 +36,9 @@ MAX_LEFTOVERS = 50_000
 _MONEY = ("price", "revenue", "ad_fees")
 _COUNTS = ("items_shipped", "returns")
 _KEY_FIELDS = CANONICAL_COLUMNS  # the content key's fields, as schemas/amazon.py hashes them
-# Every character Python's str.isspace() accepts (pydantic's strip removes a subset of them,
-# tests/unit/test_amazon_scan.py checks the list): a text cell that starts or ends with one is
-# stripped by the model, so it is not plain here.
+# Every character Python's str.isspace() accepts (pydantic's strip removes a subset of them;
+# tests/unit/test_scan_sql_spelling.py checks the list): a text cell that starts or ends with
+# one is stripped by the model, so it is not plain here.
 _SPACE = (
     r"[\x{09}-\x{0d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
     r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -57,7 +57,7 @@ class ScanUnavailableError(Exception):
 def scannable(report: ReportFile) -> bool:
     """Reports scan.sql reads exactly like the Python reader: UTF-8 text, dot decimals.
 
-    Decimal-comma stores (IT) and UTF-16 re-saves stay with the Python reader, which
+    Decimal-comma stores (DE, FR, IT, ES) and UTF-16 re-saves stay with the Python reader, which
     normalises them (marketplaces.py).
     """
     if os.environ.get(SCAN_ENV, "1").strip() == "0":
