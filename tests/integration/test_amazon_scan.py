@@ -165,3 +165,24 @@ def test_a_failure_in_the_scanned_load_leaves_the_ledger_as_before(
     with pytest.raises(MemoryError):
         _load(second, db, monkeypatch, scan=True)
     assert _state(db)[:2] == before[:2]
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["duckdb-reader", "python-reader"])
+def test_numbering_in_buckets_gives_the_ledger_of_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan: bool
+) -> None:
+    from warehouse import load
+
+    days = [GOOD.replace("2025-01-05", f"2025-01-{day:02d}") for day in range(1, 29)]
+    # Every line three times, scattered: each key's copies must be numbered 1..3 whatever
+    # bucket its key falls in.
+    lines = days + days[::-1] + days[5:] + days[:5]
+    report = tmp_path / "repeats.csv"
+    report.write_text("\n".join([TITLE, HEADER, *lines]) + "\n", encoding="utf-8")
+    _load(report, tmp_path / "one.duckdb", monkeypatch, scan=scan)
+    monkeypatch.setattr(load, "NUMBERING_PASS_LINES", 10)  # 84 lines: 9 passes
+    _load(report, tmp_path / "buckets.duckdb", monkeypatch, scan=scan)
+    one, buckets = _state(tmp_path / "one.duckdb"), _state(tmp_path / "buckets.duckdb")
+    assert buckets == one
+    assert len(one[0]) == 84
+    assert sorted({line[2].rsplit("-", 1)[1] for line in one[0]}) == ["1", "2", "3"]
