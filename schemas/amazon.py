@@ -75,7 +75,6 @@ class AmazonEarningsRow(BaseModel):
 
 
 _LINE_ID_VALUES = attrgetter(*LINE_ID_FIELDS)
-_MONEY_FIELDS = frozenset({"price", "revenue", "ad_fees"})
 _KEY_QUANTUM = Decimal("0.0001")
 
 
