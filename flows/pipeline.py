@@ -12,10 +12,13 @@ import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
 from connectors.amazon.scan import (
+    ScanCounts,
     ScanUnavailableError,
-    cell_batches,
+    drop_scan,
+    not_plain_rows,
     scan_source,
     scannable,
+    scanned_cells,
     stage_scan,
 )
 from flows.report_runs import NETWORK_AMAZON as NETWORK_AMAZON
@@ -182,24 +185,28 @@ def _load_scanned(
 ) -> LoadResult:
     """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
 
-    pydantic runs in a thread of its own while DuckDB stages the lines; its
-    verdict is awaited before the commit, so a disagreement rolls the load back.
+    pydantic runs in a thread of its own while DuckDB numbers the lines and writes the ledger;
+    its verdict is awaited before the commit, so a disagreement rolls the load back.
     """
     with scan_source(report) as path:
-        check = ScanCheck(cell_batches(report, path, account), report.columns)
-        staged: list[int] = []
+        scanned: list[ScanCounts] = []
+        checks: list[ScanCheck] = []
 
         def fill(c: duckdb.DuckDBPyConnection) -> int:
-            staged.append(stage_scan(c, report, path, account))
-            return staged[0]
+            counts = stage_scan(c, report, path, account)
+            scanned.append(counts)
+            checks.append(ScanCheck(scanned_cells(c), report.columns))
+            return counts.plain_lines
 
         def leftovers() -> Iterator[ColumnarBatch]:
-            found = check.read()
-            if found:
+            counts = scanned[0]
+            if counts.other_lines:
+                lines = counts.plain_lines + counts.other_lines
+                found = not_plain_rows(report, path, account, lines=lines)
                 yield decide_leftovers(found, report, account=account)
 
         def confirm(c: duckdb.DuckDBPyConnection) -> None:
-            check.confirm(staged[0])
+            checks[0].confirm(scanned[0].plain_texts)
 
         try:
             return _load_batches(
@@ -213,7 +220,9 @@ def _load_scanned(
                 confirm=confirm,
             )
         finally:
-            check.close()
+            for check in checks:
+                check.close()
+            drop_scan(con)
 
 
 def _load_batches(

@@ -29,7 +29,7 @@ from connectors.amazon import (
     parse_chunk,
 )
 from connectors.amazon.reports import ParsedChunk
-from connectors.amazon.scan import MAX_LEFTOVERS, ScanUnavailableError, data_lines
+from connectors.amazon.scan import ScanUnavailableError, data_lines
 from schemas.commission import CommissionLine
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
@@ -519,12 +519,13 @@ def _json_payloads(cells: pa.Array) -> Iterator[bytes]:
 
 
 class ScanCheck:
-    """pydantic over every scanned line's cells, in a thread, while DuckDB stages the lines.
+    """pydantic over the cells of every plain line DuckDB scanned, in a thread of its own.
 
-    It validates the lines DuckDB read as plain (the others, `leftovers` by ordinal, are
-    validated by the Python path). Its verdict is only needed before the load commits:
-    `confirm` then raises ScanUnavailableError if pydantic rejects a plain line, or the two
-    reads saw different rows.
+    The scan keeps each distinct line once (with how many copies the report holds), so each
+    distinct text is validated once: validation is a function of the text alone. The lines
+    that were not plain are validated by the Python path (decide_leftovers). The verdict is
+    only needed before the load commits: `confirm` then raises ScanUnavailableError if
+    pydantic rejects a plain line, or did not see every one.
     """
 
     def __init__(self, rows: Iterator[pa.RecordBatch], columns: tuple[str, ...]) -> None:
@@ -533,7 +534,6 @@ class ScanCheck:
         self._stop = threading.Event()
         self._failure: str | None = None
         self._rows = 0
-        self.leftovers: dict[int, tuple[str | None, str | None]] = {}
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="passive-validate", daemon=True)
         self._thread.start()
@@ -547,9 +547,6 @@ class ScanCheck:
                 # than it saved while DuckDB keeps both cores busy (bench/: 5.9 s -> 5.6 s).
                 for payload in _json_payloads(batch.column(0)):
                     self._failure = self._failure or _json_rows_fail(self._columns, payload)
-                plain = batch.column(1)
-                if plain.false_count:
-                    self._note_leftovers(batch)
                 self._rows += batch.num_rows
         except BaseException as exc:
             self._error = exc
@@ -558,39 +555,20 @@ class ScanCheck:
             if close is not None:
                 close()
 
-    def _note_leftovers(self, batch: pa.RecordBatch) -> None:
-        at = pc.indices_nonzero(pc.invert(batch.column(1))).to_pylist()
-        asins = batch.column(2).take(at).to_pylist()
-        trackings = batch.column(3).take(at).to_pylist()
-        for index, asin, tracking in zip(at, asins, trackings, strict=True):
-            self.leftovers[self._rows + index] = (asin, tracking)
-        if len(self.leftovers) > MAX_LEFTOVERS:
-            raise ScanUnavailableError(f"more than {MAX_LEFTOVERS:,} lines are not plain")
-
-    def read(self) -> dict[int, tuple[str | None, str | None]]:
-        """Wait until every row was read and validated; the rows that were not plain."""
+    def confirm(self, texts: int) -> None:
+        """pydantic must have accepted all `texts` distinct plain lines DuckDB staged."""
         self._thread.join()
-        self._raise()
-        return self.leftovers
-
-    def _raise(self) -> None:
         if self._error is not None:
             if isinstance(self._error, ScanUnavailableError):
                 raise self._error
             raise ScanUnavailableError(f"validation failed ({self._error})") from self._error
-
-    def confirm(self, staged: int) -> None:
-        """pydantic must accept every line DuckDB vouched for (and staged)."""
-        self._thread.join()
-        self._raise()
-        if self._rows != staged + len(self.leftovers):
-            raise ScanUnavailableError(
-                f"DuckDB staged {staged} plain rows but read {self._rows} rows,"
-                f" {len(self.leftovers)} not plain"
-            )
         if self._failure is not None:
             raise ScanUnavailableError(
                 f"pydantic rejects a line DuckDB read as plain: {self._failure}"
+            )
+        if self._rows != texts:
+            raise ScanUnavailableError(
+                f"DuckDB staged {texts} plain lines, pydantic saw {self._rows}"
             )
 
     def close(self) -> None:

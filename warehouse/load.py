@@ -129,8 +129,8 @@ def _stage(
         if table.num_rows:
             con.register("_batch", table)
             con.execute(
-                "INSERT INTO _load_stage SELECT * REPLACE (source_line + $offset AS source_line)"
-                " FROM _batch",
+                "INSERT INTO _load_rows BY NAME"
+                " SELECT * REPLACE (source_line + $offset AS source_line) FROM _batch",
                 {"offset": offset},
             )
             con.unregister("_batch")
@@ -171,7 +171,8 @@ def load_batches(
     `replace_slice` (Amazon reports) numbers identical lines and removes the slice's lines the
     report no longer has; `upsert` (API records) applies the latest state of each id.
     `before_commit` lets the caller write its own bookkeeping (source file, cursor) atomically.
-    `fill_stage` lets SQL put lines into `_load_stage` before the batches come; it returns how
+    `fill_stage` lets SQL stage lines before the batches come (into `_load_rows`, or by
+    replacing the `_load_stage` view over it: stage_create.sql); it returns how
     many records it read.
     """
     if mode == "replace_slice" and replace is None:
@@ -202,11 +203,9 @@ def load_batches(
             try:
                 con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
                 removed = 0
-                fresh_kind = "TABLE"  # insert_fresh_slice makes `fresh` a view of `incoming`
                 before = _count(con, replace) if replace is not None else None
                 if mode == "replace_slice" and before == 0:
                     sql.execute(con, "insert_fresh_slice")
-                    fresh_kind = "VIEW"
                 else:
                     if mode == "replace_slice":
                         assert replace is not None and before is not None
@@ -228,10 +227,8 @@ def load_batches(
                 loaded, inserted, changed = (int(v) for v in row)
                 if before_commit is not None:
                     before_commit(con)
-                con.execute(
-                    f"DROP {fresh_kind} IF EXISTS fresh; DROP TABLE IF EXISTS incoming;"
-                    " DROP TABLE IF EXISTS moved; DROP TABLE _load_rejects"
-                )
+                _drop_scratch(con)
+                con.execute("DROP TABLE _load_rejects")
                 con.commit()
             except BaseException:
                 # A failed COMMIT has already ended the transaction; say what failed, not that.
@@ -240,10 +237,8 @@ def load_batches(
                 raise
         finally:
             # Scratch rows of a load that failed are not part of the ledger: drop them.
-            con.execute(
-                "DROP TABLE IF EXISTS _load_stage; DROP TABLE IF EXISTS _load_rejects;"
-                " DROP TABLE IF EXISTS incoming"
-            )
+            _drop_scratch(con)
+            con.execute("DROP TABLE IF EXISTS _load_rejects")
     return LoadResult(read, loaded, rejected, inserted, changed, removed)
 
 
@@ -280,20 +275,66 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute(f"SET memory_limit = '{_checked_size(previous)}'")
 
 
-# Lines numbered per pass of incoming_numbered.sql: a million fit the default 128MB budget.
+# Lines grouped per pass of incoming_grouped.sql: a million fit the default 128MB budget.
 NUMBERING_PASS_LINES = 1_000_000
 
 
 def _number_report_lines(con: duckdb.DuckDBPyConnection) -> None:
-    """`incoming` from `_load_stage`: each line's id numbered by occurrence of its content."""
-    row = con.execute("SELECT count(*) FROM _load_stage").fetchone()
+    """`incoming` from `_load_stage`: each line's id numbered by occurrence of its content.
+
+    The DuckDB reader stages each distinct line once with its `copies`: then the stage is
+    already grouped and is numbered as it is. Lines from the Python reader come one row each
+    and are grouped first.
+    """
+    lines, keys = _lines_and_keys(con, "_load_stage")
+    if lines == keys:
+        con.execute("CREATE OR REPLACE TEMP VIEW _load_groups AS FROM _load_stage")
+    else:
+        buckets = max(1, -(-lines // NUMBERING_PASS_LINES))
+        con.execute("CREATE OR REPLACE TEMP TABLE _load_groups AS FROM _load_stage LIMIT 0")
+        for bucket in range(buckets):
+            _with_more_memory_if_needed(con, "incoming_grouped", buckets=buckets, bucket=bucket)
+        # The stage is a full copy of the report: free it before the ledger is written.
+        con.execute("DROP VIEW _load_stage; DROP TABLE _load_rows")
+        grouped, keys = _lines_and_keys(con, "_load_groups")
+        if grouped != keys:
+            # Two different lines with one md5 content key: numbering them apart would give
+            # two ledger lines one id. Never seen; refuse rather than corrupt the ledger.
+            raise RuntimeError("two different report lines share a content key")
+    sql.execute(con, "incoming_numbered")
+
+
+def _lines_and_keys(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """Rows and distinct line ids of a stage, counted in passes that fit the memory budget."""
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     lines = int(row[0]) if row else 0
     buckets = max(1, -(-lines // NUMBERING_PASS_LINES))
-    con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM _load_stage LIMIT 0")
+    keys = 0
     for bucket in range(buckets):
-        _with_more_memory_if_needed(con, "incoming_numbered", buckets=buckets, bucket=bucket)
-    # The stage is a full copy of the report: free it before the ledger is written.
-    con.execute("DROP TABLE _load_stage")
+        row = con.execute(
+            f"SELECT count(DISTINCT line_id) FROM {table}"
+            " WHERE $buckets = 1 OR hash(line_id) % $buckets = $bucket",
+            {"buckets": buckets, "bucket": bucket},
+        ).fetchone()
+        keys += int(row[0]) if row else 0
+    return lines, keys
+
+
+# Everything a load creates next to the ledger's tables, dropped when it ends either way.
+_SCRATCH = ("fresh", "moved", "incoming", "_load_groups", "_load_stage", "_load_rows")
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the load's temp tables and views (`incoming` and `fresh` may be either)."""
+    kinds = dict(
+        con.execute(
+            "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary"
+            " UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary"
+        ).fetchall()
+    )
+    for name in _SCRATCH:
+        if name in kinds:
+            con.execute(f"DROP {kinds[name]} {name}")
 
 
 def _with_more_memory_if_needed(

@@ -1,30 +1,37 @@
 """DuckDB's CSV reader over plain Fee-Earnings reports: typed ledger columns plus JSON cells.
 
 The Python reader (reports.py) parses any report it accepts, but at ~3 µs a line. DuckDB
-parses the same text in C++ on every core; scan.sql also types the ledger columns and marks
-each row `plain` when those typed values are exactly what the Python path would make of it.
-Rows that are not plain, and whole reports DuckDB cannot follow, go to the Python reader:
-`ScanUnavailableError` says when a report must be read there from the start.
+parses the same text in C++ on every core, once: scan.sql counts identical lines, types the
+ledger columns of each distinct one and marks it `plain` when those typed values are exactly
+what the Python path would make of it. pydantic then checks each plain line's cells (as
+JSON) while the load writes the ledger. Rows that are not plain are found again in file order
+and go to the Python reader; `ScanUnavailableError` says when a whole report must be read
+there from the start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from .marketplaces import MARKETPLACES
 from .reports import ReportFile, _open_binary, _open_text
+
+log = logging.getLogger(__name__)
 
 SCAN_SQL = Path(__file__).with_name("scan.sql")
 SCAN_ENV = "PASSIVE_SCAN"  # `0`: read every report with the Python reader
@@ -71,8 +78,14 @@ def _q(text: str) -> str:
 
 
 @cache
-def scan_sql(columns: tuple[str, ...], positions: tuple[int, ...], width: int) -> str:
-    """scan.sql for a header: which cell holds which column, and how many cells a row has."""
+def scan_sql(
+    columns: tuple[str, ...], positions: tuple[int, ...], width: int, grouped: bool = True
+) -> str:
+    """scan.sql for a header: which cell holds which column, and how many cells a row has.
+
+    `grouped` counts identical lines into one row (in pass `$bucket` of `$buckets`, by the
+    cells' hash); otherwise every line is its own row, in file order on one thread.
+    """
     cell = dict(zip(columns, (f"c{p}" for p in positions), strict=True))
     normalised = []
     for name in columns:
@@ -114,7 +127,11 @@ def scan_sql(columns: tuple[str, ...], positions: tuple[int, ...], width: int) -
         return name
 
     struct = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1))
+    cells = ", ".join(f"c{i}" for i in range(width + 1))
+    grouping = f"WHERE $buckets = 1 OR hash({cells}) % $buckets = $bucket GROUP BY ALL"
     return SCAN_SQL.read_text(encoding="utf-8").format(
+        copies="count(*)" if grouped else "1",
+        grouping=grouping if grouped else "",
         json_cells=", ".join(columns),
         plain=" AND ".join(checks),
         key_parts=", ".join(key_part(n) for n in _KEY_FIELDS),
@@ -145,7 +162,9 @@ def scan_source(report: ReportFile) -> Iterator[Path]:
         yield target
 
 
-def _query(report: ReportFile, path: Path, account: str) -> tuple[str, dict[str, object]]:
+def _query(
+    report: ReportFile, path: Path, account: str, *, grouped: bool = True
+) -> tuple[str, dict[str, object]]:
     positions = report.positions or tuple(range(len(report.columns)))
     params: dict[str, object] = {
         "path": str(path),
@@ -156,48 +175,132 @@ def _query(report: ReportFile, path: Path, account: str) -> tuple[str, dict[str,
         "period_start": report.period_start,
         "period_end": report.period_end,
     }
-    return scan_sql(report.columns, positions, _width(report)), params
+    return scan_sql(report.columns, positions, _width(report), grouped), params
 
 
-def stage_scan(con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str) -> int:
-    """DuckDB reads the report and puts its plain rows into the load's `_load_stage` table.
+# The scan's distinct lines, in an in-memory database attached to the ledger's: unlike a TEMP
+# table it is visible to a second cursor, so pydantic reads the cells while the load's
+# connection writes the ledger; like one, it spills to `<ledger>.tmp` past the memory budget.
+SCAN_DB = "passive_scan"
+SCAN_TABLE = f"{SCAN_DB}.lines"
+# Bytes of report per grouping pass to begin with: GROUP BY over ~600k distinct lines fits the
+# load's 128MB budget, a million all-distinct lines do not (bench/). A pass that runs out of
+# memory is redone in twice as many passes.
+SCAN_PASS_BYTES = 128 * 1024 * 1024
+MAX_SCAN_PASSES = 64
 
-    The rows go in whatever order DuckDB's threads finish them (the load turns insertion
-    order off; keeping it cost a second core): only identical lines share a key, and which
-    copy gets which number cannot change a ledger value. Returns how many rows were staged.
+
+@dataclass(frozen=True)
+class ScanCounts:
+    """What the scan staged: lines by kind, and the distinct plain texts pydantic must check."""
+
+    plain_lines: int
+    other_lines: int
+    plain_texts: int
+
+
+def stage_scan(
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+) -> ScanCounts:
+    """DuckDB reads the report into SCAN_TABLE, one row per distinct line with its `copies`,
+    and adds the plain ones to the load's `_load_stage` view (stage_create.sql).
+
+    Rows go in whatever order DuckDB's threads finish them (the load turns insertion order
+    off): only identical lines share a key, and which copy gets which number cannot change a
+    ledger value.
     """
     query, params = _query(report, path, account)
+    buckets = max(1, -(-path.stat().st_size // SCAN_PASS_BYTES))
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCAN_DB}")
+    while True:
+        try:
+            for bucket in range(buckets):
+                verb = (
+                    f"INSERT INTO {SCAN_TABLE}"
+                    if bucket
+                    else f"CREATE OR REPLACE TABLE {SCAN_TABLE} AS"
+                )
+                con.execute(f"{verb} {query}", {**params, "buckets": buckets, "bucket": bucket})
+            break
+        except duckdb.OutOfMemoryException:
+            if buckets >= MAX_SCAN_PASSES:
+                # The Python reader's load grows the budget where it must (warehouse/load.py).
+                raise ScanUnavailableError(
+                    f"grouping its lines ran out of memory in {buckets} passes"
+                ) from None
+            log.info("%s: grouping lines in %d passes ran out of memory", report.name, buckets)
+            buckets *= 2
+        except duckdb.Error as exc:
+            raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows UNION ALL BY NAME"
+        f" SELECT * EXCLUDE (cells_json, plain), 0::BIGINT AS source_line FROM {SCAN_TABLE}"
+        " WHERE plain"
+    )
+    row = con.execute(
+        "SELECT coalesce(sum(copies) FILTER (WHERE plain), 0),"
+        " coalesce(sum(copies) FILTER (WHERE NOT plain), 0), count(*) FILTER (WHERE plain)"
+        f" FROM {SCAN_TABLE}"
+    ).fetchone()
+    assert row is not None
+    counts = ScanCounts(int(row[0]), int(row[1]), int(row[2]))
+    if counts.other_lines > MAX_LEFTOVERS:
+        raise ScanUnavailableError(f"more than {MAX_LEFTOVERS:,} lines are not plain")
+    return counts
+
+
+def scanned_cells(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
+    """The plain distinct lines' cells as JSON (stage_scan's SCAN_TABLE), read on a cursor of
+    its own one batch ahead, so pydantic can check them while `con` writes the ledger."""
+    cursor = con.cursor()
     try:
-        staged = con.execute(
-            f"INSERT INTO _load_stage SELECT * EXCLUDE (cells_json, plain), 0 AS source_line"
-            f" FROM ({query}) WHERE plain",
-            params,
-        ).fetchone()
-    except duckdb.Error as exc:
-        raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
-    return int(staged[0]) if staged else 0
+        reader = cursor.execute(f"SELECT cells_json FROM {SCAN_TABLE} WHERE plain").to_arrow_reader(
+            SCAN_BATCH_ROWS
+        )
+    except duckdb.Error:
+        cursor.close()
+        raise
+    yield from _prefetched(reader, cursor)
 
 
-def cell_batches(report: ReportFile, path: Path, account: str) -> Iterator[pa.RecordBatch]:
-    """Every row in file order: its cells as JSON, `plain`, and the ASIN and Tracking ID
-    cells of rows that are not plain (to find them again in the file).
+def drop_scan(con: duckdb.DuckDBPyConnection) -> None:
+    """Free what stage_scan kept (call once nothing reads SCAN_TABLE any more)."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute(f"DROP TABLE IF EXISTS {SCAN_TABLE}")
 
-    A second, streaming read of the file in an in-memory DuckDB of its own (whose row order
-    follows the file), read one batch ahead in a thread (DuckDB releases the GIL), so pydantic
-    validates while the ledger's DuckDB stages the rows.
-    """
-    query, params = _query(report, path, account)
+
+def not_plain_rows(
+    report: ReportFile, path: Path, account: str, *, lines: int
+) -> dict[int, tuple[str | None, str | None]]:
+    """The ordinal, ASIN and Tracking ID of every row that is not plain, found in a second read
+    of the file in file order (only when stage_scan counted such rows: the Python reader
+    decides them, and finds them by ordinal). `lines` is how many rows the scan counted."""
+    query, params = _query(report, path, account, grouped=False)
     reader_db = duckdb.connect(config={"preserve_insertion_order": True, "threads": 1})
+    found: dict[int, tuple[str | None, str | None]] = {}
+    rows = 0
     try:
         reader = reader_db.execute(
-            "SELECT cells_json, plain, CASE WHEN NOT plain THEN product_id END AS asin,"
+            f"SELECT plain, CASE WHEN NOT plain THEN product_id END AS asin,"
             f" CASE WHEN NOT plain THEN tracking_id END AS tracking_id FROM ({query})",
             params,
         ).to_arrow_reader(SCAN_BATCH_ROWS)
-    except duckdb.Error as exc:
-        reader_db.close()
+        for batch in reader:
+            plain = batch.column(0)
+            if plain.false_count:
+                at = pc.indices_nonzero(pc.invert(plain)).to_pylist()
+                asins = batch.column(1).take(at).to_pylist()
+                trackings = batch.column(2).take(at).to_pylist()
+                for index, asin, tracking in zip(at, asins, trackings, strict=True):
+                    found[rows + index] = (asin, tracking)
+            rows += batch.num_rows
+    except (duckdb.Error, pa.ArrowException) as exc:
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
-    yield from _prefetched(reader, reader_db)
+    finally:
+        reader_db.close()
+    if rows != lines:
+        raise ScanUnavailableError(f"DuckDB read {lines} rows, then {rows} in file order")
+    return found
 
 
 def _first_line(exc: BaseException) -> str:

@@ -167,22 +167,69 @@ def test_a_failure_in_the_scanned_load_leaves_the_ledger_as_before(
     assert _state(db)[:2] == before[:2]
 
 
-@pytest.mark.parametrize("scan", [True, False], ids=["duckdb-reader", "python-reader"])
-def test_numbering_in_buckets_gives_the_ledger_of_one_pass(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan: bool
-) -> None:
-    from warehouse import load
-
+def _repeats(folder: Path) -> Path:
     days = [GOOD.replace("2025-01-05", f"2025-01-{day:02d}") for day in range(1, 29)]
     # Every line three times, scattered: each key's copies must be numbered 1..3 whatever
-    # bucket its key falls in.
+    # pass its key or its text falls in.
     lines = days + days[::-1] + days[5:] + days[:5]
-    report = tmp_path / "repeats.csv"
+    report = folder / "repeats.csv"
     report.write_text("\n".join([TITLE, HEADER, *lines]) + "\n", encoding="utf-8")
+    return report
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["duckdb-reader", "python-reader"])
+def test_grouping_in_passes_gives_the_ledger_of_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan: bool
+) -> None:
+    from connectors.amazon import scan as scan_module
+    from warehouse import load
+
+    report = _repeats(tmp_path)
     _load(report, tmp_path / "one.duckdb", monkeypatch, scan=scan)
-    monkeypatch.setattr(load, "NUMBERING_PASS_LINES", 10)  # 84 lines: 9 passes
-    _load(report, tmp_path / "buckets.duckdb", monkeypatch, scan=scan)
-    one, buckets = _state(tmp_path / "one.duckdb"), _state(tmp_path / "buckets.duckdb")
-    assert buckets == one
+    monkeypatch.setattr(load, "NUMBERING_PASS_LINES", 10)  # 84 Python rows: 9 passes
+    monkeypatch.setattr(scan_module, "SCAN_PASS_BYTES", 1000)  # 8 kB of report: 9 passes
+    _load(report, tmp_path / "passes.duckdb", monkeypatch, scan=scan)
+    one, passes = _state(tmp_path / "one.duckdb"), _state(tmp_path / "passes.duckdb")
+    assert passes == one
     assert len(one[0]) == 84
     assert sorted({line[2].rsplit("-", 1)[1] for line in one[0]}) == ["1", "2", "3"]
+
+
+class _OutOfMemoryOnce:
+    """A ledger connection whose first grouping pass runs out of memory, as a report with
+    more distinct lines than the budget holds would (fault injected; DuckDB is real)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.failed_with: list[int] = []
+        self.passes: list[tuple[int, int]] = []
+
+    def execute(self, query: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        if isinstance(params, dict) and "buckets" in params:
+            self.passes.append((params["buckets"], params["bucket"]))
+            if not self.failed_with:
+                self.failed_with.append(params["buckets"])
+                raise duckdb.OutOfMemoryException("injected: the pass does not fit")
+        return self._con.execute(query, params)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._con, name)
+
+
+def test_a_grouping_pass_out_of_memory_is_redone_in_twice_as_many_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = _repeats(tmp_path)
+    _load(report, tmp_path / "plain.duckdb", monkeypatch, scan=True)
+    real_stage_scan = pipeline.stage_scan
+    wrapped: list[_OutOfMemoryOnce] = []
+
+    def stage_scan(con: duckdb.DuckDBPyConnection, *args: object) -> object:
+        wrapped.append(_OutOfMemoryOnce(con))
+        return real_stage_scan(wrapped[-1], *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "stage_scan", stage_scan)
+    _load(report, tmp_path / "retried.duckdb", monkeypatch, scan=True)
+    assert wrapped[0].failed_with == [1]
+    assert wrapped[0].passes[1:] == [(2, 0), (2, 1)]
+    assert _state(tmp_path / "retried.duckdb") == _state(tmp_path / "plain.duckdb")

@@ -5,4 +5,5 @@ SELECT *
 FROM _load_stage
 QUALIFY row_number() OVER (PARTITION BY network, account, line_id ORDER BY source_line DESC) = 1;
 
-DROP TABLE _load_stage;
+DROP VIEW _load_stage;
+DROP TABLE _load_rows;

@@ -6,7 +6,7 @@
 -- The ledger itself only changes in the load's one transaction, which also drops these.
 -- (One writer at a time holds the file, so fixed names cannot collide; leftovers of a
 -- crashed load are replaced here.)
-CREATE OR REPLACE TEMP TABLE _load_stage (
+CREATE OR REPLACE TEMP TABLE _load_rows (
     network            VARCHAR,
     account            VARCHAR,
     line_id            VARCHAR,
@@ -23,7 +23,13 @@ CREATE OR REPLACE TEMP TABLE _load_stage (
     tracking_id        VARCHAR,
     order_id           VARCHAR,
     original_line_id   VARCHAR,
-    source_line        BIGINT
+    source_line        BIGINT,
+    -- how many identical lines the row stands for (the DuckDB reader counts repeats)
+    copies             BIGINT DEFAULT 1
 );
+
+-- What the load numbers: the rows read in Python, and whatever else a reader stages by
+-- replacing this view (connectors/amazon/scan.py adds the lines DuckDB read, without a copy).
+CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows;
 
 CREATE OR REPLACE TABLE _load_rejects AS SELECT * FROM rejects LIMIT 0;
