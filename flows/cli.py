@@ -164,6 +164,9 @@ def _skip_seen(
     from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
     from warehouse.runs import finish_run, seen_source_file, start_run
 
+    db = resolve_db_path(options.get("--db"))
+    if not db.is_file():
+        return None  # a first ingest: nothing can be skipped, so nothing is hashed twice
     reports: list[ReportFile] = []
     for name in files:
         path = Path(name)
@@ -180,9 +183,6 @@ def _skip_seen(
             )
         except AmazonReportError:
             return None
-    db = resolve_db_path(options.get("--db"))
-    if not db.is_file():
-        return None
     account = options["--account"]
     lines: list[str] = []
     try:
