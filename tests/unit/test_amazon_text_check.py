@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.amazon import AmazonReportError, check_report_text, open_reports
+from connectors.amazon.reports import _Utf8Check
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "amazon"
 
@@ -46,3 +49,29 @@ def test_the_title_and_header_are_checked_even_without_the_text_check(tmp_path: 
 def test_a_good_report_passes_the_deferred_check() -> None:
     for report in open_reports(FIXTURES / "us_earnings.csv", marketplace="US", check_text=False):
         check_report_text(report)
+
+
+@settings(max_examples=300)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.text(max_size=40).map(lambda s: s.encode("utf-8", "surrogatepass")),
+            st.binary(max_size=40),
+        ),
+        max_size=12,
+    ),
+    chunk=st.integers(min_value=1, max_value=64),
+)
+def test_the_fast_utf8_check_agrees_with_pythons_decoder(lines: list[bytes], chunk: int) -> None:
+    """Arrow's check, fed line-aligned in chunks of any size, accepts exactly what Python
+    decodes (surrogates, overlong forms, cut characters and stray continuation bytes too)."""
+    data = b"\n".join(lines)
+    check = _Utf8Check()
+    for start in range(0, len(data), chunk):
+        check.feed(data[start : start + chunk])
+    try:
+        data.decode("utf-8")
+        decodes = True
+    except UnicodeDecodeError:
+        decodes = False
+    assert check.finish() == decodes
