@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +24,23 @@ DEFAULT_LOCK_TIMEOUT = 30.0
 # DuckDB's message when another process holds the file: "... Conflicting lock is held in
 # /usr/bin/duckdb (PID 4242) by user me ...". We quote the holder back to the user.
 _HOLDER = re.compile(r"held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
+
+
+def _pandas_known_absent() -> None:
+    """Make `import pandas` fail at once where pandas is not installed (it is not ours).
+
+    DuckDB's Python client tries to import pandas for each statement with bound parameters
+    (its import cache does not remember a failure; duckdb/duckdb#5577 and #16414 are about
+    the same lookups). Each failed import searches sys.path again and, while the validation
+    thread holds the GIL, waits for it: 124 such imports cost a 1M-line ingest ~0.2 s of
+    wall time (`python -X importtime`). A None entry in sys.modules is Python's own way to
+    say a module cannot be imported (the import system docs, "The module cache").
+    """
+    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
+
+
+_pandas_known_absent()
 
 
 class LedgerLockedError(RuntimeError):
