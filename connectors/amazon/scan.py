@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +35,7 @@ from .reports import ReportFile, _open_binary, _open_text
 log = logging.getLogger(__name__)
 
 SCAN_SQL = Path(__file__).with_name("scan.sql")
+SCAN_CSV_SQL = Path(__file__).with_name("scan_csv.sql")
 SCAN_ENV = "PASSIVE_SCAN"  # `0`: read every report with the Python reader
 SCAN_BATCH_ROWS = 32_768  # a multiple of DuckDB's 2048-row vectors
 # Lines the Python reader must decide before the scan stops paying off: past this many, the
@@ -77,14 +79,19 @@ def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Where scan.sql's rows come from (its {rows} slot).
+Rows = Literal["read", "staged", "in_order"]
+
+
 @cache
 def scan_sql(
-    columns: tuple[str, ...], positions: tuple[int, ...], width: int, grouped: bool = True
+    columns: tuple[str, ...], positions: tuple[int, ...], width: int, rows: Rows = "read"
 ) -> str:
     """scan.sql for a header: which cell holds which column, and how many cells a row has.
 
-    `grouped` counts identical lines into one row (in pass `$bucket` of `$buckets`, by the
-    cells' hash); otherwise every line is its own row, in file order on one thread.
+    `rows`: "read" groups identical lines as DuckDB reads the file; "staged" groups the cells
+    stage_scan staged first, in pass `$bucket` of `$buckets` (by the row's hash); "in_order"
+    gives every line, copies 1, in file order (on one thread).
     """
     cell = dict(zip(columns, (f"c{p}" for p in positions), strict=True))
     normalised = []
@@ -126,19 +133,32 @@ def scan_sql(
             return f"TRY_CAST({name} AS BIGINT)::VARCHAR"
         return name
 
-    struct = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1))
-    cells = ", ".join(f"c{i}" for i in range(width + 1))
-    grouping = f"WHERE $buckets = 1 OR hash({cells}) % $buckets = $bucket GROUP BY ALL"
+    csv, cells = csv_sql(width), _cells(width)
+    sources: dict[Rows, str] = {
+        "read": f"SELECT *, count(*) AS copies FROM {csv} GROUP BY ALL",
+        "staged": f"SELECT {cells}, count(*) AS copies FROM {CELLS_TABLE}"
+        f" WHERE row_hash % $buckets = $bucket GROUP BY ALL",
+        "in_order": f"SELECT *, 1 AS copies FROM {csv}",
+    }
     return SCAN_SQL.read_text(encoding="utf-8").format(
-        copies="count(*)" if grouped else "1",
-        grouping=grouping if grouped else "",
+        rows=sources[rows],
         json_cells=", ".join(columns),
         plain=" AND ".join(checks),
         key_parts=", ".join(key_part(n) for n in _KEY_FIELDS),
         normalised=", ".join(normalised),
-        columns="{" + struct + "}",
         **{name: name for name in _KEY_FIELDS if name not in ("seller", "direct")},
     )
+
+
+def _cells(width: int) -> str:
+    return ", ".join(f"c{i}" for i in range(width + 1))
+
+
+@cache
+def csv_sql(width: int) -> str:
+    """scan_csv.sql for rows of `width` cells (plus the spare one that shows a long row)."""
+    struct = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width + 1))
+    return SCAN_CSV_SQL.read_text(encoding="utf-8").format(columns="{" + struct + "}")
 
 
 def _width(report: ReportFile) -> int:
@@ -163,10 +183,15 @@ def scan_source(report: ReportFile) -> Iterator[Path]:
 
 
 def _query(
-    report: ReportFile, path: Path, account: str, *, grouped: bool = True
+    report: ReportFile, path: Path, account: str, rows: Rows = "read"
 ) -> tuple[str, dict[str, object]]:
     positions = report.positions or tuple(range(len(report.columns)))
-    params: dict[str, object] = {
+    query = scan_sql(report.columns, positions, _width(report), rows)
+    return query, _used(query, _params(report, path, account))
+
+
+def _params(report: ReportFile, path: Path, account: str) -> dict[str, object]:
+    return {
         "path": str(path),
         "skip": report.header_line,
         "delimiter": report.delimiter,
@@ -175,7 +200,11 @@ def _query(
         "period_start": report.period_start,
         "period_end": report.period_end,
     }
-    return scan_sql(report.columns, positions, _width(report), grouped), params
+
+
+def _used(query: str, params: dict[str, object]) -> dict[str, object]:
+    """The named parameters a query uses (DuckDB refuses any it does not)."""
+    return {key: value for key, value in params.items() if f"${key}" in query}
 
 
 # The scan's distinct lines, in an in-memory database attached to the ledger's: unlike a TEMP
@@ -183,11 +212,15 @@ def _query(
 # connection writes the ledger; like one, it spills to `<ledger>.tmp` past the memory budget.
 SCAN_DB = "passive_scan"
 SCAN_TABLE = f"{SCAN_DB}.lines"
-# Bytes of report per grouping pass to begin with: GROUP BY over ~600k distinct lines fits the
-# load's 128MB budget, a million all-distinct lines do not (bench/). A pass that runs out of
-# memory is redone in twice as many passes.
+CELLS_TABLE = f"{SCAN_DB}.cells"  # a big report's raw cells, read once (stage_scan)
+# A report up to this size is grouped in one pass as it is read: GROUP BY over the 617k
+# distinct lines of the 1M-line bench report fits the load's 128MB budget, a million
+# all-distinct lines do not (bench/). A bigger report's cells are staged first and grouped in
+# passes of about SCAN_PASS_LINES distinct lines; a pass that runs out of memory is redone in
+# twice as many passes, up to MAX_SCAN_PASSES.
 SCAN_PASS_BYTES = 128 * 1024 * 1024
-MAX_SCAN_PASSES = 64
+SCAN_PASS_LINES = 500_000
+MAX_SCAN_PASSES = 256
 
 
 @dataclass(frozen=True)
@@ -209,29 +242,14 @@ def stage_scan(
     off): only identical lines share a key, and which copy gets which number cannot change a
     ledger value.
     """
-    query, params = _query(report, path, account)
-    buckets = max(1, -(-path.stat().st_size // SCAN_PASS_BYTES))
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCAN_DB}")
-    while True:
-        try:
-            for bucket in range(buckets):
-                verb = (
-                    f"INSERT INTO {SCAN_TABLE}"
-                    if bucket
-                    else f"CREATE OR REPLACE TABLE {SCAN_TABLE} AS"
-                )
-                con.execute(f"{verb} {query}", {**params, "buckets": buckets, "bucket": bucket})
-            break
-        except duckdb.OutOfMemoryException:
-            if buckets >= MAX_SCAN_PASSES:
-                # The Python reader's load grows the budget where it must (warehouse/load.py).
-                raise ScanUnavailableError(
-                    f"grouping its lines ran out of memory in {buckets} passes"
-                ) from None
-            log.info("%s: grouping lines in %d passes ran out of memory", report.name, buckets)
-            buckets *= 2
-        except duckdb.Error as exc:
-            raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
+    try:
+        if not _grouped_as_read(con, report, path, account):
+            _grouped_in_passes(con, report, path, account)
+    except duckdb.Error as exc:
+        raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {CELLS_TABLE}")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows UNION ALL BY NAME"
         f" SELECT * EXCLUDE (cells_json, plain), 0::BIGINT AS source_line FROM {SCAN_TABLE}"
@@ -247,6 +265,61 @@ def stage_scan(
     if counts.other_lines > MAX_LEFTOVERS:
         raise ScanUnavailableError(f"more than {MAX_LEFTOVERS:,} lines are not plain")
     return counts
+
+
+def _grouped_as_read(
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+) -> bool:
+    """One pass over the file, grouping as it reads: False if the report is too big for it."""
+    if path.stat().st_size > SCAN_PASS_BYTES:
+        return False
+    query, params = _query(report, path, account, "read")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {SCAN_TABLE} AS {query}", params)
+    except duckdb.OutOfMemoryException:
+        log.info("%s: too many distinct lines to group in one pass", report.name)
+        return False
+    return True
+
+
+def _grouped_in_passes(
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+) -> None:
+    """Stage the raw cells once, then group them in passes that fit the memory budget.
+
+    Each pass scans the staged cells again (an integer filter on the row's hash), which is
+    cheap next to parsing the file again (bench/, 10M lines: 54 s re-reading the file per
+    pass); counting distinct rows first keeps the passes few when lines repeat.
+    """
+    width = _width(report)
+    read = csv_sql(width)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {CELLS_TABLE} AS"
+        f" SELECT *, hash({_cells(width)}) AS row_hash FROM {read}",
+        _used(read, _params(report, path, account)),
+    )
+    row = con.execute(f"SELECT approx_count_distinct(row_hash) FROM {CELLS_TABLE}").fetchone()
+    distinct = int(row[0]) if row and row[0] is not None else 0
+    buckets = max(1, -(-distinct // SCAN_PASS_LINES))
+    query, params = _query(report, path, account, "staged")
+    while True:
+        try:
+            for bucket in range(buckets):
+                verb = (
+                    f"INSERT INTO {SCAN_TABLE}"
+                    if bucket
+                    else f"CREATE OR REPLACE TABLE {SCAN_TABLE} AS"
+                )
+                con.execute(f"{verb} {query}", {**params, "buckets": buckets, "bucket": bucket})
+            return
+        except duckdb.OutOfMemoryException:
+            if buckets >= MAX_SCAN_PASSES:
+                # The Python reader's load grows the budget where it must (warehouse/load.py).
+                raise ScanUnavailableError(
+                    f"grouping its lines ran out of memory in {buckets} passes"
+                ) from None
+            log.info("%s: grouping lines in %d passes ran out of memory", report.name, buckets)
+            buckets *= 2
 
 
 def scanned_cells(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
@@ -275,7 +348,7 @@ def not_plain_rows(
     """The ordinal, ASIN and Tracking ID of every row that is not plain, found in a second read
     of the file in file order (only when stage_scan counted such rows: the Python reader
     decides them, and finds them by ordinal). `lines` is how many rows the scan counted."""
-    query, params = _query(report, path, account, grouped=False)
+    query, params = _query(report, path, account, "in_order")
     reader_db = duckdb.connect(config={"preserve_insertion_order": True, "threads": 1})
     found: dict[int, tuple[str | None, str | None]] = {}
     rows = 0

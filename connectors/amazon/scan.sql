@@ -1,17 +1,15 @@
--- DuckDB's CSV reader over one Fee-Earnings report's data lines (connectors/amazon/scan.py
--- fills in the named slots). Identical lines are counted as they are read ({copies} is
--- `count(*)` over `GROUP BY ALL` of the raw cells, or 1 when every row must come out in file
--- order): a big report repeats many lines (affiliate-formats.md 1.5; the bench's million lines
--- hold 617k distinct ones), and each distinct text is then typed, hashed and checked once.
--- Every row comes out three times over:
+-- The lines of one Fee-Earnings report, as DuckDB read them (connectors/amazon/scan.py fills
+-- in the named slots). The rows slot gives each distinct line's raw cells c0.. once, with
+-- `copies`, how many lines of the report hold exactly these cells (or every line in file
+-- order, with copies 1, when the lines that are not plain must be found again): a big report
+-- repeats many lines (affiliate-formats.md 1.5; the bench's million lines hold 617k distinct
+-- ones), and each distinct text is then typed, hashed and checked once. Every row comes out
+-- as:
 --   cells_json   a plain row's cells as a JSON array plus `,` (pydantic validates it), else '';
 --   plain        TRUE when the row is in the plain shape whose typed values below are exactly
 --                what the Python path would make of it (else the Python path decides the row);
---   the ledger columns, typed here (LEDGER_ARROW_SCHEMA order, without source_line),
--- and `copies`, how many lines of the report hold exactly these cells.
--- strict_mode makes a quote DuckDB cannot follow an error (the Python reader then decides);
--- null_padding and one spare column make short and long rows visible; nullstr is text no
--- report holds, so an empty cell stays '' and only a missing cell is NULL.
+--   copies;
+--   the ledger columns, typed here (LEDGER_ARROW_SCHEMA order, without source_line).
 SELECT
     CASE WHEN plain THEN to_json([{json_cells}])::VARCHAR || ',' ELSE '' END AS cells_json,
     plain,
@@ -37,14 +35,6 @@ FROM (
     SELECT *, coalesce({plain}, FALSE) AS plain
     FROM (
         SELECT {normalised}, copies
-        FROM (
-            SELECT *, {copies} AS copies
-            FROM read_csv(
-                $path, skip = $skip, header = false, auto_detect = false, delim = $delimiter,
-                quote = '"', escape = '"', columns = {columns}, strict_mode = true,
-                null_padding = true, nullstr = '\x00passive-null', buffer_size = 4194304
-            )
-            {grouping}
-        )
+        FROM ({rows})
     )
 )
