@@ -476,7 +476,7 @@ def _line_ids(rows: list[tuple[Any, ...]], index: dict[str, int]) -> list[str]:
 # from the start. Lines that are not plain (rejects, fillers, odd spellings) are decided here
 # by the Python reader and validator, exactly as if the whole report had been read that way.
 
-_JSON_ROWS = 16_384  # lines per pydantic call: bounds the Python objects alive at once
+_JSON_ROWS = 4_096  # lines per pydantic call: bounds the Python objects alive at once
 
 
 def _json_rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:

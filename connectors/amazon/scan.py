@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 SCAN_SQL = Path(__file__).with_name("scan.sql")
 SCAN_CSV_SQL = Path(__file__).with_name("scan_csv.sql")
 SCAN_ENV = "PASSIVE_SCAN"  # `0`: read every report with the Python reader
-SCAN_BATCH_ROWS = 32_768  # a multiple of DuckDB's 2048-row vectors
+SCAN_BATCH_ROWS = 4_096  # two of DuckDB's 2048-row vectors: batches in flight stay small (bench/)
 # Lines the Python reader must decide before the scan stops paying off: past this many, the
 # whole report is read in Python (and the leftovers' cells need not be held).
 MAX_LEFTOVERS = 50_000
@@ -324,7 +324,10 @@ def _grouped_in_passes(
 
 def scanned_cells(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
     """The plain distinct lines' cells as JSON (stage_scan's SCAN_TABLE), read on a cursor of
-    its own one batch ahead, so pydantic can check them while `con` writes the ledger."""
+    its own one batch ahead, so pydantic can check them while `con` writes the ledger.
+
+    The cursor and its query start here, in the caller's thread, before `con` moves on.
+    """
     cursor = con.cursor()
     try:
         reader = cursor.execute(f"SELECT cells_json FROM {SCAN_TABLE} WHERE plain").to_arrow_reader(
@@ -333,7 +336,7 @@ def scanned_cells(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
     except duckdb.Error:
         cursor.close()
         raise
-    yield from _prefetched(reader, cursor)
+    return _prefetched(reader, cursor)
 
 
 def drop_scan(con: duckdb.DuckDBPyConnection) -> None:
