@@ -227,11 +227,33 @@ def _print_skips(lines: list[str], *, styled: bool) -> None:
     sys.stdout.flush()
 
 
+def _open_ahead(argv: list[str]) -> None:
+    """For a plain `passive ingest`, start opening its reports while typer and the pipeline
+    import (connectors/amazon/reports.py, open_reports_ahead)."""
+    parsed = _parse_ingest(argv)
+    if parsed is None:
+        return
+    files, options = parsed
+    try:
+        period_start, period_end = _day(options, "--period-start"), _day(options, "--period-end")
+    except ValueError:
+        return
+    from connectors.amazon.reports import open_reports_ahead
+
+    open_reports_ahead(
+        files,
+        marketplace=options.get("--marketplace", "US").upper(),
+        period_start=period_start,
+        period_end=period_end,
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     code = _reingest_unchanged(sys.argv[1:])
     if code is not None:
         sys.exit(code)
+    _open_ahead(sys.argv[1:])
     from flows.commands import app
 
     app()
