@@ -275,7 +275,8 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute(f"SET memory_limit = '{_checked_size(previous)}'")
 
 
-# Lines grouped per pass of incoming_grouped.sql: a million fit the default 128MB budget.
+# Lines grouped per pass of incoming_grouped.sql: a million all-distinct ones fit the default
+# 128MB budget (bench/); a pass that does not is retried with more (below).
 NUMBERING_PASS_LINES = 1_000_000
 
 
