@@ -8,7 +8,7 @@ import sys
 import uuid
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flows.report_runs import NETWORK_AMAZON
 from flows.runmode import prefect_api_url
@@ -105,6 +105,33 @@ def _day(options: dict[str, str], key: str) -> date | None:
     return datetime.strptime(value, "%Y-%m-%d").date() if value else None  # noqa: DTZ007
 
 
+class _PlainIngest(NamedTuple):
+    """A plain `passive ingest`: its files, its options as given, and their read values."""
+
+    files: list[str]
+    options: dict[str, str]
+    marketplace: str
+    period_start: date | None
+    period_end: date | None
+
+
+def _plain_ingest(argv: list[str]) -> _PlainIngest | None:
+    """An Amazon `passive ingest` in its plain spellings (_parse_ingest) with its values read,
+    else None (the typer command then parses it, and says what is wrong with it)."""
+    parsed = _parse_ingest(argv)
+    if parsed is None:
+        return None
+    files, options = parsed
+    if options.get("--network", NETWORK_AMAZON) != NETWORK_AMAZON:
+        return None
+    try:
+        period_start, period_end = _day(options, "--period-start"), _day(options, "--period-end")
+    except ValueError:
+        return None
+    marketplace = options.get("--marketplace", "US").upper()
+    return _PlainIngest(files, options, marketplace, period_start, period_end)
+
+
 def _rich_would_style(*streams: Any) -> bool:
     return any(s.isatty() for s in streams) or any(k in os.environ for k in _RICH_TERMINAL_ENV)
 
@@ -131,32 +158,23 @@ def _reingest_unchanged(argv: list[str]) -> int | None:
     new report, --force, a bad file, a locked ledger, a tracked Prefect run, unusual
     arguments) returns None having written nothing, and the full command takes over.
     """
-    parsed = _parse_ingest(argv)
-    if parsed is None:
-        return None
-    files, options = parsed
-    if options.get("--network", NETWORK_AMAZON) != NETWORK_AMAZON or tracked_api():
-        return None
-    try:
-        period_start, period_end = _day(options, "--period-start"), _day(options, "--period-end")
-    except ValueError:
+    ingest = _plain_ingest(argv)
+    if ingest is None or tracked_api():
         return None
     styled = _rich_would_style(sys.stdout, sys.stderr)
     if styled:
         with spinner(console(stderr=True)) as progress:
             progress.add_task("reading reports", total=None)
-            lines = _skip_seen(files, options, period_start, period_end)
+            lines = _skip_seen(ingest)
     else:
-        lines = _skip_seen(files, options, period_start, period_end)
+        lines = _skip_seen(ingest)
     if lines is None:
         return None
     _print_skips(lines, styled=styled)
     return 0
 
 
-def _skip_seen(
-    files: list[str], options: dict[str, str], period_start: date | None, period_end: date | None
-) -> list[str] | None:
+def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
     """Record the skips and return the lines to print, if the ledger holds every report."""
     from connectors.amazon.errors import AmazonReportError
     from connectors.amazon.reports import open_reports
@@ -164,11 +182,11 @@ def _skip_seen(
     from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
     from warehouse.runs import finish_run, seen_source_file, start_run
 
-    db = resolve_db_path(options.get("--db"))
+    db = resolve_db_path(ingest.options.get("--db"))
     if not db.is_file():
         return None  # a first ingest: nothing can be skipped, so nothing is hashed twice
     reports: list[ReportFile] = []
-    for name in files:
+    for name in ingest.files:
         path = Path(name)
         if not path.is_file():
             return None
@@ -176,14 +194,14 @@ def _skip_seen(
             # No text check: content found in source_files passed it when it was loaded.
             reports += open_reports(
                 path,
-                marketplace=options.get("--marketplace", "US").upper(),
-                period_start=period_start,
-                period_end=period_end,
+                marketplace=ingest.marketplace,
+                period_start=ingest.period_start,
+                period_end=ingest.period_end,
                 check_text=False,
             )
         except AmazonReportError:
             return None
-    account = options["--account"]
+    account = ingest.options["--account"]
     lines: list[str] = []
     try:
         # No waiting for a lock here: the full command waits, and says who holds it.
@@ -230,21 +248,16 @@ def _print_skips(lines: list[str], *, styled: bool) -> None:
 def _open_ahead(argv: list[str]) -> None:
     """For a plain `passive ingest`, start opening its reports while typer and the pipeline
     import (connectors/amazon/reports.py, open_reports_ahead)."""
-    parsed = _parse_ingest(argv)
-    if parsed is None:
-        return
-    files, options = parsed
-    try:
-        period_start, period_end = _day(options, "--period-start"), _day(options, "--period-end")
-    except ValueError:
+    ingest = _plain_ingest(argv)
+    if ingest is None:
         return
     from connectors.amazon.reports import open_reports_ahead
 
     open_reports_ahead(
-        files,
-        marketplace=options.get("--marketplace", "US").upper(),
-        period_start=period_start,
-        period_end=period_end,
+        ingest.files,
+        marketplace=ingest.marketplace,
+        period_start=ingest.period_start,
+        period_end=ingest.period_end,
     )
 
 
