@@ -179,7 +179,7 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
     from connectors.amazon.errors import AmazonReportError
     from connectors.amazon.reports import open_reports
     from flows.report_runs import report_run, skipped_message
-    from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, resolve_db_path
     from warehouse.runs import finish_run, seen_source_file, start_run
 
     db = resolve_db_path(ingest.options.get("--db"))
@@ -222,8 +222,8 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
                 start_run(con, run)
                 finish_run(con, run.run_id, status="skipped", message=message)
                 lines.append(f"skipped {report.name}: {message}")
-    except LedgerLockedError:
-        return None
+    except (LedgerLockedError, LedgerPathError):
+        return None  # the full command says what is wrong
     return lines
 
 

@@ -70,6 +70,7 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             summary = ingest_report_files(
                 [str(report.path)], account=account, marketplace=marketplace, db=db_arg
             )
+            assert isinstance(summary, pipeline.IngestSummary)  # a failed run raises
         else:
             summary = pipeline.ingest_files(
                 [report.path], account=account, marketplace=marketplace, db=db
@@ -88,14 +89,12 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         for network in DEMO_NETWORKS:
             if use_prefect:
                 pulled = pull_network(network, db=db_arg)
+                # A failed flow run raises when called directly; a returned value is a summary.
+                assert isinstance(pulled, pull_steps.PullSummary)
             else:
                 pulled = pull_steps.pull(network, db=db)
             result = pulled.result
-            detail = (
-                f"{result.records_read} records, {result.inserted} new, {result.changed} changed"
-                if result
-                else pulled.message
-            )
+            detail = pull_steps.record_counts(result) if result else pulled.message
             console.print(f"  pulled {network}: {detail}", highlight=False)
             code = max(code, pulled.exit_code)
     return code

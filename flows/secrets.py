@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from connectors import API_NETWORKS
-from flows.pull_steps import PullInputError
+from flows.pull_steps import PullInputError, secret_block_name
 
 PREFIX = "passive"
 
@@ -22,7 +22,7 @@ def credential_fields(network: str) -> tuple[str, ...]:
 
 def block_name(network: str, field: str) -> str:
     """The Secret block holding one setting: passive-impact-auth-token."""
-    return f"{PREFIX}-{network}-{field}".replace("_", "-").lower()
+    return secret_block_name(network, field)
 
 
 def read_secret(name: str) -> str | None:

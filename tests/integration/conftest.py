@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.server import SandboxHandle, run_sandbox
+
+API_NETWORKS = ("impact", "awin", "cj")
+
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
@@ -25,3 +29,22 @@ def prefect_harness() -> Iterator[None]:
 def db(tmp_path: Path) -> Path:
     """A path for a fresh ledger file on disk."""
     return tmp_path / "ledger.duckdb"
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[SandboxHandle]:
+    """The network sandbox on a free loopback port, shared by a test module."""
+    with run_sandbox(11, cj_page_size=400) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
+    """The sandbox, reset, with every PASSIVE_* setting pointing at it."""
+    sandbox_server.reset()
+    for key, value in sandbox_server.env().items():
+        monkeypatch.setenv(key, value)
+    # The sandbox enforces no quota; the client-side limiter is unit-tested with a fake clock.
+    for network in API_NETWORKS:
+        monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
+    return sandbox_server
