@@ -88,6 +88,7 @@ _REDACTED_LOGGERS = (
     "connectors.impact",
     "connectors.awin",
     "connectors.cj",
+    "connectors.payments",
     "httpx",
     "tenacity",
 )

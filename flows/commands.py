@@ -15,6 +15,8 @@ import typer
 from rich.table import Table
 
 from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.payments_cli import commands as payments_commands
+from flows.payments_cli import print_payments_line
 from flows.runmode import prefect_api_url
 
 app = typer.Typer(
@@ -277,6 +279,7 @@ def _print_pull(summary: Any) -> None:
     )
     if r.rejected:
         err.print("[yellow]some records were rejected: see `passive rejects`[/]")
+    print_payments_line(summary.payments)
 
 
 @app.command()
@@ -461,6 +464,7 @@ secrets_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(secrets_app, name="secrets")
+app.registered_commands += payments_commands.registered_commands  # forecast, payments
 
 
 def _require_api(what: str) -> None:

@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.hooks import log_failure, name_run
+from flows.payment_steps import money_ahead, payouts_markdown
 from flows.report import markdown_table
 from warehouse.connection import ledger, resolve_db_path
 from warehouse.tally import tally
@@ -149,9 +150,12 @@ def ledger_summary(db: str | None = None) -> str:
     """Publish the monthly income per currency as the `passive-income` artifact."""
     path = resolve_db_path(db)
     incomes: list[MonthIncome] = []
+    arriving: list[tuple[object, ...]] = []
+    overdue: list[tuple[object, ...]] = []
     if Path(path).exists():
         with ledger(path, read_only=True) as con:
             result = tally(con, "month")
+            arriving, overdue = money_ahead(con)
         incomes = month_incomes(result.rows, result.columns)
     else:
         get_run_logger().info("no ledger at %s yet", path)
@@ -159,6 +163,7 @@ def ledger_summary(db: str | None = None) -> str:
         first, last = min(i.month for i in incomes), max(i.month for i in incomes)
         name_run(f"ledger summary {first:%Y-%m}..{last:%Y-%m}")
     markdown = income_markdown(incomes, source=str(path))
+    markdown += "\n\n" + payouts_markdown(arriving, overdue)
     create_markdown_artifact(
         markdown=markdown,
         key=ARTIFACT_KEY,
