@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NoReturn, Protocol, Self, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -41,6 +44,8 @@ __all__ = [
     "Clock",
     "ConnectorError",
     "CursorTracker",
+    "Download",
+    "FormBody",
     "ManualClock",
     "PaginationError",
     "RateLimit",
@@ -60,6 +65,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 NETWORK_LABELS: dict[str, str] = {"impact": "impact.com", "awin": "Awin", "cj": "CJ"}
 USER_AGENT = "passive-ledger/0.1 (+https://github.com/passive-ledger)"
@@ -70,6 +76,7 @@ _REDACTED_LOGGERS = (
     "connectors.impact",
     "connectors.awin",
     "connectors.cj",
+    "connectors.amazon.api",
     "httpx",
     "tenacity",
 )
@@ -77,6 +84,7 @@ RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # A reset value this large cannot be "seconds from now" (it would be ~31 years), so it is an
 # epoch timestamp (GitHub style). impact.com documents plain seconds (affiliate-formats.md §2).
 _EPOCH_THRESHOLD = 1_000_000_000
+_DOWNLOAD_CHUNK = 1 << 20
 
 
 class Clock(Protocol):
@@ -213,6 +221,19 @@ class RetryPolicy:
     max_backoff: float = 30.0
     jitter: float = 0.5
     max_server_wait: float = 900.0  # a Retry-After longer than this fails instead of blocking
+
+
+class FormBody(dict[str, str]):
+    """A request body sent form-encoded rather than as JSON (see ApiClient.post_form)."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by ApiClient.download: where it is, its size and its md5 (hex)."""
+
+    path: Path
+    size: int
+    md5: str
 
 
 class BearerAuth(httpx.Auth):
@@ -373,6 +394,36 @@ class ApiClient:
         """POST a JSON body and return the JSON answer, numbers as Decimal."""
         return self.request_json("POST", url, body=body, page=page)
 
+    def post_form(self, url: str, *, data: Mapping[str, str]) -> Any:
+        """POST an `application/x-www-form-urlencoded` body (OAuth2 token endpoints) for JSON."""
+        return self.request_json("POST", url, body=FormBody(data))
+
+    def download(self, url: str, target: Path) -> Download:
+        """GET `url` (absolute, e.g. a pre-signed URL) streamed into `target`, with the limiter
+        and retries of every request; each attempt rewrites the file. Returns its size and md5.
+
+        The client's own auth is sent like on any request: download with a client made
+        without one when the URL carries its own signature.
+        """
+        return self._with_retries(self._download_once, url, target)
+
+    def _download_once(self, url: str, target: Path) -> Download:
+        self.limiter.acquire()
+        where = self._where("GET", url, None)
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        with self._transport_errors(where), self.http.stream("GET", url) as response:
+            if not 200 <= response.status_code < 300:
+                response.read()
+                self._raise_for_status(response, where)
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes(_DOWNLOAD_CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+        log.debug("%s: %s -> %d bytes", self.label, where, size)
+        return Download(target, size, digest.hexdigest())
+
     def request_json(
         self,
         method: str,
@@ -394,6 +445,10 @@ class ApiClient:
         body: Any,
         page: int | None,
     ) -> httpx.Response:
+        return self._with_retries(self._send_once, method, url, params, body, page)
+
+    def _with_retries(self, attempt: Callable[..., _T], *args: Any) -> _T:
+        """Call `attempt(*args)` under the retry policy (429, 5xx, connection errors)."""
         policy = self.retry
         retrying = Retrying(
             sleep=self.clock.sleep,
@@ -404,7 +459,7 @@ class ApiClient:
             reraise=True,
         )
         try:
-            return retrying(self._send_once, method, url, params, body, page)
+            return retrying(attempt, *args)
         except RetriableApiError as exc:
             raise RetriableApiError(
                 f"{exc.message}; gave up after {policy.max_attempts} attempts",
@@ -440,8 +495,24 @@ class ApiClient:
     ) -> httpx.Response:
         self.limiter.acquire()
         where = self._where(method, url, page)
+        with self._transport_errors(where):
+            if isinstance(body, FormBody):
+                response = self.http.request(method, url, params=params, data=dict(body))
+            else:
+                response = self.http.request(method, url, params=params, json=body)
+        where = self._where(method, str(response.request.url), page)
+        self._note_quota(response)
+        status = response.status_code
+        log.debug("%s: %s -> %d", self.label, where, status)
+        if 200 <= status < 300:
+            return response
+        self._raise_for_status(response, where)
+
+    @contextlib.contextmanager
+    def _transport_errors(self, where: str) -> Iterator[None]:
+        """httpx's transport failures as our typed errors (connection and read ones retriable)."""
         try:
-            response = self.http.request(method, url, params=params, json=body)
+            yield
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             # `from None`: httpx's own exception may hold the request, headers included.
             raise RetriableApiError(
@@ -451,12 +522,10 @@ class ApiClient:
             raise ApiError(
                 f"{self.label}: {type(exc).__name__} on {where}: {exc}", network=self.network
             ) from None
-        where = self._where(method, str(response.request.url), page)
-        self._note_quota(response)
+
+    def _raise_for_status(self, response: httpx.Response, where: str) -> NoReturn:
+        """The typed error for a non-2xx answer (its body already read)."""
         status = response.status_code
-        log.debug("%s: %s -> %d", self.label, where, status)
-        if 200 <= status < 300:
-            return response
         detail = _error_detail(response)
         if status in (401, 403):
             settings = " and ".join(self.credential_settings) or "the credentials"
