@@ -21,6 +21,7 @@ from connectors.errors import (
     AuthError,
     ConnectorError,
     ResponseFormatError,
+    ResponseTooLargeError,
     RetriableApiError,
     register_secret,
 )
@@ -232,6 +233,7 @@ class CreatorsApi:
             "retry": settings.retry_policy(),
             "secrets": settings.secret_values(),
             "credential_settings": settings.secret_setting_names(),
+            "limits": settings.request_limits(),
             "clock": clock,
             "transport": transport,
         }
@@ -328,7 +330,14 @@ class CreatorsApi:
         """Fetch a report to `target` and check its size and md5 against the listing."""
         url = self.report_url(listing.filename)
         try:
-            got = self._download_client.download(url, target)
+            got = self._download_client.download(url, target, expected_size=listing.size)
+        except ResponseTooLargeError:
+            target.unlink(missing_ok=True)
+            raise IntegrityError(
+                f"{listing.filename}: the download ran past the {listing.size} bytes listReports "
+                "said; not loaded, nothing was changed",
+                network=NETWORK,
+            ) from None
         except ApiError as error:
             target.unlink(missing_ok=True)
             raise ApiError(

@@ -55,3 +55,13 @@ def test_a_form_post_is_url_encoded_not_json():
     assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
     assert seen[0].content == b"a=b+c&d=e"
     assert str(answer["ok"]) == "1.5"
+
+
+def test_a_download_longer_than_announced_is_refused_as_it_arrives(tmp_path):
+    from connectors.errors import ResponseTooLargeError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"x" * 5000)
+
+    with pytest.raises(ResponseTooLargeError):
+        client(handler).download("https://bucket.test/r", tmp_path / "r", expected_size=4999)
