@@ -11,7 +11,7 @@ from typing import Any
 
 from connectors.awin import make_awin_client
 from connectors.base import split_windows
-from connectors.errors import AuthError, PaginationError, ResponseFormatError
+from connectors.errors import ApiError, AuthError, PaginationError, ResponseFormatError
 from connectors.http import ApiClient, CursorTracker, redact, same_origin
 from connectors.impact import MAX_WINDOW_DAYS, format_date, make_impact_client
 from connectors.settings import AwinSettings, ImpactSettings, NetworkSettings
@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 INVOICES_PATH = "/Mediapartners/{account_sid}/Invoices"
 WITHDRAWAL_PATH = "/Mediapartners/{account_sid}/WithdrawalSettings"
 # The publisher payments API lives under /public on Awin's API host (help.awin.com, §10.2).
-AWIN_PAYMENTS_PATH = "/public/v1/publishers/{publisher_id}/payments"
-AWIN_BREAKDOWNS_PATH = "/public/v1/publishers/{publisher_id}/payments/{payment_id}/breakdowns"
+AWIN_PUBLIC = "/public"
+AWIN_PAYMENTS_PATH = "/v1/publishers/{publisher_id}/payments"
+AWIN_BREAKDOWNS_PATH = "/v1/publishers/{publisher_id}/payments/{payment_id}/breakdowns"
 AWIN_LIMIT = 100  # `limit` is 1-100 (§10.2)
 AWIN_MAX_OFFSET = 10_000  # "Offsets beyond 10000 are rejected with 400" (§10.2)
 # An invoice turns from PENDING to PAID well after it is created, and Invoices are listed by
@@ -165,6 +166,10 @@ def _full_access(publisher_id: str) -> Callable[[AuthError], AuthError]:
     return explain
 
 
+def _awin_payments(publisher_id: str) -> str:
+    return AWIN_PAYMENTS_PATH.format(publisher_id=publisher_id)
+
+
 def fetch_awin_paged(client: ApiClient, path: str, what: str) -> Iterator[tuple[int, list[Any]]]:
     """Yield (page number, results) of a limit/offset listing until a short page, stopping at
     the API's offset ceiling (what lies beyond cannot be read: logged)."""
@@ -198,13 +203,22 @@ def pull_awin_payments(
     api = client or make_awin_client(settings)
     explain = _full_access(publisher)
     try:
-        path = AWIN_PAYMENTS_PATH.format(publisher_id=publisher)
-        for number, records in fetch_awin_paged(api, path, "payments"):
+        prefix = AWIN_PUBLIC
+        try:
+            pages = list(fetch_awin_paged(api, prefix + _awin_payments(publisher), "payments"))
+        except ApiError as error:
+            # A stand-in that serves the API's paths without the /public prefix (as one
+            # behind a base URL ending in /public would): read those paths instead.
+            if error.status_code != 404:
+                raise
+            prefix = ""
+            pages = list(fetch_awin_paged(api, _awin_payments(publisher), "payments"))
+        for number, records in pages:
             pull.batch.extend(validate_awin_payments(records, account=publisher, page=number))
         for payment in pull.batch.payments:
             if payment.payment_id in settled:
                 continue
-            path = AWIN_BREAKDOWNS_PATH.format(
+            path = prefix + AWIN_BREAKDOWNS_PATH.format(
                 publisher_id=publisher, payment_id=payment.payment_id
             )
             item = 0

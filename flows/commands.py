@@ -16,7 +16,7 @@ from rich.table import Table
 
 from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.payments_cli import commands as payments_commands
-from flows.payments_cli import print_payments_line
+from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
 
 app = typer.Typer(
@@ -362,7 +362,8 @@ def demo(
     """Run the whole job on shipped sample data and print the monthly tally.
 
     Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
-    month), runs them through the Prefect flows into the ledger, and prints the tally.
+    month), runs them through the Prefect flows into the ledger, and prints the tally and
+    the money expected from the networks in the next six months.
 
     Example:
 
@@ -372,6 +373,7 @@ def demo(
 
     code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    forecast(db=db, months=6, as_of=None, threshold=None, fmt="table")
     raise typer.Exit(code)
 
 

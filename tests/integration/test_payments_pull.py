@@ -4,7 +4,7 @@ invoices and withdrawal settings, Awin payments and breakdowns, and what the vie
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -187,3 +187,28 @@ def test_cj_lines_remember_an_extension_for_the_forecast(sandbox, db):
         assert (expected_on.year * 12 + expected_on.month) - (
             event_date.year * 12 + event_date.month
         ) == 2
+
+
+def test_invoices_are_paged_like_actions(sandbox, db, monkeypatch):
+    from sandbox.networks.payments import impact_invoices
+
+    pull(sandbox, db, "impact")
+    expected = {i.body["Id"]: i.body["TotalAmount"] for i in impact_invoices(sandbox.dataset)}
+    assert len(expected) > 2
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM payments; DELETE FROM payment_items")
+    monkeypatch.setenv("PASSIVE_IMPACT_PAGE_SIZE", "2")
+    sandbox.clear_requests()
+    end = datetime.now(UTC)
+    summary = payment_steps.pull_and_load_payments(
+        "impact", db=db, start=end - timedelta(days=400), end=end
+    )
+    assert summary is not None and summary.error is None
+    pages = [
+        r["query"].get("Page")
+        for r in sandbox.requests("impact")
+        if r["path"].endswith("/Invoices")
+    ]
+    assert "2" in pages  # @nextpageuri followed
+    got = dict(rows(db, "SELECT payment_id, amount::VARCHAR FROM payments"))
+    assert got == {key: f"{Decimal(value):.4f}" for key, value in expected.items()}

@@ -283,6 +283,7 @@ def test_pull_flow_publishes_its_artifact_and_no_secret(prefect_harness, sandbox
         artifacts = client.read_artifacts()
     texts = [str(a.data) for a in artifacts if a.key == "impact-pull"]
     assert texts and "| USD | pending |" in texts[-1]
+    assert "payments: " in texts[-1] and " new, " in texts[-1]  # the invoices, pulled too
     everything = "\n".join(str(a.data) for a in artifacts)
     assert SANDBOX_IMPACT_TOKEN not in everything
 
