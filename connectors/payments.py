@@ -121,9 +121,14 @@ def pull_impact_payments(
             page = validate_invoices(invoices, account=account, page=number)
             pull.batch.extend(page)
             pull.items_for |= {p.payment_id for p in page.payments}
-        body = fetch_withdrawal_settings(api, account)
         try:
+            body = fetch_withdrawal_settings(api, account)
             pull.setting = validate_withdrawal_settings(body, account=account)
+        except AuthError:
+            raise
+        except ApiError as error:
+            # Without them the invoices still count; the forecast then has no FIXED_DAY.
+            log.warning("impact.com: no WithdrawalSettings: %s", error)
         except ValueError as error:
             pull.batch.rejects.append(_settings_reject(body, str(error)))
     finally:

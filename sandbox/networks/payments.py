@@ -49,7 +49,20 @@ class Invoice:
     body: dict[str, Any]
 
 
+_INVOICES: dict[tuple[int, int, int], list[Invoice]] = {}
+
+
 def impact_invoices(dataset: Dataset) -> list[Invoice]:
+    """impact_invoices_of(dataset), built once per dataset state (a pull asks a year of
+    45-day windows, and building walks every action)."""
+    key = (id(dataset), dataset.version, dataset.now_ts)
+    if key not in _INVOICES:
+        _INVOICES.clear()
+        _INVOICES[key] = impact_invoices_of(dataset)
+    return _INVOICES[key]
+
+
+def impact_invoices_of(dataset: Dataset) -> list[Invoice]:
     """One invoice per currency and locking month of the locked actions, newest first; one
     line item per campaign, event month and whether the actions have cleared (PAID with the
     day they cleared) or not (PENDING, due the first 15th after they lock)."""

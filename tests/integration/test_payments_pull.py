@@ -105,6 +105,7 @@ def test_an_invoice_turning_paid_updates_in_place_and_records_the_change(sandbox
             if action.state == "APPROVED" and action.locking_ts <= now and not action.cleared:
                 action.cleared_ts = now - 60
                 action.json_cache = None
+        sandbox.dataset.version += 1
     second = payment_steps.pull_and_load_payments(
         "impact", db=db, start=first.plan.start, end=first.plan.end + timedelta(days=1)
     )
