@@ -1,4 +1,4 @@
-"""The sandbox FastAPI app: Impact, Awin and CJ emulations plus the /_sandbox admin endpoints."""
+"""The sandbox FastAPI app: Impact, Awin, CJ and ECB stand-ins, and the /_sandbox admin API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from sandbox import ecb
 from sandbox.dataset import NETWORKS
 from sandbox.networks import SandboxState, awin, cj, impact
 
@@ -27,6 +28,7 @@ def create_app(state: SandboxState) -> FastAPI:
     impact.register(app, state)
     awin.register(app, state)
     cj.register(app, state)
+    ecb.register(app, state.ecb)
 
     @app.get("/_sandbox/health")
     async def health() -> dict[str, Any]:

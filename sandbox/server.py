@@ -15,6 +15,7 @@ import uvicorn
 
 from sandbox.app import create_app
 from sandbox.dataset import Dataset, Network, PhaseChanges, Totals
+from sandbox.ecb import EcbRates
 from sandbox.networks import (
     SANDBOX_AWIN_PUBLISHER_ID,
     SANDBOX_AWIN_TOKEN,
@@ -53,6 +54,7 @@ def env(base_url: str) -> dict[str, str]:
         "PASSIVE_CJ_TOKEN": SANDBOX_CJ_TOKEN,
         "PASSIVE_CJ_PUBLISHER_ID": SANDBOX_CJ_PUBLISHER_ID,
         "PASSIVE_CJ_BASE_URL": base,
+        "PASSIVE_FX_BASE_URL": base,
     }
 
 
@@ -62,6 +64,11 @@ class SandboxHandle:
 
     base_url: str
     state: SandboxState
+
+    @property
+    def ecb(self) -> EcbRates:
+        """The ECB rates the sandbox serves (republish() corrects a fixing)."""
+        return self.state.ecb
 
     @property
     def dataset(self) -> Dataset:
