@@ -1,4 +1,4 @@
-"""The sandbox FastAPI app: Impact, Awin, CJ and ECB stand-ins, and the /_sandbox admin API."""
+"""The sandbox FastAPI app: Impact, Awin, CJ, Amazon Creators API and ECB stand-ins, admin API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from sandbox import ecb
 from sandbox.dataset import NETWORKS
-from sandbox.networks import SandboxState, awin, cj, impact
+from sandbox.networks import SandboxState, amazon, awin, cj, impact
 
 
 class FaultRequest(BaseModel):
@@ -28,6 +28,7 @@ def create_app(state: SandboxState) -> FastAPI:
     impact.register(app, state)
     awin.register(app, state)
     cj.register(app, state)
+    amazon.register(app, state)
     ecb.register(app, state.ecb)
 
     @app.get("/_sandbox/health")
