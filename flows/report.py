@@ -141,6 +141,8 @@ def pull_markdown(summary: PullSummary, *, link: str | None = None) -> str:
             )
         )
     parts += rejects_markdown(summary.rejects, [summary.run_id])
+    if summary.payments is not None:
+        parts.append(summary.payments.line())
     if summary.ledger_totals:
         parts += [
             f"## Ledger totals for {plan.network} by currency and status",

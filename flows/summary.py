@@ -15,9 +15,12 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.fx_steps import base_currency
 from flows.hooks import log_failure, name_run
+from flows.payment_steps import money_ahead, payouts_markdown
 from flows.report import markdown_table, money
 from warehouse.connection import ledger, resolve_db_path
+from warehouse.fx import latest_fixing_day, tally_in
 from warehouse.income import IncomeRow, income_rows
 
 ARTIFACT_KEY = "passive-income"
@@ -246,6 +249,44 @@ def summary_link(ui: str | None = None) -> str | None:
     return f"{base}/artifacts/key/{ARTIFACT_KEY}" if base else None
 
 
+def base_markdown(rows: list[tuple[object, ...]], columns: tuple[str, ...], base: str) -> str:
+    """The months in one base currency (tally_in rows by month): net, and how it was converted."""
+    if not rows:
+        return (
+            f"## All currencies in {base}\n\nNo ECB rates in the ledger yet: `passive fx update` "
+            "(or the fx-daily deployment) fetches them."
+        )
+    at = {name: i for i, name in enumerate(columns)}
+
+    def amount(row: tuple[object, ...], name: str) -> Decimal:
+        value = row[at[name]]
+        return Decimal(str(value)) if value is not None else Decimal(0)
+
+    table = [
+        [
+            f"{row[at['month']]:%Y-%m}",
+            money(amount(row, "approved") + amount(row, "paid")),
+            money(amount(row, "pending")),
+            money(amount(row, "net")),
+            str(row[at["fallback"]]),
+            str(row[at["unconverted"]]),
+        ]
+        for row in rows[-TABLE_MONTHS:]
+    ]
+    latest = table[-1]
+    return "\n\n".join(
+        [
+            f"## All currencies in {base}",
+            f"**{latest[0]}: net {latest[3]} {base}** across every currency, each line at the ECB "
+            "reference rate of its day (or the latest up to 7 days earlier: `fallback`); "
+            "`unconverted` lines had no rate in reach and are in no amount.",
+            markdown_table(
+                ["month", "earned", "pending", "net", "fallback", "unconverted"], table[::-1]
+            ),
+        ]
+    )
+
+
 @flow(
     name="ledger-summary",
     flow_run_name="ledger summary",
@@ -258,17 +299,30 @@ def ledger_summary(db: str | None = None, today: date | None = None) -> str:
     path = resolve_db_path(db)
     today = today or datetime.now(UTC).date()
     rows: list[IncomeRow] = []
+    base = base_currency()
+    in_base = ""
+    arriving: list[tuple[object, ...]] = []
+    overdue: list[tuple[object, ...]] = []
     if Path(path).exists():
         with ledger(path, read_only=True) as con:
             rows = income_rows(con)
+            converted = tally_in(con, "month", base) if latest_fixing_day(con) else None
+            arriving, overdue = money_ahead(con)
+        if rows:
+            in_base = base_markdown(
+                converted.rows if converted else [], converted.columns if converted else (), base
+            )
     else:
         get_run_logger().info("There is no ledger at %s yet.", path)
     if rows:
         first, last = rows[0].month, rows[-1].month
         name_run(f"ledger summary {first:%Y-%m}..{last:%Y-%m}")
-    base = ui_url()
-    table_link = f"{base}/artifacts/key/{TABLE_KEY}" if base else None
+    ui = ui_url()
+    table_link = f"{ui}/artifacts/key/{TABLE_KEY}" if ui else None
     markdown = income_markdown(rows, today=today, source=str(path), table_link=table_link)
+    if in_base:
+        markdown += "\n\n" + in_base
+    markdown += "\n\n" + payouts_markdown(arriving, overdue)
     create_markdown_artifact(
         markdown=markdown,
         key=ARTIFACT_KEY,

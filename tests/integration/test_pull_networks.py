@@ -12,11 +12,13 @@ import duckdb
 import pytest
 
 from flows import pull_steps
+from sandbox.dataset import Dataset
 from sandbox.server import (
     SANDBOX_AWIN_TOKEN,
     SANDBOX_CJ_TOKEN,
     SANDBOX_IMPACT_TOKEN,
     SandboxHandle,
+    run_sandbox,
 )
 
 NETWORKS = ("impact", "awin", "cj")
@@ -40,6 +42,13 @@ def expected(
         key: (Decimal(sale), Decimal(commission), lines)
         for key, (sale, commission, lines) in sandbox.expected_totals(network).items()
     }
+
+
+def is_payments(request: dict) -> bool:
+    """A request for payments (invoices, withdrawal settings, Awin payments), which a pull
+    makes after the lines (tests/integration/test_payments_pull.py covers them)."""
+    path = request["path"]
+    return path.endswith(("/Invoices", "/WithdrawalSettings", "/breakdowns", "/payments"))
 
 
 def since_start(sandbox: SandboxHandle):
@@ -72,6 +81,45 @@ def test_a_second_pull_after_status_changes_updates_in_place(sandbox, db, networ
     assert summary.result is not None and summary.result.changed > 0
     assert changed == (summary.result.changed,)
     assert changes  # the sandbox really moved some records
+
+
+def frozen_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Make the sandbox and the pull read `moment` as the current time (issue 10 §5)."""
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return moment if tz is None else moment.astimezone(tz)
+
+    for module in ("sandbox.dataset", "sandbox.networks", "connectors.base", "flows.pull_steps"):
+        monkeypatch.setattr(f"{module}.datetime", FrozenDatetime)
+
+
+@pytest.mark.parametrize("clock", ["00:05", "00:59", "23:55"])
+def test_a_second_pull_after_status_changes_updates_in_place_at_any_hour(
+    monkeypatch, tmp_path, clock
+):
+    # The sandbox's phase clock once began at today's midnight: between 00:00 and 01:00 UTC
+    # the first advance stamped its changes after "now", and a pull up to now missed them.
+    hour, minute = map(int, clock.split(":"))
+    today = datetime.now(UTC).date()
+    frozen_clock(
+        monkeypatch, datetime(today.year, today.month, today.day, hour, minute, tzinfo=UTC)
+    )
+    dataset = Dataset(5, impact_actions=400, awin_transactions=300, cj_commissions=300)
+    with run_sandbox(dataset, cj_page_size=400) as handle:
+        for key, value in handle.env().items():
+            monkeypatch.setenv(key, value)
+        for network in NETWORKS:
+            monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
+            db = tmp_path / f"{network}.duckdb"
+            pull_steps.pull(network, db=db, since=since_start(handle))
+            handle.advance()
+            assert handle.dataset.phase_time() <= datetime.now(UTC)
+            summary = pull_steps.pull(network, db=db, since=since_start(handle))
+            assert summary.status == "completed", summary.message
+            assert summary.result is not None and summary.result.changed > 0, network
+            assert ledger_totals(db, network) == expected(handle, network), network
 
 
 def test_repeating_a_pull_with_nothing_new_changes_nothing(sandbox, db, snapshot):
@@ -116,7 +164,7 @@ def test_a_multi_page_cj_pull_is_complete(sandbox, db):
 @pytest.mark.parametrize("network", NETWORKS)
 def test_windows_never_exceed_the_networks_limit(sandbox, db, network):
     pull_steps.pull(network, db=db, since=datetime(2025, 1, 1, tzinfo=UTC).date())
-    seen = sandbox.requests(network)
+    seen = [r for r in sandbox.requests(network) if not is_payments(r)]
     assert seen
     for request in seen:
         if network == "impact":
@@ -185,7 +233,11 @@ def test_the_next_pull_starts_at_the_cursor_minus_the_lookback(sandbox, db, monk
     first = pull_steps.pull("impact", db=db, since=since_start(sandbox))
     sandbox.clear_requests()
     pull_steps.pull("impact", db=db)
-    starts = [datetime.fromisoformat(r["query"]["StartDate"]) for r in sandbox.requests("impact")]
+    starts = [
+        datetime.fromisoformat(r["query"]["StartDate"])
+        for r in sandbox.requests("impact")
+        if not is_payments(r)
+    ]
     assert min(starts) == (first.plan.end - timedelta(days=10)).replace(microsecond=0)
 
 
@@ -222,6 +274,7 @@ def test_pull_flow_publishes_its_artifact_and_no_secret(prefect_harness, sandbox
     (planned,) = re.findall(r"in (\d+) request window", texts[0])
     assert len(windows) == int(planned) > 1
     assert sum(int(n) for _, n in windows) == summary.result.records_read
+    assert "payments: " in texts[0] and " new, " in texts[0]  # the invoices, pulled too
     everything = "\n".join(str(a.data) for a in artifacts)
     assert SANDBOX_IMPACT_TOKEN not in everything
 
