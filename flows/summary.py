@@ -249,6 +249,11 @@ def summary_link(ui: str | None = None) -> str | None:
     return f"{base}/artifacts/key/{ARTIFACT_KEY}" if base else None
 
 
+def _cents(value: Decimal) -> str:
+    # Converted amounts carry the rate's digits; the ledger's own precision is not theirs.
+    return str(value.quantize(Decimal("0.01")))
+
+
 def base_markdown(rows: list[tuple[object, ...]], columns: tuple[str, ...], base: str) -> str:
     """The months in one base currency (tally_in rows by month): net, and how it was converted."""
     if not rows:
@@ -265,9 +270,9 @@ def base_markdown(rows: list[tuple[object, ...]], columns: tuple[str, ...], base
     table = [
         [
             f"{row[at['month']]:%Y-%m}",
-            money(amount(row, "approved") + amount(row, "paid")),
-            money(amount(row, "pending")),
-            money(amount(row, "net")),
+            _cents(amount(row, "approved") + amount(row, "paid")),
+            _cents(amount(row, "pending")),
+            _cents(amount(row, "net")),
             str(row[at["fallback"]]),
             str(row[at["unconverted"]]),
         ]
