@@ -176,7 +176,8 @@ def _print_summary(summary: Any) -> None:
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
         if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+            # One line whatever its length: a wrapped reason reads as several errors.
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False, soft_wrap=True)
         elif r.status == "skipped":
             out.print(f"skipped {r.name}: {r.message}", highlight=False)
         else:

@@ -52,7 +52,9 @@ _SPACE = (
     r"[\x{09}-\x{0d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
     r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 )
-_EDGE_SPACE = rf"(^|\x{{01}}){_SPACE}|{_SPACE}(\x{{01}}|$)"
+# A cell holding a line break is not plain either: a plain row is exactly one physical line,
+# so the lines the scan read can be counted against the lines the file holds (pipeline.py).
+_EDGE_SPACE = rf"(^|\x{{01}}){_SPACE}|{_SPACE}(\x{{01}}|$)|[\r\n]"
 _PLAIN_MONEY = r"-?[0-9]{1,14}(\.[0-9]{1,4})?"  # DECIMAL(18,4) holds it without rounding
 _PLAIN_COUNT = r"-?[0-9]{1,9}"  # the difference of two still fits INTEGER
 _GROUPED_MONEY = r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"  # `1,234.56`, as normalise_dot_number
