@@ -133,6 +133,14 @@ class RetriableApiError(ApiError):
         self.retry_after = retry_after
 
 
+class RequestTimeoutError(RetriableApiError):
+    """A request stalled (no byte within the read timeout) or ran past its overall deadline."""
+
+
+class ResponseTooLargeError(ApiError):
+    """A response body is larger than the configured cap; it was refused, not read whole."""
+
+
 class PaginationError(ConnectorError):
     """The API's paging went wrong: a cursor repeated, or a next link left the API's host."""
 

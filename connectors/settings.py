@@ -9,7 +9,17 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.errors import SettingsError, register_basic_credentials, register_secret
-from connectors.http import RateLimit, RetryPolicy
+from connectors.http import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_MB,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_REQUEST_DEADLINE,
+    DEFAULT_TIMEOUT_ATTEMPTS,
+    RateLimit,
+    RequestLimits,
+    RetryPolicy,
+)
 
 
 class NetworkSettings(BaseSettings):
@@ -26,10 +36,29 @@ class NetworkSettings(BaseSettings):
     rate_limit_requests: int = Field(ge=1, description="Client-side quota: requests per period.")
     rate_limit_period_seconds: float = Field(gt=0, description="Length of the quota period.")
     rate_limit_burst: int = Field(ge=1, description="Requests allowed back to back.")
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request read timeout.")
+    timeout_seconds: float = Field(
+        default=DEFAULT_READ_TIMEOUT, gt=0, description="Seconds a read may wait for a byte."
+    )
+    request_deadline_seconds: float = Field(
+        default=DEFAULT_REQUEST_DEADLINE,
+        gt=0,
+        description="Seconds one request may take in all: connect, headers and whole body.",
+    )
     max_attempts: int = Field(default=5, ge=1, le=20, description="Tries per request (429/5xx).")
+    timeout_attempts: int = Field(
+        default=DEFAULT_TIMEOUT_ATTEMPTS,
+        ge=1,
+        le=20,
+        description="Tries of a request that stalled or ran out its deadline.",
+    )
     max_retry_wait_seconds: float = Field(
         default=900.0, ge=0, description="Longest server-requested wait honoured before failing."
+    )
+    max_response_mb: float = Field(
+        default=DEFAULT_MAX_RESPONSE_MB, gt=0, description="Largest response body read (MiB)."
+    )
+    max_pages: int = Field(
+        default=DEFAULT_MAX_PAGES, ge=1, description="Most pages one pull may request."
     )
 
     @field_validator("base_url")
@@ -97,7 +126,23 @@ class NetworkSettings(BaseSettings):
     def retry_policy(self) -> RetryPolicy:
         """The retry policy for this network."""
         return RetryPolicy(
-            max_attempts=self.max_attempts, max_server_wait=self.max_retry_wait_seconds
+            max_attempts=self.max_attempts,
+            max_server_wait=self.max_retry_wait_seconds,
+            timeout_attempts=self.timeout_attempts,
+        )
+
+    def timeout(self) -> httpx.Timeout:
+        """Per-wait timeouts: `timeout_seconds` for reads and writes, connect capped at 10 s."""
+        return httpx.Timeout(
+            self.timeout_seconds, connect=min(DEFAULT_CONNECT_TIMEOUT, self.timeout_seconds)
+        )
+
+    def request_limits(self) -> RequestLimits:
+        """The request deadline, the response size cap and the page ceiling."""
+        return RequestLimits(
+            deadline=self.request_deadline_seconds,
+            max_response_bytes=max(1, int(self.max_response_mb * 2**20)),
+            max_pages=self.max_pages,
         )
 
 
