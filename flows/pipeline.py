@@ -55,7 +55,7 @@ class ReportOutcome:
     period_end: date
     currency: str
     result: LoadResult | None = None
-    message: str | None = None
+    message: str | None = None  # why it failed or was skipped; a warning if it loaded
 
 
 @dataclass
@@ -165,8 +165,9 @@ def load_report(
             finish_run(con, run_id, status="failed", message=f"{type(error).__name__}: {error}")
             raise
         status = "completed_with_rejects" if result.rejected else "completed"
-        finish_run(con, run_id, status=status, result=result)
-    return replace(outcome, result=result)
+        warning = "; ".join(report.warnings) or None  # e.g. a store nothing in it confirms
+        finish_run(con, run_id, status=status, result=result, message=warning)
+    return replace(outcome, result=result, message=warning)
 
 
 def _load(

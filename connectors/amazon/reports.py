@@ -16,15 +16,18 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any, overload
 
-from .columns import NUMERIC_COLUMNS, resolve_header
+from .columns import NUMERIC_COLUMNS, HeaderMap, resolve_header
 from .errors import AmazonReportError
 from .marketplaces import (
     MARKETPLACES,
+    Evidence,
     Marketplace,
+    check_store,
     get_marketplace,
     normalise_shipped_date,
     number_normaliser,
     parse_title_date,
+    store_evidence,
 )
 
 EARNINGS_REPORT = "Fee-Earnings"
@@ -70,6 +73,10 @@ class ReportFile:
     # splits them), counted from the bytes: every ingest must account for each one (loaded,
     # rejected, or skipped with a reason), whichever reader read them. -1: not counted.
     data_lines: int = -1
+    # "LF", "CRLF" or "CR" when every line ends alike, else "mixed" ("" if no line ends or
+    # not counted). DuckDB's reader misreads some mixes (issue 10): it only reads uniform ones.
+    line_ends: str = ""
+    warnings: tuple[str, ...] = ()  # worth telling the user, not worth refusing the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +227,37 @@ def _open_reports(
         raise AmazonReportError(path.name, None, f"damaged ZIP archive ({exc})") from None
     if not names:
         raise AmazonReportError(path.name, None, "the ZIP archive holds no report file")
-    return [
+    reports = [
         _open_one(
             path, member, f"{path.name}:{member}", market, period_start, period_end, check_text
         )
         for member in names
     ]
+    _refuse_overlaps(path.name, reports)
+    return reports
+
+
+def _refuse_overlaps(archive: str, reports: list[ReportFile]) -> None:
+    """An archive is one input: two of its reports covering the same days would replace each
+    other's lines in turn (only the last would stay), so such an archive is refused.
+
+    Byte-identical members are let through: the second is a no-op re-ingest of the first.
+    """
+    ordered = sorted(reports, key=lambda r: (r.period_start, r.period_end))
+    for index, second in enumerate(ordered[1:], start=1):
+        # The earlier report reaching furthest is the one a later start can overlap.
+        first = max(ordered[:index], key=lambda r: r.period_end)
+        if second.period_start <= first.period_end and first.content_hash != second.content_hash:
+            raise AmazonReportError(
+                archive,
+                None,
+                f"members {first.member!r} ({first.period_start} to {first.period_end}) and"
+                f" {second.member!r} ({second.period_start} to {second.period_end}) cover the"
+                " same days: loaded one after the other, the second would erase the first's"
+                " lines",
+                "one report per period in an archive (ingest them separately, the current"
+                " one last, or merge their lines into one report)",
+            )
 
 
 def _is_report_member(info: zipfile.ZipInfo) -> bool:
@@ -281,6 +313,7 @@ def _open_one(
     with _open_text(source, member, name, encoding) as text:
         try:
             title, title_line, header, header_line = _read_preamble(text, name)
+            sample = _sample_lines(text)
         except UnicodeDecodeError:
             _hash_report(source, member, name, encoding)  # raises, naming the bad line
             raise AmazonReportError(
@@ -299,6 +332,9 @@ def _open_one(
     delimiter = _sniff_delimiter(header)
     cells = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), [])
     header_map = resolve_header(cells, name=name, line=header_line)
+    warning = check_store(
+        marketplace, _store_evidence(header_map, cells, sample, delimiter, header_line), name=name
+    )
     if title is not None:
         # Explicit arguments override the title, so only the dates still needed are parsed.
         _, start_token, end_token = title
@@ -322,7 +358,7 @@ def _open_one(
             f"the period starts ({start}) after it ends ({end})",
             "a start on or before the end",
         )
-    content_hash, lines = _hash_report(source, member, name, encoding, check_text=check_text)
+    content_hash, counted = _hash_report(source, member, name, encoding, check_text=check_text)
     return ReportFile(
         source=source,
         member=member,
@@ -339,7 +375,9 @@ def _open_one(
         encoding=encoding,
         header_line=header_line,
         header_width=len(cells),
-        data_lines=max(lines - header_line, 0),
+        data_lines=max(counted.finish() - header_line, 0),
+        line_ends=counted.line_ends,
+        warnings=(warning,) if warning else (),
     )
 
 
@@ -381,6 +419,31 @@ def _read_preamble(text: IO[str], name: str) -> tuple[tuple[str, str, str] | Non
         return title, title_line, line.rstrip("\r\n"), line_no
 
 
+_SAMPLE_LINES = 500  # data lines read at open time for what tells the store (marketplaces.py)
+
+
+def _sample_lines(text: IO[str]) -> list[str]:
+    lines: list[str] = []
+    while len(lines) < _SAMPLE_LINES and (line := text.readline(_MAX_PREAMBLE_LINE)):
+        lines.append(line)
+    return lines
+
+
+def _store_evidence(
+    header_map: HeaderMap, cells: list[str], sample: list[str], delimiter: str, header_line: int
+) -> list[Evidence]:
+    """What the header and the first data lines say about the report's store."""
+    pairs = list(zip(header_map.columns, header_map.positions, strict=True))
+    header = {key: cells[pos].strip() for key, pos in pairs}
+    rows: list[tuple[int, dict[str, str]]] = []
+    reader = csv.reader(sample, delimiter=delimiter, skipinitialspace=True)
+    with contextlib.suppress(csv.Error):  # a sample cut inside a quoted cell: use what came
+        for row in reader:
+            line = header_line + reader.line_num
+            rows.append((line, {key: row[pos] for key, pos in pairs if pos < len(row)}))
+    return store_evidence(header, rows)
+
+
 def _sniff_delimiter(header: str) -> str:
     # Recent web exports are comma-separated, older and data-feed ones tab-separated
     # (section 1.2); a spreadsheet re-save in an EU locale uses `;`.
@@ -401,7 +464,7 @@ def check_report_text(report: ReportFile) -> None:
 
 def _hash_report(
     source: Path, member: str | None, name: str, encoding: str, *, check_text: bool = True
-) -> tuple[str, int]:
+) -> tuple[str, _LineCount]:
     """sha256 of the report bytes and its number of physical lines, checking on the way that
     they are text (one binary pass).
 
@@ -421,8 +484,8 @@ def _hash_report(
     if check_text and (utf8 is None or not utf8.finish()):
         _decode_all(source, member, name, encoding)
     if encoding == "utf-16":
-        return digest.hexdigest(), _count_text_lines(source, member, name, encoding)
-    return digest.hexdigest(), lines.finish()
+        lines = _LineCount(_count_text_lines(source, member, name, encoding))
+    return digest.hexdigest(), lines
 
 
 class _LineCount:
@@ -430,8 +493,9 @@ class _LineCount:
     reader (newline="") and csv split a report into. Counted with bytes.count, ~0.1 s for a
     million lines, independently of either reader (DuckDB's or Python's)."""
 
-    def __init__(self) -> None:
-        self.lines = 0
+    def __init__(self, decoded: int = 0) -> None:
+        self.lines = decoded  # lines counted elsewhere (UTF-16): no line end style known
+        self.lf = self.cr = self.crlf = 0
         self._cr_last = False
         self._open = False  # the bytes so far end inside a line
 
@@ -441,6 +505,9 @@ class _LineCount:
         crlf = chunk.count(b"\r\n") if cr and lf else 0
         if self._cr_last and chunk.startswith(b"\n"):
             crlf += 1  # a CRLF split between two chunks
+        self.lf += lf
+        self.cr += cr
+        self.crlf += crlf
         self.lines += lf + cr - crlf
         self._cr_last = chunk.endswith(b"\r")
         self._open = not chunk.endswith((b"\n", b"\r"))
@@ -448,6 +515,20 @@ class _LineCount:
     def finish(self) -> int:
         """The lines counted, a last one without a line end included."""
         return self.lines + self._open
+
+    @property
+    def line_ends(self) -> str:
+        """The one line end style of every line ("LF", "CRLF", "CR"), "mixed", or ""."""
+        styles = [
+            style
+            for style, n in (
+                ("LF", self.lf - self.crlf),
+                ("CRLF", self.crlf),
+                ("CR", self.cr - self.crlf),
+            )
+            if n
+        ]
+        return styles[0] if len(styles) == 1 else ("mixed" if styles else "")
 
 
 def _count_text_lines(source: Path, member: str | None, name: str, encoding: str) -> int:

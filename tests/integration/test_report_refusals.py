@@ -232,3 +232,20 @@ def test_the_refusal_rule_counts_only_replaces_that_remove_lines():
     assert replace_refusal(_result(removed=5)) is not None  # empty report over lines
     assert replace_refusal(_result(loaded=3, rejected=4, removed=5)) is not None
     assert replace_refusal(_result(loaded=4, rejected=4, removed=5)) is None
+
+
+def test_an_archive_of_two_reports_for_one_period_is_refused_naming_both(full_january, tmp_path):
+    from sandbox.amazon_reports import zip_report
+
+    db, report = full_january
+    other = tmp_path / "january-other-tags.csv"
+    write_earnings_report(
+        other, marketplace="US", period_start=JAN[0], period_end=JAN[1], lines=30, seed=9
+    )
+    archive = zip_report(report, archive=tmp_path / "download.zip", extra=[other])
+    before = ledger_snapshot(db)
+    code, output = ingest(db, archive, "--force")
+    assert code == 2
+    assert "download.zip: members 'january.csv'" in output
+    assert "'january-other-tags.csv'" in output
+    assert ledger_snapshot(db) == before
