@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NoReturn, Protocol, Self, TypeVar
 
 import httpcore
 import httpx
@@ -46,6 +49,8 @@ __all__ = [
     "Clock",
     "ConnectorError",
     "CursorTracker",
+    "Download",
+    "FormBody",
     "ManualClock",
     "PaginationError",
     "RateLimit",
@@ -68,6 +73,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 NETWORK_LABELS: dict[str, str] = {"impact": "impact.com", "awin": "Awin", "cj": "CJ"}
 USER_AGENT = "passive-ledger/0.1 (+https://github.com/passive-ledger)"
@@ -88,6 +94,7 @@ _REDACTED_LOGGERS = (
     "connectors.impact",
     "connectors.awin",
     "connectors.cj",
+    "connectors.amazon.api",
     "httpx",
     "tenacity",
 )
@@ -95,6 +102,10 @@ RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # A reset value this large cannot be "seconds from now" (it would be ~31 years), so it is an
 # epoch timestamp (GitHub style). impact.com documents plain seconds (affiliate-formats.md §2).
 _EPOCH_THRESHOLD = 1_000_000_000
+_DOWNLOAD_CHUNK = 1 << 20
+# A download's deadline grows with its announced size: the request deadline plus this many
+# seconds per MiB (256 KiB/s), so a large report is not cut off yet a trickle still ends.
+_DOWNLOAD_SECONDS_PER_MB = 4.0
 
 
 class Clock(Protocol):
@@ -377,6 +388,19 @@ class _DeadlineTransport(httpx.HTTPTransport):
         )
 
 
+class FormBody(dict[str, str]):
+    """A request body sent form-encoded rather than as JSON (see ApiClient.post_form)."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by ApiClient.download: where it is, its size and its md5 (hex)."""
+
+    path: Path
+    size: int
+    md5: str
+
+
 class BearerAuth(httpx.Auth):
     """`Authorization: Bearer <token>` (Awin, CJ); the token never shows in repr."""
 
@@ -555,6 +579,41 @@ class ApiClient:
         """POST a JSON body and return the JSON answer, numbers as Decimal."""
         return self.request_json("POST", url, body=body, page=page)
 
+    def post_form(self, url: str, *, data: Mapping[str, str]) -> Any:
+        """POST an `application/x-www-form-urlencoded` body (OAuth2 token endpoints) for JSON."""
+        return self.request_json("POST", url, body=FormBody(data))
+
+    def download(self, url: str, target: Path, *, expected_size: int | None = None) -> Download:
+        """GET `url` (absolute, e.g. a pre-signed URL) streamed into `target`, with the limiter
+        and retries of every request; each attempt rewrites the file. Returns its size and md5.
+
+        With `expected_size`, a body that runs past it is refused as it arrives and the
+        attempt's deadline grows with it. The client's own auth is sent as on any request:
+        download with a client made without one when the URL carries its own signature.
+        """
+        return self._with_retries(self._download_once, url, target, expected_size)
+
+    def _download_once(self, url: str, target: Path, expected_size: int | None) -> Download:
+        self.limiter.acquire()
+        where = self._where("GET", url, None)
+        seconds = self.limits.deadline + (expected_size or 0) / 2**20 * _DOWNLOAD_SECONDS_PER_MB
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        with self._attempt(where, seconds) as deadline, self.http.stream("GET", url) as response:
+            if not 200 <= response.status_code < 300:
+                response.read()
+                self._raise_for_status(response, where)
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes(_DOWNLOAD_CHUNK):
+                    size += len(chunk)
+                    if expected_size is not None and size > expected_size:
+                        raise self._too_large(response, None, f"it passed {expected_size:,} bytes")
+                    out.write(chunk)
+                    digest.update(chunk)
+                    deadline.check()
+        log.debug("%s: %s -> %d bytes", self.label, where, size)
+        return Download(target, size, digest.hexdigest())
+
     def request_json(
         self,
         method: str,
@@ -578,6 +637,10 @@ class ApiClient:
     ) -> httpx.Response:
         if page is not None:
             self._count_page(url, page)
+        return self._with_retries(self._send_once, method, url, params, body, page)
+
+    def _with_retries(self, attempt: Callable[..., _T], *args: Any) -> _T:
+        """Call `attempt(*args)` under the retry policy (429, 5xx, connection errors)."""
         policy = self.retry
         retrying = Retrying(
             sleep=self.clock.sleep,
@@ -588,7 +651,7 @@ class ApiClient:
             reraise=True,
         )
         try:
-            return retrying(self._send_once, method, url, params, body, page)
+            return retrying(attempt, *args)
         except RetriableApiError as exc:
             attempts = retrying.statistics.get("attempt_number", policy.max_attempts)
             raise type(exc)(
@@ -638,21 +701,37 @@ class ApiClient:
     ) -> httpx.Response:
         self.limiter.acquire()
         where = self._where(method, url, page)
-        deadline = _Deadline(self.limits.deadline)
-        token = _DEADLINE.set(deadline)
-        try:
-            request = self.http.build_request(method, url, params=params, json=body)
+        with self._attempt(where, self.limits.deadline) as deadline:
+            if isinstance(body, FormBody):
+                request = self.http.build_request(method, url, params=params, data=dict(body))
+            else:
+                request = self.http.build_request(method, url, params=params, json=body)
             streamed = self.http.send(request, stream=True)
             try:
                 response = self._read_capped(streamed, page, deadline)
             finally:
                 streamed.close()
+        where = self._where(method, str(response.request.url), page)
+        self._note_quota(response)
+        status = response.status_code
+        log.debug("%s: %s -> %d", self.label, where, status)
+        if 200 <= status < 300:
+            return response
+        self._raise_for_status(response, where)
+
+    @contextlib.contextmanager
+    def _attempt(self, where: str, seconds: float) -> Iterator[_Deadline]:
+        """One attempt under its deadline, httpx's failures turned into our typed errors."""
+        deadline = _Deadline(seconds)
+        token = _DEADLINE.set(deadline)
+        try:
+            yield deadline
         except httpx.TimeoutException as exc:
             # `from None`: httpx's own exception may hold the request, headers included.
             if deadline.hit:
                 raise RequestTimeoutError(
                     f"{self.label}: no complete answer to {where} within the request deadline "
-                    f"of {self.limits.deadline:g} s "
+                    f"of {seconds:g} s "
                     f"(PASSIVE_{self.network.upper()}_REQUEST_DEADLINE_SECONDS)",
                     network=self.network,
                 ) from None
@@ -670,12 +749,10 @@ class ApiClient:
             ) from None
         finally:
             _DEADLINE.reset(token)
-        where = self._where(method, str(response.request.url), page)
-        self._note_quota(response)
+
+    def _raise_for_status(self, response: httpx.Response, where: str) -> NoReturn:
+        """The typed error for a non-2xx answer (its body already read)."""
         status = response.status_code
-        log.debug("%s: %s -> %d", self.label, where, status)
-        if 200 <= status < 300:
-            return response
         detail = _error_detail(response)
         if status in (401, 403):
             settings = " and ".join(self.credential_settings) or "the credentials"
