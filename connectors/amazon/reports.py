@@ -332,9 +332,6 @@ def _open_one(
     delimiter = _sniff_delimiter(header)
     cells = next(csv.reader([header], delimiter=delimiter, skipinitialspace=True), [])
     header_map = resolve_header(cells, name=name, line=header_line)
-    warning = check_store(
-        marketplace, _store_evidence(header_map, cells, sample, delimiter, header_line), name=name
-    )
     if title is not None:
         # Explicit arguments override the title, so only the dates still needed are parsed.
         _, start_token, end_token = title
@@ -358,6 +355,10 @@ def _open_one(
             f"the period starts ({start}) after it ends ({end})",
             "a start on or before the end",
         )
+    # After the title: a title date in another store's order already says what is wrong.
+    warning = check_store(
+        marketplace, _store_evidence(header_map, cells, sample, delimiter, header_line), name=name
+    )
     content_hash, counted = _hash_report(source, member, name, encoding, check_text=check_text)
     return ReportFile(
         source=source,

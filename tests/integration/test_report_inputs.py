@@ -70,12 +70,12 @@ def test_an_existing_ledger_is_untouched_by_a_report_of_another_store(tmp_path):
     report = _us_report(tmp_path)
     assert cli("ingest", str(report), "--account", "me", "--db", str(db))[0] == 0
     before = ledger_snapshot(db)
-    uk = tmp_path / "uk.csv"
+    ca = tmp_path / "ca.csv"
     write_earnings_report(
-        uk, marketplace="UK", period_start=JAN[0], period_end=JAN[1], lines=10, seed=2
+        ca, marketplace="CA", period_start=JAN[0], period_end=JAN[1], lines=10, seed=2
     )
-    code, output = cli("ingest", str(uk), "--account", "me", "--marketplace", "US", "--db", str(db))
-    assert code == 2 and "uk.csv: this looks like a report of the UK store, not US" in output
+    code, output = cli("ingest", str(ca), "--account", "me", "--marketplace", "US", "--db", str(db))
+    assert code == 2 and "ca.csv: this looks like a report of the CA store, not US" in output
     assert ledger_snapshot(db) == before
 
 
