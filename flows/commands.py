@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,8 @@ from rich.table import Table
 
 from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
+from flows.payments_cli import commands as payments_commands
+from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
 
 app = typer.Typer(
@@ -58,6 +61,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`,
+# `+1+1`, `@SUM(...)`): OWASP's "CSV Injection" advice is to write such a cell with a leading
+# single quote, which makes it text. A number (`-3.10`) is left as it is. Only the CSV output
+# changes: the ledger keeps what the report said.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
     if fmt == "json":
         data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
@@ -65,8 +83,8 @@ def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
+        writer.writerow([spreadsheet_safe(c) for c in columns])
+        writer.writerows([[spreadsheet_safe(_plain(v)) for v in row] for row in rows])
         sys.stdout.write(buffer.getvalue())
     elif fmt == "table":
         table = Table(title=title, title_justify="left")
@@ -178,7 +196,8 @@ def _print_summary(summary: Any) -> None:
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
         if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+            # One line whatever its length: a wrapped reason reads as several errors.
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False, soft_wrap=True)
         elif r.status == "skipped":
             out.print(f"skipped {r.name}: {r.message}", highlight=False)
         else:
@@ -190,6 +209,10 @@ def _print_summary(summary: Any) -> None:
                 f"{res.removed} removed",
                 highlight=False,
             )
+            if r.message:
+                err.print(
+                    f"[yellow]warning[/] {r.name}: {r.message}", highlight=False, soft_wrap=True
+                )
     if summary.total("rejected"):
         err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
     if summary.months:
@@ -308,6 +331,7 @@ def _print_pull(summary: Any) -> None:
     )
     if r.rejected:
         err.print("[yellow]some records were rejected: see `passive rejects`[/]")
+    print_payments_line(summary.payments)
 
 
 @app.command()
@@ -410,7 +434,8 @@ def demo(
     """Run the whole job on shipped sample data and print the monthly tally.
 
     Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
-    month), runs them through the Prefect flows into the ledger, and prints the tally.
+    month), runs them through the Prefect flows into the ledger, and prints the tally and
+    the money expected from the networks in the next six months.
 
     Example:
 
@@ -425,6 +450,7 @@ def demo(
 
         tally_in(by="month", base="EUR", basis="event", db=db, fmt="table", network=None,
                  account=None)  # fmt: skip
+    forecast(db=db, months=6, as_of=None, threshold=None, fmt="table")
     raise typer.Exit(code)
 
 
@@ -520,6 +546,7 @@ secrets_app = typer.Typer(
 )
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(fx_app, name="fx")
+app.registered_commands += payments_commands.registered_commands  # forecast, payments
 
 
 def _require_api(what: str) -> None:

@@ -105,6 +105,8 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
                 else pulled.message
             )
             console.print(f"  pulled {network}: {detail}", highlight=False)
+            if pulled.payments is not None:
+                console.print(f"    {pulled.payments.line()}", highlight=False)
             code = max(code, pulled.exit_code)
         for account, marketplace in DEMO_AMAZON_STORES:
             code = max(code, _pull_amazon(account, marketplace, db, use_prefect, console))
