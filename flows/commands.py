@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -103,6 +104,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`,
+# `+1+1`, `@SUM(...)`): OWASP's "CSV Injection" advice is to write such a cell with a leading
+# single quote, which makes it text. A number (`-3.10`) is left as it is. Only the CSV output
+# changes: the ledger keeps what the report said.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
     if fmt == "json":
         data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
@@ -110,8 +126,8 @@ def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
+        writer.writerow([spreadsheet_safe(c) for c in columns])
+        writer.writerows([[spreadsheet_safe(_plain(v)) for v in row] for row in rows])
         sys.stdout.write(buffer.getvalue())
     elif fmt == "table":
         table = Table(title=title, title_justify="left")
@@ -226,7 +242,8 @@ def _print_summary(summary: Any) -> None:
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
         if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+            # One line whatever its length: a wrapped reason reads as several errors.
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False, soft_wrap=True)
         elif r.status == "skipped":
             out.print(f"skipped {r.name}: {r.message}", highlight=False)
         else:
@@ -238,6 +255,10 @@ def _print_summary(summary: Any) -> None:
                 f"{res.removed} removed",
                 highlight=False,
             )
+            if r.message:
+                err.print(
+                    f"[yellow]warning[/] {r.name}: {r.message}", highlight=False, soft_wrap=True
+                )
     if summary.total("rejected"):
         err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
     if summary.months:
@@ -540,8 +561,9 @@ def serve(
 
     Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
     ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
-    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary,
-    ingest-files and fx-daily (ECB rates, weekdays 17:00 Berlin) from this one process. Open
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, amazon-daily
+    (Creators API), ledger-summary, ingest-files and fx-daily (ECB rates, weekdays 17:00
+    Berlin) from this one process. Open
     the UI at http://127.0.0.1:4200 to see runs, their logs and the `passive-income` artifact.
     Ctrl-C stops; the schedules stay active.
     While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.

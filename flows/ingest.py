@@ -42,6 +42,8 @@ def load_report_task(
             report.name, outcome.period_start, outcome.period_end,
             res.loaded, res.rejected, res.inserted, res.removed,
         )  # fmt: skip
+        if outcome.message:
+            logger.warning("%s: %s", report.name, outcome.message)
     else:
         logger.info("Skipped %s: %s.", report.name, (outcome.message or "").rstrip("."))
     return outcome
