@@ -14,8 +14,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.runmode import prefect_api_url
+from schemas.networks import AMAZON
 
 app = typer.Typer(
     name="passive",
@@ -84,7 +85,7 @@ def ingest(
     account: Annotated[
         str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
     ],
-    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
+    network: Annotated[str, typer.Option(help="Network the reports come from.")] = AMAZON,
     marketplace: Annotated[
         str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
     ] = "US",
@@ -116,12 +117,12 @@ def ingest(
 
     Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
     """
-    from flows import pipeline
+    from flows import ingest_steps
     from warehouse.connection import LedgerLockedError
 
     start = period_start.date() if period_start else None
     end = period_end.date() if period_end else None
-    if network != pipeline.NETWORK_AMAZON:
+    if network != AMAZON:
         raise _fail(
             f"--network {network}: only amazon report files can be ingested; "
             "API networks are pulled with `passive pull NETWORK`"
@@ -143,7 +144,7 @@ def ingest(
             from connectors.amazon.scan import scannable
             from schemas.amazon import start_workers
 
-            reports = pipeline.open_report_inputs(
+            reports = ingest_steps.open_report_inputs(
                 files, marketplace=marketplace.upper(), period_start=start, period_end=end
             )
             if not all(scannable(report) for report in reports):
@@ -158,11 +159,11 @@ def ingest(
                     lines[0] += batch.records_read
                     progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
 
-                summary = pipeline.ingest_reports(
+                summary = ingest_steps.ingest_reports(
                     reports, db=db, account=account, force=force, on_batch=advance
                 )
             err.print(IN_PROCESS_NOTE)
-    except pipeline.InputError as error:
+    except ingest_steps.InputError as error:
         raise _fail(str(error)) from None
     except LedgerLockedError as error:
         raise _fail(str(error)) from None
@@ -171,7 +172,7 @@ def ingest(
 
 
 def _print_summary(summary: Any) -> None:
-    from flows.pipeline import IngestSummary
+    from flows.ingest_steps import IngestSummary
 
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:

@@ -14,8 +14,8 @@ from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, load_batches, new_run_id, to_columnar
-from warehouse.runs import RunInfo, finish_run, get_cursor, set_cursor, start_run
+from warehouse.load import load_batches, new_run_id, to_columnar
+from warehouse.runs import LoadResult, RunInfo, finish_run, get_cursor, set_cursor, start_run
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365

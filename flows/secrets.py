@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from connectors import API_NETWORKS
-from flows.pull_steps import PullInputError
+from flows.pull_steps import connector_for
 
 PREFIX = "passive"
 
 
 def credential_fields(network: str) -> tuple[str, ...]:
     """The settings a network needs to authenticate, e.g. ('account_sid', 'auth_token')."""
-    try:
-        connector = API_NETWORKS[network]
-    except KeyError:
-        known = ", ".join(sorted(API_NETWORKS))
-        raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
-    return tuple(connector.settings_class.credential_fields)
+    return tuple(connector_for(network).settings_class.credential_fields)
 
 
 def block_name(network: str, field: str) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import markdown_table
 from flows.hooks import log_failure, name_run
-from flows.report import markdown_table
 from warehouse.connection import ledger, resolve_db_path
 from warehouse.tally import tally
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
 from schemas.raw_types import (
     DecimalAmount,
@@ -20,7 +21,7 @@ from schemas.raw_types import (
 )
 from schemas.validation import BatchValidator, ValidatedBatch
 
-NETWORK = "awin"
+NETWORK = networks.AWIN
 
 
 class AwinAmount(BaseModel):
