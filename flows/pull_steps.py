@@ -15,7 +15,16 @@ from connectors.settings import NetworkSettings
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
 from warehouse.load import load_batches, new_run_id, to_columnar
-from warehouse.runs import LoadResult, RunInfo, finish_run, get_cursor, set_cursor, start_run
+from warehouse.payments import load_terms
+from warehouse.runs import (
+    LoadResult,
+    RunInfo,
+    finish_run,
+    get_cursor,
+    set_cursor,
+    start_run,
+    utc_now,
+)
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365
@@ -133,10 +142,16 @@ def load_pull(
     flow_run_id: str | None = None,
 ) -> PullSummary:
     """Upsert everything fetched and move the cursor in ONE transaction."""
+    now = utc_now()
     with ledger(db) as con:
         start_run(con, _run_info(plan, run_id, flow_run_id))
 
         def save_cursor(c: Any) -> None:
+            # The lines' payout facts (lock, validation, payment, CJ extension) go in the
+            # same transaction as the lines they describe.
+            load_terms(
+                c, batches, network=plan.network, account=plan.account, run_id=run_id, now=now
+            )
             set_cursor(
                 c,
                 network=plan.network,
@@ -154,6 +169,7 @@ def load_pull(
                 network=plan.network,
                 account=plan.account,
                 mode="upsert",
+                now=now,
                 before_commit=save_cursor,
             )
         except BaseException as error:

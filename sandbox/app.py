@@ -1,4 +1,4 @@
-"""The sandbox FastAPI app: Impact, Awin and CJ emulations plus the /_sandbox admin endpoints."""
+"""The sandbox FastAPI app: Impact, Awin, CJ and Amazon Creators API emulations, /_sandbox admin."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from sandbox.dataset import NETWORKS
-from sandbox.networks import SandboxState, awin, cj, impact
+from sandbox.networks import SandboxState, amazon, awin, cj, impact
 
 
 class FaultRequest(BaseModel):
@@ -27,6 +27,7 @@ def create_app(state: SandboxState) -> FastAPI:
     impact.register(app, state)
     awin.register(app, state)
     cj.register(app, state)
+    amazon.register(app, state)
 
     @app.get("/_sandbox/health")
     async def health() -> dict[str, Any]:

@@ -21,6 +21,8 @@ Totals = dict[TotalsKey, TotalsValue]
 # Every advance() moves the dataset clock by this much; the changes of phase p are stamped
 # inside (phase_time(p-1), phase_time(p)], so a later phase is always "newer" than an earlier one.
 PHASE_STEP = timedelta(hours=1)
+# A default dataset ends this many days before today (see Dataset.__init__).
+DEFAULT_END_DAYS_AGO = 2
 
 CENT = Decimal("0.01")
 MILL = Decimal("0.001")
@@ -577,6 +579,7 @@ class Dataset:
 
     Records fall on the days `start`..`end` (inclusive, UTC); phase 0 is the state as of
     `end + 1 day` 00:00 UTC, and every `advance()` moves that clock on by `PHASE_STEP`.
+    By default `end` is the day before yesterday, so phases 0..24 are all in the past.
     The same seed and arguments always give the same records in every phase.
     """
 
@@ -590,9 +593,11 @@ class Dataset:
         end: date | None = None,
     ) -> None:
         if end is None:
-            # Default to recent data ending yesterday so that phase clocks stay in the past
-            # for a day's worth of advances and "now"-relative client windows see them.
-            end = datetime.now(UTC).date() - timedelta(days=1)
+            # Recent data ending the day before yesterday: phase 0 is then yesterday's
+            # midnight, so the first 24 phases are in the past at any hour of today and a pull
+            # "up to now" sees them. Ending yesterday put phase 1 at today's 01:00, in the
+            # future for a pull made between 00:00 and 01:00 UTC (issue 10 §5).
+            end = datetime.now(UTC).date() - timedelta(days=DEFAULT_END_DAYS_AGO)
         if start is None:
             start = end - timedelta(days=89)
         if start > end:

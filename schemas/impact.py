@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
@@ -34,6 +35,7 @@ from schemas.raw_types import (
     OptionalOffsetTimestamp,
     OptionalText,
 )
+from schemas.terms import impact_terms, terms_table
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
     BatchValidator,
@@ -215,9 +217,11 @@ def validate_action_rows(actions: ActionRows, *, account: str, page: int) -> Col
         # CommissionLine would strip or refuse it: let the per-model path do exactly that.
         records = json.loads(actions.content, parse_float=Decimal)["Actions"]
         return validate_page(records, account=account, page=page)
+    at = list(range(len(actions.rows)))
     with _no_cyclic_gc():
-        table = _columns(actions.rows, list(range(len(actions.rows))), account)
-    return ColumnarBatch(table, [], len(actions.rows))
+        table = _columns(actions.rows, at, account)
+        terms = _bulk_terms(actions.rows, at)
+    return ColumnarBatch(table, [], len(actions.rows), terms)
 
 
 def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> ColumnarBatch:
@@ -242,13 +246,15 @@ def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> 
     else:
         slow = list(range(len(records)))
     table = _columns(good, good_at, account)
+    terms = _bulk_terms(good, good_at)
     rejects: list[Reject] = []
     if slow:
         lines, sources, rejects = _per_model(records, slow, account=account, page=page)
         if lines:
             table = pa.concat_tables([table, lines_to_table(lines, sources)])
             table = table.take(pc.sort_indices(table, [("source_line", "ascending")]))
-    return ColumnarBatch(table, rejects, len(records))
+            terms = pa.concat_tables([terms, impact_terms(records, sources)])
+    return ColumnarBatch(table, rejects, len(records), terms)
 
 
 @contextmanager
@@ -298,6 +304,22 @@ def _per_model(
 def _blank_to_none(value: str | None) -> str | None:
     # After pydantic's strip: what is still blank to str.isspace() was blank to ImpactAction.
     return None if value is None or not value or value.isspace() else value
+
+
+def _bulk_terms(rows: Sequence[_ActionRow], at: list[int]) -> pa.Table:
+    """The payout facts of bulk-validated rows, as impact_terms reads one record."""
+    return terms_table(
+        [
+            (row["Id"], row.get("CampaignId"), _locking_day(row.get("LockingDate")), None, None,
+             False, row["State"], index)
+            for row, index in zip(rows, at, strict=True)
+        ]
+    )  # fmt: skip
+
+
+def _locking_day(value: datetime | str | None) -> date | None:
+    # The calendar day in the account's offset, as impact.com's payout calendar counts it.
+    return value.date() if isinstance(value, datetime) else None
 
 
 def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Table:

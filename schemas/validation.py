@@ -35,6 +35,8 @@ class ValidatedBatch:
     source_lines: list[int] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     records_read: int = 0
+    # The lines' payout facts (schemas.terms.TERMS_SCHEMA) for `commission_terms`, if any.
+    terms: pa.Table | None = None
 
 
 _MONEY = pa.decimal128(18, 4)
@@ -83,6 +85,7 @@ class ColumnarBatch:
     table: pa.Table
     rejects: list[Reject]
     records_read: int
+    terms: pa.Table | None = None  # as in ValidatedBatch
 
     @property
     def source_lines(self) -> list[int]:

@@ -64,7 +64,10 @@ def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:
     if isinstance(batch, ColumnarBatch):
         return batch  # a bulk validator built the columns already
     return ColumnarBatch(
-        lines_to_table(batch.lines, batch.source_lines), list(batch.rejects), batch.records_read
+        lines_to_table(batch.lines, batch.source_lines),
+        list(batch.rejects),
+        batch.records_read,
+        batch.terms,
     )
 
 

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from flows import pull_steps
+from sandbox.dataset import Dataset
 from sandbox.server import (
     SANDBOX_AWIN_TOKEN,
     SANDBOX_CJ_TOKEN,
@@ -90,6 +91,45 @@ def test_a_second_pull_after_status_changes_updates_in_place(sandbox, db, networ
     assert summary.result is not None and summary.result.changed > 0
     assert changed == (summary.result.changed,)
     assert changes  # the sandbox really moved some records
+
+
+def frozen_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Make the sandbox and the pull read `moment` as the current time (issue 10 §5)."""
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return moment if tz is None else moment.astimezone(tz)
+
+    for module in ("sandbox.dataset", "sandbox.networks", "connectors.base", "flows.pull_steps"):
+        monkeypatch.setattr(f"{module}.datetime", FrozenDatetime)
+
+
+@pytest.mark.parametrize("clock", ["00:05", "00:59", "23:55"])
+def test_a_second_pull_after_status_changes_updates_in_place_at_any_hour(
+    monkeypatch, tmp_path, clock
+):
+    # The sandbox's phase clock once began at today's midnight: between 00:00 and 01:00 UTC
+    # the first advance stamped its changes after "now", and a pull up to now missed them.
+    hour, minute = map(int, clock.split(":"))
+    today = datetime.now(UTC).date()
+    frozen_clock(
+        monkeypatch, datetime(today.year, today.month, today.day, hour, minute, tzinfo=UTC)
+    )
+    dataset = Dataset(5, impact_actions=400, awin_transactions=300, cj_commissions=300)
+    with run_sandbox(dataset, cj_page_size=400) as handle:
+        for key, value in handle.env().items():
+            monkeypatch.setenv(key, value)
+        for network in NETWORKS:
+            monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
+            db = tmp_path / f"{network}.duckdb"
+            pull_steps.pull(network, db=db, since=since_start(handle))
+            handle.advance()
+            assert handle.dataset.phase_time() <= datetime.now(UTC)
+            summary = pull_steps.pull(network, db=db, since=since_start(handle))
+            assert summary.status == "completed", summary.message
+            assert summary.result is not None and summary.result.changed > 0, network
+            assert ledger_totals(db, network) == expected(handle, network), network
 
 
 def test_repeating_a_pull_with_nothing_new_changes_nothing(sandbox, db, snapshot):
