@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import sys
-from datetime import date, datetime
+import os
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.fx_cli import fx_app
+from flows.output import emit as _emit
+from flows.output import fail as _fail
 from flows.runmode import prefect_api_url
 from schemas.networks import AMAZON
 
@@ -42,41 +41,6 @@ DbOption = Annotated[
 FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
-        sys.stdout.write(buffer.getvalue())
-    elif fmt == "table":
-        table = Table(title=title, title_justify="left")
-        for column in columns:
-            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
-            table.add_column(column, justify="right" if numeric else "left")
-        for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        out.print(table)
-    else:
-        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
 
 
 @app.command()
@@ -289,17 +253,37 @@ def tally(
     fmt: FormatOption = "table",
     network: Annotated[str | None, typer.Option(help="Only this network.")] = None,
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Convert every line into this currency at ECB rates and add them up "
+            "(default: $PASSIVE_BASE_CURRENCY; unset, each currency is shown apart).",
+            show_default=False,
+        ),
+    ] = None,
+    basis: Annotated[
+        str, typer.Option(help="With --currency: event (each line's day) or month-end rates.")
+    ] = "event",
 ) -> None:
     """Show commission per group and currency, split by status.
 
-    `net` is pending + approved + paid; currencies are never added together.
+    `net` is pending + approved + paid; currencies are never added together, unless
+    --currency converts them at ECB reference rates (`passive fx update` first).
 
     Examples:
 
         passive tally --by month
 
         passive tally --by network --format csv > income.csv
+
+        passive tally --by month --currency EUR
     """
+    base = currency or os.environ.get("PASSIVE_BASE_CURRENCY")
+    if base:
+        from flows.fx_cli import tally_in
+
+        tally_in(by=by, base=base, basis=basis, db=db, fmt=fmt, network=network, account=account)
+        return
     from warehouse.connection import LedgerLockedError, ledger
     from warehouse.tally import GROUPS
     from warehouse.tally import tally as run_tally
@@ -370,6 +354,11 @@ def demo(
 
     code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
+        from flows.fx_cli import tally_in
+
+        tally_in(by="month", base="EUR", basis="event", db=db, fmt="table", network=None,
+                 account=None)  # fmt: skip
     raise typer.Exit(code)
 
 
@@ -414,9 +403,10 @@ def serve(
 
     Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
     ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
-    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary and
-    ingest-files from this one process. Open the UI at http://127.0.0.1:4200 to see runs,
-    their logs and the `passive-income` artifact. Ctrl-C stops; the schedules stay active.
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary,
+    ingest-files and fx-daily (ECB rates, weekdays 17:00 Berlin) from this one process. Open
+    the UI at http://127.0.0.1:4200 to see runs, their logs and the `passive-income` artifact.
+    Ctrl-C stops; the schedules stay active.
     While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.
 
     Examples:
@@ -462,6 +452,7 @@ secrets_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(fx_app, name="fx")
 
 
 def _require_api(what: str) -> None:

@@ -33,7 +33,9 @@ def _sandbox_env(console: Console) -> Iterator[None]:
         demo_env |= {f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in DEMO_NETWORKS}
         saved = {key: os.environ.get(key) for key in demo_env}
         os.environ.update(demo_env)
-        console.print(f"sandbox networks (impact.com, Awin, CJ) serving on {sandbox.base_url}")
+        console.print(
+            f"sandbox networks (impact.com, Awin, CJ) and ECB rates serving on {sandbox.base_url}"
+        )
         try:
             yield
         finally:
@@ -98,4 +100,17 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             )
             console.print(f"  pulled {network}: {detail}", highlight=False)
             code = max(code, pulled.exit_code)
+        if use_prefect:
+            from flows.fx import fx_update
+
+            rates = fx_update(db=db_arg)
+        else:
+            from flows.fx_steps import update
+
+            rates = update(db)
+        console.print(
+            f"  ECB rates: {rates.read} fixings {rates.first_day} to {rates.last_day}, "
+            f"{rates.inserted} new",
+            highlight=False,
+        )
     return code

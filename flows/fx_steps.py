@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from connectors.ecb import FxSettings, RatesFile, fetch_rates, read_rates_file
 from connectors.errors import ConnectorError
@@ -80,8 +81,16 @@ def load_rates_path(path: Path, *, db: str | os.PathLike[str] | None = None) -> 
     return load_rates(rates, db=db, origin="file")
 
 
-def update_plan(db: str | os.PathLike[str] | None, *, today: date) -> Literal["history", "recent"]:
+def ecb_today() -> date:
+    """Today in Frankfurt, where the fixings are dated."""
+    return datetime.now(ZoneInfo("Europe/Berlin")).date()
+
+
+def update_plan(
+    db: str | os.PathLike[str] | None, *, today: date | None = None
+) -> Literal["history", "recent"]:
     """The whole history the first time (or after a long gap), else the last 90 days."""
+    today = today or ecb_today()
     with ledger(db) as con:
         newest = latest_fixing_day(con)
     if newest is None or today - newest > RECENT_FILE_REACH:
@@ -95,3 +104,15 @@ def fetch(which: Literal["history", "recent"], settings: FxSettings | None = Non
         return fetch_rates(which, settings or FxSettings())
     except ValueError as error:  # pydantic-settings: a malformed PASSIVE_FX_* value
         raise FxInputError(f"ECB settings: {error}") from None
+
+
+def update(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    full: bool = False,
+    today: date | None = None,
+    settings: FxSettings | None = None,
+) -> FxLoadResult:
+    """`passive fx update` in-process: plan, fetch the ECB file, load it."""
+    which = "history" if full else update_plan(db, today=today)
+    return load_rates(fetch(which, settings), db=db, origin="api")

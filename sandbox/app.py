@@ -1,4 +1,4 @@
-"""The sandbox FastAPI app: Impact, Awin, CJ and Amazon Creators API emulations, /_sandbox admin."""
+"""The sandbox FastAPI app: Impact, Awin, CJ, Amazon Creators API and ECB stand-ins, admin API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from sandbox import ecb
 from sandbox.dataset import NETWORKS
 from sandbox.networks import SandboxState, amazon, awin, cj, impact
 
@@ -28,6 +29,7 @@ def create_app(state: SandboxState) -> FastAPI:
     awin.register(app, state)
     cj.register(app, state)
     amazon.register(app, state)
+    ecb.register(app, state.ecb)
 
     @app.get("/_sandbox/health")
     async def health() -> dict[str, Any]:

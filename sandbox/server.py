@@ -16,6 +16,7 @@ import uvicorn
 from sandbox.amazon_api import SANDBOX_AMAZON_CLIENT_ID, SANDBOX_AMAZON_CLIENT_SECRET
 from sandbox.app import create_app
 from sandbox.dataset import Dataset, Network, PhaseChanges, Totals
+from sandbox.ecb import EcbRates
 from sandbox.networks import (
     SANDBOX_AWIN_PUBLISHER_ID,
     SANDBOX_AWIN_TOKEN,
@@ -62,6 +63,7 @@ def env(base_url: str) -> dict[str, str]:
         "PASSIVE_AMAZON_CREDENTIAL_VERSION": "3.1",
         "PASSIVE_AMAZON_BASE_URL": base,
         "PASSIVE_AMAZON_TOKEN_URL": f"{base}{LWA_PATH}",
+        "PASSIVE_FX_BASE_URL": base,
     }
 
 
@@ -71,6 +73,11 @@ class SandboxHandle:
 
     base_url: str
     state: SandboxState
+
+    @property
+    def ecb(self) -> EcbRates:
+        """The ECB rates the sandbox serves (republish() corrects a fixing)."""
+        return self.state.ecb
 
     @property
     def dataset(self) -> Dataset:

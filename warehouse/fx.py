@@ -13,6 +13,7 @@ import pyarrow as pa
 from schemas.fx import FxFixing, FxFixingError
 from warehouse import sql
 from warehouse.runs import LoadResult, RunInfo, finish_run, start_run, utc_now
+from warehouse.tally import Tally, grouped_query
 
 FX_NETWORK = "ecb"
 PER_EUR_TYPE = pa.decimal128(18, 6)
@@ -136,3 +137,59 @@ def latest_fixing_day(con: duckdb.DuckDBPyConnection) -> date | None:
     """The newest day fx_rates holds a fixing for (None when it holds none)."""
     row = con.execute("SELECT max(day) FROM fx_rates").fetchone()
     return row[0] if row else None
+
+
+def tally_in(
+    con: duckdb.DuckDBPyConnection,
+    by: str,
+    base: str,
+    *,
+    basis: str = "event",
+    network: str | None = None,
+    account: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Tally:
+    """The tally by `by` with every currency converted into `base` (see commissions_in)."""
+    cursor = con.execute(
+        grouped_query("tally_in", by),
+        {
+            "base": base,
+            "basis": basis,
+            "network": network,
+            "account": account,
+            "since": since,
+            "until": until,
+        },
+    )
+    columns = tuple(d[0] for d in cursor.description or ())
+    # Not rounded to cents as the native tally is: these are sums of lines converted to 4
+    # decimal places, and shown as they are so they can be checked to the 4th.
+    return Tally(columns, cursor.fetchall())
+
+
+def fixings(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    currencies: list[str] | None = None,
+    day: date | None = None,
+    days: int = 1,
+) -> Tally:
+    """The fixings of the last `days` fixing days up to `day` (default: the newest)."""
+    cursor = con.execute(
+        "WITH shown AS ("
+        " SELECT DISTINCT day FROM fx_rates WHERE ($day IS NULL OR day <= $day)"
+        " ORDER BY day DESC LIMIT $days)"
+        " SELECT r.day, r.currency, r.per_eur, r.source FROM fx_rates AS r"
+        " JOIN shown USING (day)"
+        " WHERE ($all OR list_contains($currencies, r.currency))"
+        " ORDER BY r.day DESC, r.currency",
+        {
+            "day": day,
+            "days": days,
+            "all": not currencies,
+            "currencies": [c.upper() for c in currencies or []],
+        },
+    )
+    columns = tuple(d[0] for d in cursor.description or ())
+    return Tally(columns, cursor.fetchall())

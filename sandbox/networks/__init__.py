@@ -15,6 +15,7 @@ from typing import Any, Literal
 from fastapi import Request, Response
 
 from sandbox.dataset import AWIN_PUBLISHER_ID, CJ_PUBLISHER_ID, IMPACT_SID, Dataset, PhaseChanges
+from sandbox.ecb import EcbRates
 
 # Fixed demo credentials: the sandbox is loopback-only test infrastructure, never a secret store.
 SANDBOX_IMPACT_SID = IMPACT_SID
@@ -72,6 +73,7 @@ class SandboxState:
         cj_page_size: int = 500,
     ) -> None:
         self.dataset = dataset
+        self.ecb = EcbRates(dataset.seed)
         self.lock = threading.RLock()
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.cj_page_size = cj_page_size
