@@ -169,7 +169,7 @@ def _print_summary(summary: Any) -> None:
 
 @app.command()
 def pull(
-    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+    network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
     since: Annotated[
         datetime | None,
         typer.Option(
@@ -182,6 +182,14 @@ def pull(
         typer.Option(help="Last date to pull, inclusive (default: now).", formats=["%Y-%m-%d"]),
     ] = None,
     db: DbOption = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="amazon only: your name for the store, e.g. mysite-us."),
+    ] = None,
+    marketplace: Annotated[
+        str,
+        typer.Option(help="amazon only: the store, US, CA, UK, DE, FR, IT, ES, JP or IN."),
+    ] = "US",
 ) -> None:
     """Pull commissions from a network's API into the ledger, incrementally.
 
@@ -198,12 +206,33 @@ def pull(
         passive pull awin --since 2026-01-01
 
         passive pull cj --since 2026-09-01 --until 2026-09-30 --db cj.duckdb
+
+        passive pull amazon --account mysite-uk --marketplace UK
+
+    amazon reads the Creators API Reporting API with PASSIVE_AMAZON_CLIENT_ID,
+    PASSIVE_AMAZON_CLIENT_SECRET and PASSIVE_AMAZON_CREDENTIAL_VERSION: every report not yet
+    taken in is downloaded, earnings reports load as `passive ingest` loads them, and
+    --since/--until filter the reports' last-modified day.
     """
     from flows import pull_steps
     from warehouse.connection import LedgerLockedError
 
     start = since.date() if since else None
     end = until.date() if until else None
+    if network == "amazon":
+        from flows.amazon_cli import pull_amazon_command
+
+        raise typer.Exit(
+            pull_amazon_command(
+                account=account,
+                marketplace=marketplace,
+                since=start,
+                until=end,
+                db=db,
+                out=out,
+                err=err,
+            )
+        )
     try:
         if tracked_api():
             from flows.pull import pull_network
@@ -465,7 +494,7 @@ def _require_api(what: str) -> None:
 
 @secrets_app.command("set")
 def secrets_set(
-    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+    network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
 ) -> None:
     """Store a network's credentials as Prefect Secret blocks; input is not echoed.
 
@@ -478,17 +507,20 @@ def secrets_set(
         passive secrets set impact
 
         passive secrets set awin
-    """
-    from connectors import API_NETWORKS
-    from flows.pull_steps import PullInputError
 
-    if network not in API_NETWORKS:
-        raise _fail(f"unknown network {network!r}; API networks: {', '.join(sorted(API_NETWORKS))}")
+        passive secrets set amazon
+    """
+    from flows.pull_steps import PullInputError
+    from flows.secrets import settings_class as network_settings
+
+    try:
+        settings_class = network_settings(network)
+    except PullInputError as error:
+        raise _fail(str(error)) from None
     _require_api("storing secrets")
     from flows.secrets import block_name, credential_fields, store_secret
 
     try:
-        settings_class = API_NETWORKS[network].settings_class
         for field in credential_fields(network):
             value = typer.prompt(
                 f"{settings_class.env_name(field)} (hidden; empty keeps the stored one)",
@@ -516,15 +548,15 @@ def secrets_list(
 
         passive secrets list
     """
-    from connectors import API_NETWORKS
+    from flows.secrets import secret_networks
 
     _require_api("reading secrets")
     from flows.secrets import stored_blocks
 
-    networks = [network] if network else sorted(API_NETWORKS)
+    networks = [network] if network else secret_networks()
     rows: list[tuple[Any, ...]] = []
     for name in networks:
-        if name not in API_NETWORKS:
+        if name not in secret_networks():
             raise _fail(f"unknown network {name!r}")
         rows += [
             (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flows.pull_steps import connector_for
+from connectors import API_NETWORKS
+from connectors.settings import AmazonSettings, NetworkSettings
+from flows.pull_steps import PullInputError
+from schemas.networks import AMAZON
 
 PREFIX = "passive"
 
 
+def secret_networks() -> list[str]:
+    """Every network with credentials: the paged API networks and Amazon's Creators API."""
+    return sorted([*API_NETWORKS, AMAZON])
+
+
+def settings_class(network: str) -> type[NetworkSettings]:
+    """The settings class of a network with credentials, or a usage error naming the known."""
+    if network == AMAZON:
+        # The Creators API pulls report files, not windows of records: not an ApiNetwork.
+        return AmazonSettings
+    try:
+        return API_NETWORKS[network].settings_class
+    except KeyError:
+        known = ", ".join(secret_networks())
+        raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
+
+
 def credential_fields(network: str) -> tuple[str, ...]:
     """The settings a network needs to authenticate, e.g. ('account_sid', 'auth_token')."""
-    return tuple(connector_for(network).settings_class.credential_fields)
+    return tuple(settings_class(network).credential_fields)
 
 
 def block_name(network: str, field: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .columns import normalise_header, resolve_header
 from .errors import AmazonReportError
+from .marketplaces import get_marketplace, parse_title_date
 from .reports import EARNINGS_REPORT
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -23,7 +24,11 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
 # The title line of every Associates report (affiliate-formats.md section 1.2).
-_TITLE = re.compile(r"\"?\s*(?P<type>[^\s,;\t\"]+)\s+reports?\s+from\s", re.IGNORECASE)
+_TITLE = re.compile(
+    r"\"?\s*(?P<type>[^\s,;\t\"]+)\s+reports?\s+from\s+(?P<start>[\d./-]+)"
+    r"(?:\s+to\s+(?P<end>[\d./-]+))?",
+    re.IGNORECASE,
+)
 # Other report types seen in section 1.3, by the words of their header or file name.
 ORDERS, TRACKING, LINK_TYPE, DAILY_TRENDS, BOUNTY = (
     "Fee-Orders",
@@ -55,6 +60,7 @@ class UnpackedReport:
     has_title: bool  # a title line, which gives the period (else the file name must)
     header: str  # the header line as read, for messages
     content_hash: str  # sha256 of the plain bytes
+    title_dates: tuple[str, str] | None = None  # the title's start and end, as written
 
 
 def unpack(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
@@ -92,7 +98,8 @@ def _unzip(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
             for index, info in enumerate(members):
                 # The member's own base name only: a path in the archive must not escape.
                 base = _safe_name(info.filename.rsplit("/", 1)[-1])
-                target = folder / f"{index:03d}-{base}"
+                target = folder / f"{index:03d}" / base  # one folder a member: names may repeat
+                target.parent.mkdir()
                 with archive.open(info) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst, _CHUNK)
                 out.append(describe(target, f"{filename}:{info.filename}"))
@@ -122,18 +129,21 @@ def describe(path: Path, name: str) -> UnpackedReport:
     text = _decode_head(head)
     lines = [line for line in text.splitlines() if line.strip().strip(',;\t"')]
     title_type: str | None = None
+    dates: tuple[str, str] | None = None
     header = ""
     for line in lines[:2]:
         match = _TITLE.match(line.strip())
         if match and title_type is None:
             title_type = match["type"]
+            dates = (match["start"], match["end"]) if match["end"] else None
             continue
         header = line
         break
     report_type = _type_from_title(title_type) if title_type else _type_from_header(header)
     if not report_type:
         report_type = _type_from_name(name)
-    return UnpackedReport(path, name, report_type, title_type is not None, header, _sha256(path))
+    has_title = title_type is not None
+    return UnpackedReport(path, name, report_type, has_title, header, _sha256(path), dates)
 
 
 def _decode_head(head: bytes) -> str:
@@ -211,3 +221,19 @@ def period_from_name(name: str) -> tuple[date, date] | None:
         if 1 <= month <= 12:
             return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
     return None
+
+
+def report_period(report: UnpackedReport, marketplace: str) -> tuple[date, date] | None:
+    """The period a report covers: its title's dates (in the store's order), else its name's."""
+    if report.title_dates is not None:
+        market = get_marketplace(marketplace)
+        try:
+            start, end = (
+                parse_title_date(token, market, name=report.name, line=1)
+                for token in report.title_dates
+            )
+        except AmazonReportError:
+            pass
+        else:
+            return (start, end) if start <= end else (end, start)
+    return period_from_name(report.name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,21 +13,12 @@ from connectors.errors import AuthError
 from connectors.http import ManualClock
 from connectors.settings import AmazonSettings
 from sandbox.networks.amazon import COGNITO_PATH
-from sandbox.server import SandboxHandle, run_sandbox
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxHandle]:
-    with run_sandbox(5) as handle:
-        yield handle
+from sandbox.server import SandboxHandle
 
 
 @pytest.fixture
-def sandbox(sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
-    sandbox_server.reset()
-    for key, value in sandbox_server.env().items():
-        monkeypatch.setenv(key, value)
-    return sandbox_server
+def sandbox(amazon_sandbox: SandboxHandle) -> SandboxHandle:
+    return amazon_sandbox
 
 
 def api(marketplace: str = "US", clock: ManualClock | None = None, **kw: object) -> CreatorsApi:
@@ -153,7 +143,7 @@ def test_a_500_is_retried(sandbox):
 
 def test_the_default_pace_is_one_request_per_second(sandbox):
     clock = ManualClock()
-    with api(clock=clock) as us:
+    with api(clock=clock, rate_limit_requests=1) as us:  # the default (the fixture lifts it)
         listed = us.list_reports()
         for listing in listed[:3]:
             us.report_url(listing.filename)

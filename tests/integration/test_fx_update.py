@@ -156,3 +156,23 @@ def test_fx_update_flow_under_prefect(sandbox: SandboxHandle, db: Path, prefect_
     assert result.inserted == result.read > 0
     run = _rows(db, "SELECT status, flow_run_id FROM ingest_runs WHERE network = 'ecb'")
     assert run[0][0] == "completed" and run[0][1]
+
+
+def test_ledger_summary_shows_the_month_in_the_base_currency(
+    db: Path, prefect_harness: None, monkeypatch: pytest.MonkeyPatch
+):
+    from flows.summary import ledger_summary
+
+    monkeypatch.setenv("PASSIVE_BASE_CURRENCY", "USD")
+    _add_line(db, date(2022, 3, 4), "EUR", "10.0000")
+    _add_line(db, date(2022, 3, 4), "USD", "2.5000")
+    assert "No ECB rates in the ledger yet" in ledger_summary(db=str(db))
+    assert (
+        runner.invoke(
+            app, ["fx", "load", str(FIXTURES / "eurofxref-hist.csv"), "--db", str(db)]
+        ).exit_code
+        == 0
+    )
+    markdown = ledger_summary(db=str(db))
+    # 10 EUR at 1.0929 USD per EUR = 10.929, plus 2.50 USD.
+    assert "**2022-03: net 13.43 USD**" in markdown
