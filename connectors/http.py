@@ -94,6 +94,7 @@ _REDACTED_LOGGERS = (
     "connectors.impact",
     "connectors.awin",
     "connectors.cj",
+    "connectors.payments",
     "connectors.amazon.api",
     "httpx",
     "tenacity",

@@ -14,6 +14,8 @@ from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
 from flows.output import emit as _emit
 from flows.output import fail as _fail
+from flows.payments_cli import commands as payments_commands
+from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
 from schemas.networks import AMAZON
 
@@ -271,6 +273,7 @@ def _print_pull(summary: Any) -> None:
     )
     if r.rejected:
         err.print("[yellow]some records were rejected: see `passive rejects`[/]")
+    print_payments_line(summary.payments)
 
 
 @app.command()
@@ -373,7 +376,8 @@ def demo(
     """Run the whole job on shipped sample data and print the monthly tally.
 
     Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
-    month), runs them through the Prefect flows into the ledger, and prints the tally.
+    month), runs them through the Prefect flows into the ledger, and prints the tally and
+    the money expected from the networks in the next six months.
 
     Example:
 
@@ -388,6 +392,7 @@ def demo(
 
         tally_in(by="month", base="EUR", basis="event", db=db, fmt="table", network=None,
                  account=None)  # fmt: skip
+    forecast(db=db, months=6, as_of=None, threshold=None, fmt="table")
     raise typer.Exit(code)
 
 
@@ -482,6 +487,7 @@ secrets_app = typer.Typer(
 )
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(fx_app, name="fx")
+app.registered_commands += payments_commands.registered_commands  # forecast, payments
 
 
 def _require_api(what: str) -> None:

@@ -99,6 +99,8 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
                 else pulled.message
             )
             console.print(f"  pulled {network}: {detail}", highlight=False)
+            if pulled.payments is not None:
+                console.print(f"    {pulled.payments.line()}", highlight=False)
             code = max(code, pulled.exit_code)
         if use_prefect:
             from flows.fx import fx_update

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors import API_NETWORKS
 from connectors.base import ApiNetwork, DateWindow, split_windows
@@ -25,6 +25,9 @@ from warehouse.runs import (
     start_run,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from flows.payment_steps import PaymentsSummary
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365
@@ -55,12 +58,20 @@ class PullSummary:
     result: LoadResult | None = None
     message: str | None = None
     ledger_totals: list[tuple[str, str, int, str, str]] = field(default_factory=list)
+    # The network's payments, pulled after its lines (None: it has no payments API).
+    payments: PaymentsSummary | None = None
 
     @property
     def exit_code(self) -> int:
-        """0 ok, 1 some records rejected, 2 the pull failed and changed nothing."""
+        """0 ok, 1 some records rejected (or the payments could not be pulled), 2 the pull
+        failed and changed nothing."""
         if self.status == "failed":
             return 2
+        if self.payments is not None and (
+            self.payments.error is not None
+            or (self.payments.result is not None and self.payments.result.rejected)
+        ):
+            return 1
         return 1 if self.result and self.result.rejected else 0
 
 
@@ -236,4 +247,9 @@ def pull(
                 on_window(window, sum(b.records_read for b in batches))
     except ConnectorError as error:
         return record_failed_pull(plan, error, db=db, run_id=run_id)
-    return load_pull(plan, fetched, db=db, run_id=run_id)
+    summary = load_pull(plan, fetched, db=db, run_id=run_id)
+    # Imported here: payment_steps reads settings through this module.
+    from flows.payment_steps import pull_and_load_payments
+
+    summary.payments = pull_and_load_payments(network, db=db, start=plan.start, end=plan.end)
+    return summary

@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.artifacts import markdown_table
 from flows.fx_steps import base_currency
 from flows.hooks import log_failure, name_run
+from flows.payment_steps import money_ahead, payouts_markdown
 from warehouse.connection import ledger, resolve_db_path
 from warehouse.fx import latest_fixing_day, tally_in
 from warehouse.tally import tally
@@ -191,10 +192,13 @@ def ledger_summary(db: str | None = None) -> str:
     incomes: list[MonthIncome] = []
     base = base_currency()
     in_base = ""
+    arriving: list[tuple[object, ...]] = []
+    overdue: list[tuple[object, ...]] = []
     if Path(path).exists():
         with ledger(path, read_only=True) as con:
             result = tally(con, "month")
             converted = tally_in(con, "month", base) if latest_fixing_day(con) else None
+            arriving, overdue = money_ahead(con)
         incomes = month_incomes(result.rows, result.columns)
         if incomes:
             rows = converted.rows if converted else []
@@ -207,6 +211,7 @@ def ledger_summary(db: str | None = None) -> str:
     markdown = income_markdown(incomes, source=str(path))
     if in_base:
         markdown += "\n\n" + in_base
+    markdown += "\n\n" + payouts_markdown(arriving, overdue)
     create_markdown_artifact(
         markdown=markdown,
         key=ARTIFACT_KEY,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from sandbox import ecb
 from sandbox.dataset import NETWORKS
-from sandbox.networks import SandboxState, amazon, awin, cj, impact
+from sandbox.networks import SandboxState, amazon, awin, cj, impact, payments
 
 
 class FaultRequest(BaseModel):
@@ -28,6 +28,7 @@ def create_app(state: SandboxState) -> FastAPI:
     impact.register(app, state)
     awin.register(app, state)
     cj.register(app, state)
+    payments.register(app, state)
     amazon.register(app, state)
     ecb.register(app, state.ecb)
 

@@ -324,6 +324,24 @@ _DECIMAL_MARK = "\u0000DEC"
 _DECIMAL_RE = re.compile(r'"\\u0000DEC(-?[0-9]+(?:\.[0-9]+)?)"')
 
 
+AWIN_PAYMENT_CURRENCIES = ("GBP", "EUR", "USD")
+
+
+def awin_payment_day(validation_ts: int) -> date:
+    """Awin's payment run for a validation: days 1-15 are paid on the 1st of the next month,
+    16-31 on the 15th (affiliate-formats.md §10.2)."""
+    validated = datetime.fromtimestamp(validation_ts, UTC).date()
+    first = (validated.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return first if validated.day <= 15 else first.replace(day=15)
+
+
+def awin_payment_id(validation_ts: int, currency: str) -> int:
+    """One payment per payment run and currency (Awin pays each currency separately)."""
+    day = awin_payment_day(validation_ts)
+    run = (day.year * 12 + day.month - 1) * 2 + (day.day == 15)
+    return 5_100_000 + run * 10 + AWIN_PAYMENT_CURRENCIES.index(currency)
+
+
 def _decimal_marker(value: object) -> str:
     if isinstance(value, Decimal):
         return f"{_DECIMAL_MARK}{value}"
@@ -770,7 +788,7 @@ class Dataset:
                 self._awin_validate(rng, t, "approved" if r < 0.75 else "declined", validated)
                 if t.status == "approved" and (t0 - validated) > 20 * 86400 and rng.random() < 0.7:
                     t.paid = True
-                    t.payment_id = 5_100_000 + (validated // (86400 * 14)) % 100_000
+                    t.payment_id = awin_payment_id(validated, t.currency)
             elif age_days > 30 and r < 0.86:
                 t.status = "deleted"
             elif r < 0.04:
@@ -961,7 +979,8 @@ class Dataset:
                     continue
             elif t.status == "approved" and not t.paid and r < 0.2:
                 t.paid = True
-                t.payment_id = 5_200_000 + self.phase
+                assert t.validation_ts is not None  # approved lines were validated
+                t.payment_id = awin_payment_id(t.validation_ts, t.currency)
                 t.updated_ts = stamp(rng)
                 t.json_cache.clear()
             else:

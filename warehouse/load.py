@@ -23,7 +23,8 @@ from schemas.validation import (
     lines_to_table,
 )
 from warehouse import sql
-from warehouse.runs import LoadResult, utc_now
+from warehouse.runs import LoadResult as LoadResult  # re-exported for the load's callers
+from warehouse.runs import utc_now as utc_now
 from warehouse.tuning import Tuning
 
 log = logging.getLogger(__name__)

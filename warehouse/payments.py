@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -250,3 +251,22 @@ def set_threshold(
         source="config",
         run_id=None,
     )
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def set_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None) -> None:
+    """Make the forecast views count from `as_of` instead of today (payout_lines.sql)."""
+    if as_of is not None:
+        con.execute(f"SET VARIABLE passive_as_of = DATE '{as_of.isoformat()}'")
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> Rows:
+    """The rows of a one-statement SQL file of warehouse/sql."""
+    return sql.execute(con, name, **params).fetchall()
+
+
+def settled_payments(con: duckdb.DuckDBPyConnection, *, network: str, account: str) -> set[str]:
+    """Paid payments whose items the ledger already holds."""
+    return {str(r[0]) for r in query(con, "settled_payments", network=network, account=account)}

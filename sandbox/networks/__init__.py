@@ -81,6 +81,17 @@ class SandboxState:
         self._log: list[dict[str, Any]] = []
         self._impact_window_start = time.monotonic()
         self._impact_window_calls = 0
+        self._reset_payments()
+
+    def _reset_payments(self) -> None:
+        # Payments endpoints (sandbox/networks/payments.py): impact.com's WithdrawalSettings
+        # answer, and whether the Awin token's user holds the Full Access role (else 403).
+        self.impact_withdrawal: dict[str, Any] = {
+            "PaymentSchedulingType": "FIXED_DAY",
+            "PaymentDay": "15",
+            "PaymentThreshold": "",
+        }
+        self.awin_full_access = True
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -194,6 +205,7 @@ class SandboxState:
             self.dataset.warm()
             self._faults.clear()
             self._log.clear()
+            self._reset_payments()
             amazon = getattr(self, "amazon", None)
             if amazon is not None:
                 amazon.reset()
