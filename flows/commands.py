@@ -143,7 +143,8 @@ def _print_summary(summary: Any) -> None:
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
         if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+            # One line whatever its length: a wrapped reason reads as several errors.
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False, soft_wrap=True)
         elif r.status == "skipped":
             out.print(f"skipped {r.name}: {r.message}", highlight=False)
         else:
@@ -155,6 +156,10 @@ def _print_summary(summary: Any) -> None:
                 f"{res.removed} removed",
                 highlight=False,
             )
+            if r.message:
+                err.print(
+                    f"[yellow]warning[/] {r.name}: {r.message}", highlight=False, soft_wrap=True
+                )
     if summary.total("rejected"):
         err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
     if summary.months:

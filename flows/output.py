@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +33,21 @@ def plain(value: Any) -> Any:
     return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`,
+# `+1+1`, `@SUM(...)`): OWASP's "CSV Injection" advice is to write such a cell with a leading
+# single quote, which makes it text. A number (`-3.10`) is left as it is. Only the CSV output
+# changes: the ledger keeps what the report said.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
     """Print rows on stdout as `table` (rich), `csv` or `json`."""
     if fmt == "json":
@@ -40,8 +56,8 @@ def emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title:
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[plain(v) for v in row] for row in rows])
+        writer.writerow([spreadsheet_safe(c) for c in columns])
+        writer.writerows([[spreadsheet_safe(plain(v)) for v in row] for row in rows])
         sys.stdout.write(buffer.getvalue())
     elif fmt == "table":
         table = Table(title=title, title_justify="left")

@@ -290,6 +290,10 @@ def _validate_raw_batch(batch: RawBatch, *, account: str) -> ColumnarBatch:
     return _collect([_validate_chunk_job(job) for job in jobs])
 
 
+# A chunk's ledger columns, rejects, rows read, and its skipped and continued lines.
+_ChunkResult = tuple[pa.Table, list[Reject], int, int, int]
+
+
 def validate_earnings_stream(
     batches: Iterable[RawBatch], *, account: str
 ) -> Iterator[ColumnarBatch]:
@@ -299,7 +303,7 @@ def validate_earnings_stream(
     N+1 (the profile showed the main process idle during validation and the workers idle
     during staging). At most two batches are in flight, so memory stays flat.
     """
-    pending: AsyncResult[list[tuple[pa.Table, list[Reject], int]]] | None = None
+    pending: AsyncResult[list[_ChunkResult]] | None = None
     for batch in batches:
         pool = _pool() if _parallel(batch) else None
         if pool is None:
@@ -316,20 +320,24 @@ def validate_earnings_stream(
         yield _collect(pending.get())
 
 
-def _collect(results: list[tuple[pa.Table, list[Reject], int]]) -> ColumnarBatch:
-    tables = [table for table, _, _ in results]
-    rejects = [reject for _, chunk_rejects, _ in results for reject in chunk_rejects]
+def _collect(results: list[_ChunkResult]) -> ColumnarBatch:
+    tables = [result[0] for result in results]
+    rejects = [reject for result in results for reject in result[1]]
     table = (
         (pa.concat_tables(tables) if len(tables) > 1 else tables[0])
         if tables
         else LEDGER_ARROW_SCHEMA.empty_table()
     )
-    return ColumnarBatch(table, rejects, sum(read for _, _, read in results))
+    return ColumnarBatch(
+        table,
+        rejects,
+        sum(result[2] for result in results),
+        skipped_lines=sum(result[3] for result in results),
+        continued_lines=sum(result[4] for result in results),
+    )
 
 
-def _validate_chunk_job(
-    job: tuple[ReportFile, str, RawChunk],
-) -> tuple[pa.Table, list[Reject], int]:
+def _validate_chunk_job(job: tuple[ReportFile, str, RawChunk]) -> _ChunkResult:
     report, account, chunk = job
     enabled = gc.isenabled()
     gc.disable()  # see _worker_init; nothing here makes cycles
@@ -339,7 +347,7 @@ def _validate_chunk_job(
     finally:
         if enabled:
             gc.enable()
-    return table, rejects, parsed.records
+    return table, rejects, parsed.records, parsed.skipped, parsed.continued
 
 
 def _validate_parsed(
@@ -592,7 +600,7 @@ def decide_leftovers(
     found = data_lines(report, set(leftovers))
     tables: list[pa.Table] = []
     rejects: list[Reject] = []
-    records = 0
+    records = skipped = 0
     groups: list[list[int]] = []
     for ordinal in sorted(found):
         line_no = found[ordinal][0]
@@ -611,8 +619,10 @@ def decide_leftovers(
         tables.append(table)
         rejects += chunk_rejects
         records += parsed.records
+        # The blank lines filling the gaps are not the report's: only its own fillers count.
+        skipped += parsed.skipped - (len(text) - len(group))
     table = pa.concat_tables(tables) if tables else LEDGER_ARROW_SCHEMA.empty_table()
-    return ColumnarBatch(table, rejects, records)
+    return ColumnarBatch(table, rejects, records, skipped_lines=skipped)
 
 
 def _check_same_row(

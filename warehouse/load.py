@@ -45,6 +45,43 @@ REJECTS_SCHEMA = pa.schema(
 )
 
 
+class LoadRefusedError(ValueError):
+    """A load that was rolled back because it must not change the ledger (one-line reason)."""
+
+
+def replace_refusal(result: LoadResult) -> str | None:
+    """Why a report may not replace its period, or None: a replace must never remove lines on
+    the strength of a report that brought none, or whose data lines were mostly rejected.
+
+    "Mostly" is more than half: more lines rejected than loaded. A report that removes nothing
+    (a period the ledger does not hold yet) loads what it can, as ever.
+    """
+    if result.removed == 0:
+        return None
+    if result.loaded == 0:
+        brought = (
+            f"all {result.rejected} of its data lines were rejected"
+            if result.rejected
+            else "it has no data lines"
+        )
+    elif result.rejected > result.loaded:
+        brought = (
+            f"{result.rejected} of its {result.rejected + result.loaded} data lines were"
+            " rejected (more than half)"
+        )
+    else:
+        return None
+    return f"{brought}, and loading it would remove {result.removed} lines the ledger holds"
+
+
+def first_reject(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """The running load's first reject as (locator, first reason), for a refusal's message."""
+    row = con.execute(
+        "SELECT locator, reasons[1] FROM _load_rejects ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
 @dataclass(frozen=True)
 class Slice:
     """The part of the ledger a report is the whole truth for: one account's lines in a period."""
@@ -153,6 +190,7 @@ def load_batches(
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
     before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
+    check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None,
     tuning: Tuning | None = None,
 ) -> LoadResult:
     """Load every batch in ONE transaction: on any error the ledger is exactly as before.
@@ -162,7 +200,10 @@ def load_batches(
     `before_commit` lets the caller write its own bookkeeping (source file, cursor) atomically.
     `fill_stage` lets SQL stage lines before the batches come (into `_load_rows`, or by
     replacing the `_load_stage` view over it: stage_create.sql); it returns how
-    many records it read. `tuning` (default: from the environment) bounds its memory.
+    many records it read. `check` sees what the load did before anything commits and may
+    raise (for example LoadRefusedError) to roll it all back; `_load_rejects` still holds
+    the run's rejects then.
+    `tuning` (default: from the environment) bounds its memory.
     """
     if mode == "replace_slice" and replace is None:
         raise ValueError("replace_slice needs the slice to replace")
@@ -215,6 +256,8 @@ def load_batches(
                 row = con.execute(sql.statements("load_counts")[0]).fetchone()
                 assert row is not None
                 loaded, inserted, changed = (int(v) for v in row)
+                if check is not None:
+                    check(con, LoadResult(read, loaded, rejected, inserted, changed, removed))
                 if before_commit is not None:
                     before_commit(con)
                 _drop_scratch(con)
