@@ -442,8 +442,9 @@ def serve(
 
     Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
     ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
-    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary,
-    ingest-files and fx-daily (ECB rates, weekdays 17:00 Berlin) from this one process. Open
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, amazon-daily
+    (Creators API), ledger-summary, ingest-files and fx-daily (ECB rates, weekdays 17:00
+    Berlin) from this one process. Open
     the UI at http://127.0.0.1:4200 to see runs, their logs and the `passive-income` artifact.
     Ctrl-C stops; the schedules stay active.
     While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.

@@ -647,7 +647,8 @@ class ParsedChunk:
     cells: list[list[str]]
     line_nos: list[int]
     ends: list[int]
-    ragged: list[RawLine]  # rows whose cells do not line up with the header (rejected or not)
+    # rows whose cells do not line up with the header, or hold a NUL byte (rejected or not)
+    ragged: list[RawLine]
     columns: tuple[str, ...]  # canonical key of each entry of a `cells` row
     first_line: int
     text: list[str]
@@ -792,6 +793,8 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
     reader = csv.reader(chunk.text, delimiter=report.delimiter, skipinitialspace=True)
     consumed = 0
     skipped = continued = 0
+    # A row holding a NUL byte goes the per-model way, whose check words the reject.
+    nul = any("\x00" in line for line in chunk.text)
     while True:
         try:
             cells = next(reader, None)
@@ -806,7 +809,11 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
             break
         start = consumed
         consumed = reader.line_num
-        if len(cells) == width and cells[asin_pos]:
+        if (
+            len(cells) == width
+            and cells[asin_pos]
+            and not (nul and any("\x00" in c for c in cells))
+        ):
             continued += consumed - start - 1
             for pos in number_positions:
                 value = cells[pos]

@@ -51,7 +51,8 @@ _SPACE = (
 )
 # A cell holding a line break is not plain either: a plain row is exactly one physical line,
 # so the lines the scan read can be counted against the lines the file holds (pipeline.py).
-_EDGE_SPACE = rf"(^|\x{{01}}){_SPACE}|{_SPACE}(\x{{01}}|$)|[\r\n]"
+# Nor is one holding a NUL byte: the model rejects it (schemas/amazon.py).
+_EDGE_SPACE = rf"(^|\x{{01}}){_SPACE}|{_SPACE}(\x{{01}}|$)|[\r\n\x{{00}}]"
 _PLAIN_MONEY = r"-?[0-9]{1,14}(\.[0-9]{1,4})?"  # DECIMAL(18,4) holds it without rounding
 _PLAIN_COUNT = r"-?[0-9]{1,9}"  # the difference of two still fits INTEGER
 _GROUPED_MONEY = r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"  # `1,234.56`, as normalise_dot_number
@@ -123,6 +124,10 @@ def scan_sql(
         *(f"regexp_full_match({m}, {_q(_PLAIN_MONEY)})" for m in _MONEY),
         *(f"regexp_full_match({c}, {_q(_PLAIN_COUNT)})" for c in _COUNTS),
         f"regexp_full_match(date_shipped, {_q(_ISO_DATE)})",
+        # A return that earns is a reject (schemas/amazon.py returned_for_money): not plain.
+        "NOT (TRY_CAST(items_shipped AS BIGINT) < TRY_CAST(returns AS BIGINT)"
+        " AND (TRY_CAST(revenue AS DECIMAL(18, 4)) > 0"
+        " OR TRY_CAST(ad_fees AS DECIMAL(18, 4)) > 0))",
         "TRY_CAST(date_shipped AS DATE) BETWEEN $period_start AND $period_end",
     ]
 

@@ -143,3 +143,43 @@ def test_negative_amounts_stay_numbers_in_csv_output():
     assert spreadsheet_safe("-") == "'-" and spreadsheet_safe("-x") == "'-x"
     assert spreadsheet_safe("\tx") == "'\tx" and spreadsheet_safe("\rx") == "'\rx"
     assert spreadsheet_safe("plain") == "plain" and spreadsheet_safe(3) == 3
+
+
+HEADER = (
+    "Category,Name,ASIN,Seller,Tracking ID,Date Shipped,Price($),Items Shipped,Returns,"
+    "Revenue($),Ad Fees($),Device Type Group"
+)
+SALE = "Books,Dune,0441172717,Amazon.com,blog-20,2026-01-05,9.99,1,0,9.99,0.45,PHONE"
+# A return as the reference shows it (affiliate-formats.md 1.5): its own line, negative
+# amounts; written with Returns 1, or with a negative Items Shipped.
+RETURNS = [
+    "Books,Dune,0441172717,Amazon.com,blog-20,2026-01-09,9.99,0,1,-9.99,-0.45,PHONE",
+    "Books,Dune,0441172717,Amazon.com,blog-20,2026-01-10,9.99,-1,0,-9.99,-0.45,PHONE",
+]
+BAD = {
+    "nul": "Books,Du\x00ne,0441172717,Amazon.com,blog-20,2026-01-06,9.99,1,0,9.99,0.45,PHONE",
+    "earning-return": (
+        "Books,Dune,0441172717,Amazon.com,blog-20,2026-01-07,9.99,-3,0,29.97,1.35,PHONE"
+    ),
+}
+
+
+@pytest.mark.parametrize("scan", ["1", "0"], ids=["duckdb-reader", "python-reader"])
+def test_a_nul_byte_and_a_return_that_earns_are_rejected_with_reasons(tmp_path, monkeypatch, scan):
+    monkeypatch.setenv("PASSIVE_SCAN", scan)
+    report = tmp_path / "report.csv"
+    lines = [SALE, *RETURNS, BAD["nul"], BAD["earning-return"]] + [SALE] * 5
+    title = "Fee-Earnings reports from 01-01-2026 to 01-31-2026"
+    report.write_text("\n".join([title, HEADER, *lines]) + "\n", encoding="utf-8")
+    db = tmp_path / "ledger.duckdb"
+    code, output = cli("ingest", str(report), "--account", "me", "--db", str(db))
+    assert code == 1, output
+    with duckdb.connect(str(db), read_only=True) as con:
+        rejects = dict(con.execute("SELECT locator, reasons FROM rejects").fetchall())
+        quantities = sorted(
+            r[0] for r in con.execute("SELECT quantity FROM commissions").fetchall()
+        )
+    assert set(rejects) == {"report.csv:6", "report.csv:7"}
+    assert any("NUL byte" in reason for reason in rejects["report.csv:6"])
+    assert any("is a return" in reason and "29.97" in reason for reason in rejects["report.csv:7"])
+    assert quantities == [-1, -1, 1, 1, 1, 1, 1, 1]  # both real returns kept as returns
