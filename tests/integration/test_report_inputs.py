@@ -137,7 +137,7 @@ def test_csv_output_neutralises_formulas_and_the_ledger_keeps_them_verbatim(tmp_
 
 
 def test_negative_amounts_stay_numbers_in_csv_output():
-    from flows.commands import spreadsheet_safe
+    from flows.output import spreadsheet_safe
 
     assert spreadsheet_safe("-3.10") == "-3.10" and spreadsheet_safe("+5") == "+5"
     assert spreadsheet_safe("-") == "'-" and spreadsheet_safe("-x") == "'-x"

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.pipeline import LineCounts, unaccounted_lines
+from flows.ingest_steps import LineCounts, unaccounted_lines
 from sandbox.amazon_reports import write_earnings_report
 from tests.conftest import ledger_snapshot
 from warehouse.load import LoadResult, replace_refusal

@@ -361,7 +361,7 @@ def test_a_second_serve_says_one_is_running(served):
 
 
 def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_path):
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     together, apart = tmp_path / "together.duckdb", tmp_path / "apart.duckdb"
     inbox = tmp_path / "inbox-uk"
@@ -395,7 +395,7 @@ def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_pa
 
 
 def _seed(db: Path) -> None:
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     ingest_files([FIXTURES / "us_earnings.csv"], db=db, account="lock-us", marketplace="US")
 
