@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import IN_PROCESS_NOTE, console, tracked_api
+from flows.console import IN_PROCESS_NOTE, console, tracked_api
+from flows.output import emit as _emit
+from flows.output import fail as _fail
 
 fx_app = typer.Typer(
     help=(
@@ -27,11 +29,6 @@ DbOption = Annotated[
         "--db", help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.", show_default=False
     ),
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _print_load(result: Any) -> None:
@@ -135,7 +132,6 @@ def show(
 
         passive fx show -c USD -c GBP --days 5
     """
-    from flows.commands import _emit
     from warehouse.connection import LedgerLockedError, ledger
     from warehouse.fx import fixings, has_fx
 
@@ -164,7 +160,6 @@ def tally_in(
     """`passive tally --currency BASE`: one total per group across currencies, and a footer
     counting the lines at a fallback fixing and those left unconverted."""
     from flows import fx_steps
-    from flows.commands import _emit
     from warehouse.connection import LedgerLockedError, ledger
     from warehouse.fx import latest_fixing_day
     from warehouse.fx import tally_in as run_tally_in

@@ -12,8 +12,7 @@ import pyarrow as pa
 
 from schemas.fx import FxFixing, FxFixingError
 from warehouse import sql
-from warehouse.load import LoadResult
-from warehouse.runs import RunInfo, finish_run, start_run, utc_now
+from warehouse.runs import LoadResult, RunInfo, finish_run, start_run, utc_now
 from warehouse.tally import Tally, grouped_query
 
 FX_NETWORK = "ecb"
