@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar, Literal
 from xml.etree import ElementTree
@@ -117,6 +118,18 @@ def _parse_zip(content: bytes, name: str) -> Iterator[tuple[str, RawFixing]]:
     return parse_rates(inner, f"{name}:{members[0]}")
 
 
+def _no_rate(currency: str, value: str) -> bool:
+    """`N/A` or empty; also EUR at 1, which a hand-made file may list (the euro is implied)."""
+    if value in NO_RATE:
+        return True
+    if currency != "EUR":
+        return False
+    try:
+        return Decimal(value) == 1
+    except ArithmeticError:
+        return False  # the schema says what is wrong with it
+
+
 def _day_text(cell: str) -> str:
     """ISO dates as they are; the daily CSV's `05 January 2024` as 2024-01-05."""
     try:
@@ -133,7 +146,7 @@ def _parse_csv(text: str, name: str) -> Iterator[tuple[str, RawFixing]]:
             f"{name}:1: expected the ECB's CSV header `Date,USD,JPY,...`; got "
             f"{','.join(header or [])[:80]!r}"
         )
-    currencies = [cell.strip() for cell in header[1:]]
+    currencies = [cell.strip().upper() for cell in header[1:]]
     for number, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -145,7 +158,7 @@ def _parse_csv(text: str, name: str) -> Iterator[tuple[str, RawFixing]]:
             )
         day = _day_text(cells[0])
         for currency, value in zip(currencies, cells[1:], strict=False):
-            if not currency or value in NO_RATE:
+            if not currency or _no_rate(currency, value):
                 continue  # the trailing empty column, or no rate that day
             raw = {"day": day, "currency": currency, "per_eur": value}
             yield f"{name}:{number} {currency}", raw
@@ -174,9 +187,9 @@ def _parse_xml(text: str, name: str) -> Iterator[tuple[str, RawFixing]]:
         for cube in day_cube:
             if _local(cube.tag) != "Cube" or "currency" not in cube.attrib:
                 continue
-            currency = cube.attrib["currency"].strip()
+            currency = cube.attrib["currency"].strip().upper()
             value = cube.attrib.get("rate", "").strip()
-            if value in NO_RATE:
+            if _no_rate(currency, value):
                 continue
             raw = {"day": day, "currency": currency, "per_eur": value}
             yield f"{name}: {day} {currency}", raw

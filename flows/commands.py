@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import sys
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
+from flows.output import emit as _emit
+from flows.output import fail as _fail
 from flows.payments_cli import commands as payments_commands
 from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
+from schemas.networks import AMAZON
 
 app = typer.Typer(
     name="passive",
@@ -47,48 +45,13 @@ FormatOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
-        sys.stdout.write(buffer.getvalue())
-    elif fmt == "table":
-        table = Table(title=title, title_justify="left")
-        for column in columns:
-            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
-            table.add_column(column, justify="right" if numeric else "left")
-        for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        out.print(table)
-    else:
-        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
-
-
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
     account: Annotated[
         str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
     ],
-    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
+    network: Annotated[str, typer.Option(help="Network the reports come from.")] = AMAZON,
     marketplace: Annotated[
         str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
     ] = "US",
@@ -120,12 +83,12 @@ def ingest(
 
     Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
     """
-    from flows import pipeline
+    from flows import ingest_steps
     from warehouse.connection import LedgerLockedError
 
     start = period_start.date() if period_start else None
     end = period_end.date() if period_end else None
-    if network != pipeline.NETWORK_AMAZON:
+    if network != AMAZON:
         raise _fail(
             f"--network {network}: only amazon report files can be ingested; "
             "API networks are pulled with `passive pull NETWORK`"
@@ -147,7 +110,7 @@ def ingest(
             from connectors.amazon.scan import scannable
             from schemas.amazon import start_workers
 
-            reports = pipeline.open_report_inputs(
+            reports = ingest_steps.open_report_inputs(
                 files, marketplace=marketplace.upper(), period_start=start, period_end=end
             )
             if not all(scannable(report) for report in reports):
@@ -162,11 +125,11 @@ def ingest(
                     lines[0] += batch.records_read
                     progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
 
-                summary = pipeline.ingest_reports(
+                summary = ingest_steps.ingest_reports(
                     reports, db=db, account=account, force=force, on_batch=advance
                 )
             err.print(IN_PROCESS_NOTE)
-    except pipeline.InputError as error:
+    except ingest_steps.InputError as error:
         raise _fail(str(error)) from None
     except LedgerLockedError as error:
         raise _fail(str(error)) from None
@@ -175,12 +138,13 @@ def ingest(
 
 
 def _print_summary(summary: Any) -> None:
-    from flows.pipeline import IngestSummary
+    from flows.ingest_steps import IngestSummary
 
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
         if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+            # One line whatever its length: a wrapped reason reads as several errors.
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False, soft_wrap=True)
         elif r.status == "skipped":
             out.print(f"skipped {r.name}: {r.message}", highlight=False)
         else:
@@ -192,6 +156,10 @@ def _print_summary(summary: Any) -> None:
                 f"{res.removed} removed",
                 highlight=False,
             )
+            if r.message:
+                err.print(
+                    f"[yellow]warning[/] {r.name}: {r.message}", highlight=False, soft_wrap=True
+                )
     if summary.total("rejected"):
         err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
     if summary.months:
@@ -474,8 +442,9 @@ def serve(
 
     Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
     ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
-    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary,
-    ingest-files and fx-daily (ECB rates, weekdays 17:00 Berlin) from this one process. Open
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, amazon-daily
+    (Creators API), ledger-summary, ingest-files and fx-daily (ECB rates, weekdays 17:00
+    Berlin) from this one process. Open
     the UI at http://127.0.0.1:4200 to see runs, their logs and the `passive-income` artifact.
     Ctrl-C stops; the schedules stay active.
     While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.

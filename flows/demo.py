@@ -9,10 +9,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from flows import pipeline, pull_steps
+from flows import ingest_steps, pull_steps
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
+# The sandbox's Creators API stores, pulled into accounts of their own: the sample report files
+# already fill demo-us and demo-uk for the same months, and a pull would replace those periods.
+DEMO_AMAZON_STORES = (("demo-api-us", "US"), ("demo-api-uk", "UK"))
 
 
 def _prepare_prefect() -> None:
@@ -30,11 +33,14 @@ def _sandbox_env(console: Console) -> Iterator[None]:
     with run_sandbox(DEMO_SEED) as sandbox:
         demo_env = sandbox.env()
         # The sandbox has no quota, so the demo need not pace itself like a real account.
-        demo_env |= {f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in DEMO_NETWORKS}
+        demo_env |= {
+            f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in (*DEMO_NETWORKS, "amazon")
+        }
         saved = {key: os.environ.get(key) for key in demo_env}
         os.environ.update(demo_env)
         console.print(
-            f"sandbox networks (impact.com, Awin, CJ) and ECB rates serving on {sandbox.base_url}"
+            "sandbox networks (impact.com, Awin, CJ, Amazon Creators API) and ECB rates serving"
+            f" on {sandbox.base_url}"
         )
         try:
             yield
@@ -73,7 +79,7 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
                 [str(report.path)], account=account, marketplace=marketplace, db=db_arg
             )
         else:
-            summary = pipeline.ingest_files(
+            summary = ingest_steps.ingest_files(
                 [report.path], account=account, marketplace=marketplace, db=db
             )
         for outcome in summary.reports:
@@ -102,6 +108,8 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             if pulled.payments is not None:
                 console.print(f"    {pulled.payments.line()}", highlight=False)
             code = max(code, pulled.exit_code)
+        for account, marketplace in DEMO_AMAZON_STORES:
+            code = max(code, _pull_amazon(account, marketplace, db, use_prefect, console))
         if use_prefect:
             from flows.fx import fx_update
 
@@ -116,3 +124,28 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             highlight=False,
         )
     return code
+
+
+def _pull_amazon(
+    account: str, marketplace: str, db: Path | None, use_prefect: bool, console: Console
+) -> int:
+    """Pull one sandbox store over the Creators API; print one line; return the exit code."""
+    if use_prefect:
+        from flows.amazon_flow import pull_amazon
+
+        summary = pull_amazon(account=account, marketplace=marketplace, db=str(db) if db else None)
+    else:
+        import tempfile
+
+        from flows.amazon_pull import pull
+
+        with tempfile.TemporaryDirectory(prefix="passive-amazon-") as folder:
+            summary = pull(account=account, marketplace=marketplace, db=db, folder=Path(folder))
+    lines = sum(r.loaded for r in summary.reports)
+    console.print(
+        f"  pulled amazon {account} ({marketplace}) over the Creators API: "
+        f"{summary.count('loaded')} earnings reports ({lines} lines) loaded, "
+        f"{summary.count('skipped')} other reports skipped",
+        highlight=False,
+    )
+    return summary.exit_code

@@ -563,6 +563,13 @@ def impact_ledger_status(action: ImpactAction) -> str:
     return "paid" if status == "approved" and action.cleared else status
 
 
+def impact_ledger_amounts(action: ImpactAction) -> tuple[Decimal, Decimal]:
+    """(sale, commission) in the ledger: a reversed action keeps its intended amounts."""
+    if action.state == "REVERSED":
+        return action.intended_amount, action.intended_payout
+    return action.amount, action.payout
+
+
 def awin_ledger_status(txn: AwinTransaction) -> str:
     """Ledger status of an Awin transaction: approved and paidToPublisher counts as paid."""
     status = _AWIN_STATUS[txn.status]
@@ -1078,7 +1085,7 @@ class Dataset:
         """Ledger totals per (currency, status) for the current phase: (sale, commission, lines)."""
         if network == "impact":
             return _accumulate(
-                (a.campaign.currency, impact_ledger_status(a), a.amount, a.payout)
+                (a.campaign.currency, impact_ledger_status(a), *impact_ledger_amounts(a))
                 for a in self.impact
             )
         if network == "awin":

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
 from schemas.raw_types import (
     DecimalAmount,
@@ -44,7 +45,7 @@ from schemas.validation import (
     map_valid,
 )
 
-NETWORK = "impact"
+NETWORK = networks.IMPACT
 
 
 class ImpactAction(BaseModel):
@@ -62,6 +63,7 @@ class ImpactAction(BaseModel):
     currency: str = Field(alias="Currency")
     delta_payout: OptionalDecimal = Field(default=None, alias="DeltaPayout")
     intended_payout: OptionalDecimal = Field(default=None, alias="IntendedPayout")
+    intended_amount: OptionalDecimal = Field(default=None, alias="IntendedAmount")
     event_date: OffsetTimestamp = Field(alias="EventDate")
     creation_date: OptionalOffsetTimestamp = Field(default=None, alias="CreationDate")
     locking_date: OptionalOffsetTimestamp = Field(default=None, alias="LockingDate")
@@ -87,7 +89,17 @@ def impact_status(raw: ImpactAction) -> CommissionStatus:
 
 
 def to_commission_line(raw: ImpactAction, *, account: str) -> CommissionLine:
-    """Map one Action to a ledger line (the same Id is updated in place by later pulls)."""
+    """Map one Action to a ledger line (the same Id is updated in place by later pulls).
+
+    A REVERSED action keeps the amount that was reversed: impact.com zeroes `Payout` and
+    `Amount` and keeps them in `IntendedPayout`/`IntendedAmount` (affiliate-formats.md §2),
+    as Awin keeps a declined transaction's amount (README "Reversed lines").
+    """
+    status = impact_status(raw)
+    payout, amount = raw.payout, raw.amount
+    if status == "reversed":
+        payout = raw.intended_payout if raw.intended_payout is not None else payout
+        amount = raw.intended_amount if raw.intended_amount is not None else amount
     return CommissionLine(
         network=NETWORK,
         account=account,
@@ -95,9 +107,9 @@ def to_commission_line(raw: ImpactAction, *, account: str) -> CommissionLine:
         # The event's calendar day in the offset impact.com reported it with (§2).
         event_date=raw.event_date.date(),
         event_at=raw.event_date,
-        status=impact_status(raw),
-        sale_amount=raw.amount if raw.amount is not None else Decimal(0),
-        commission_amount=raw.payout,
+        status=status,
+        sale_amount=amount if amount is not None else Decimal(0),
+        commission_amount=payout,
         currency=raw.currency.strip().upper(),
         program=raw.campaign_name,
         tracking_id=raw.sub_id1,
@@ -149,6 +161,7 @@ class _ActionRow(TypedDict):
     Currency: Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$")]
     DeltaPayout: NotRequired[_OptionalMoney]
     IntendedPayout: NotRequired[_OptionalMoney]
+    IntendedAmount: NotRequired[_OptionalMoney]
     EventDate: AwareDatetime
     CreationDate: NotRequired[_OptionalTimestamp]
     LockingDate: NotRequired[_OptionalTimestamp]
@@ -332,7 +345,17 @@ def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Tabl
         or ("paid" if row.get("ClearedDate") not in (None, "") else "approved")
         for row in rows
     ]
-    sales = [row.get("Amount") or "0" for row in rows]
+    # A reversed line keeps what was reversed (to_commission_line): the Intended* values,
+    # when impact.com sent them, in place of the zeroed Payout and Amount.
+    reversed_rows = [row["State"] == "REVERSED" for row in rows]
+    sales = [
+        (rev and row.get("IntendedAmount")) or row.get("Amount") or "0"
+        for row, rev in zip(rows, reversed_rows, strict=True)
+    ]
+    payouts = [
+        (rev and row.get("IntendedPayout")) or row["Payout"]
+        for row, rev in zip(rows, reversed_rows, strict=True)
+    ]
     arrays = [
         pa.repeat(pa.scalar(NETWORK, string), n),
         pa.repeat(pa.scalar(account, string), n),
@@ -342,7 +365,7 @@ def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Tabl
         pa.array(events, schema.field("event_at").type),
         pa.array(status, string),
         pa.array(sales, string).cast(_MONEY),
-        pa.array([row["Payout"] for row in rows], string).cast(_MONEY),
+        pa.array(payouts, string).cast(_MONEY),
         pa.array([row["Currency"] for row in rows], string),
         pa.nulls(n, pa.int32()),
         pa.array([_blank_to_none(row.get("CampaignName")) for row in rows], string),

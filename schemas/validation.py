@@ -86,6 +86,11 @@ class ColumnarBatch:
     rejects: list[Reject]
     records_read: int
     terms: pa.Table | None = None  # as in ValidatedBatch
+    # Input lines that are no record of their own (report files): blank or `Total` lines, and
+    # the further lines of a record whose quoted cell spans lines. Every line of a report must
+    # be a loaded or rejected record or one of these (flows/ingest_steps.py checks it).
+    skipped_lines: int = 0
+    continued_lines: int = 0
 
     @property
     def source_lines(self) -> list[int]:

@@ -148,6 +148,32 @@ def test_repeating_a_pull_with_nothing_new_changes_nothing(sandbox, db, snapshot
     assert after["commission_changes"] == before["commission_changes"]
 
 
+def test_an_impact_reversed_line_stored_with_0_is_corrected_by_the_next_pull(sandbox, db):
+    # Ledgers written before the reversed-amount rule hold impact.com's zeroed Payout.
+    pull_steps.pull("impact", db=db, since=since_start(sandbox))
+    with duckdb.connect(str(db)) as con:
+        kept = con.execute(
+            "SELECT line_id, sale_amount, commission_amount FROM commissions"
+            " WHERE network = 'impact' AND status = 'reversed' ORDER BY line_id"
+        ).fetchall()
+        con.execute(
+            "UPDATE commissions SET sale_amount = 0, commission_amount = 0"
+            " WHERE network = 'impact' AND status = 'reversed'"
+        )
+    assert kept and all(commission > 0 for _, _, commission in kept)
+    summary = pull_steps.pull("impact", db=db, since=since_start(sandbox))
+    assert summary.result is not None and summary.result.changed == len(kept)
+    assert ledger_totals(db, "impact") == expected(sandbox, "impact")
+    with duckdb.connect(str(db), read_only=True) as con:
+        changes = con.execute(
+            "SELECT line_id, new_sale_amount, new_commission_amount FROM commission_changes"
+            " WHERE run_id = ? AND old_status = 'reversed' AND new_status = 'reversed'"
+            " AND old_commission_amount = 0 ORDER BY line_id",
+            [summary.run_id],
+        ).fetchall()
+    assert changes == kept
+
+
 def test_a_cj_restatement_nets_to_the_corrected_amount(sandbox, db):
     pull_steps.pull("cj", db=db, since=since_start(sandbox))
     sandbox.advance()

@@ -263,6 +263,7 @@ def test_prefect_yaml_defines_the_served_deployments_with_schedules() -> None:
         "impact-daily",
         "awin-daily",
         "cj-daily",
+        "amazon-daily",
         "ledger-summary",
         "ingest-files",
         "fx-daily",
@@ -271,6 +272,12 @@ def test_prefect_yaml_defines_the_served_deployments_with_schedules() -> None:
     assert specs["amazon-inbox"].parameters["inbox"] == "inbox"
     mornings = [specs[n].schedules[0]["cron"] for n in ("impact-daily", "awin-daily", "cj-daily")]
     assert len(set(mornings)) == 3  # staggered
+    # The Creators API pull runs after the other pulls and before the summary that reads them.
+    daily = ("impact-daily", "awin-daily", "cj-daily", "amazon-daily", "ledger-summary")
+    at = {n: [int(x) for x in specs[n].schedules[0]["cron"].split()[1::-1]] for n in daily}
+    pulls = max(at[n] for n in ("impact-daily", "awin-daily", "cj-daily"))
+    assert pulls < at["amazon-daily"] < at["ledger-summary"]
+    assert specs["amazon-daily"].entrypoint == "flows.amazon_flow.pull_amazon"
     for spec in specs.values():
         for entry in spec.schedules:
             assert entry["timezone"] and to_schedule(entry).timezone == entry["timezone"]
@@ -358,7 +365,7 @@ def test_a_second_serve_says_one_is_running(served):
 
 
 def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_path):
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     together, apart = tmp_path / "together.duckdb", tmp_path / "apart.duckdb"
     inbox = tmp_path / "inbox-uk"
@@ -392,7 +399,7 @@ def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_pa
 
 
 def _seed(db: Path) -> None:
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     ingest_files([FIXTURES / "us_earnings.csv"], db=db, account="lock-us", marketplace="US")
 

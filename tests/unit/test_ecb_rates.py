@@ -105,3 +105,14 @@ def _rates(content: bytes, name: str):
     from connectors.ecb import RatesFile
 
     return RatesFile(name, content)
+
+
+def test_a_eur_column_at_one_is_the_implied_euro_and_lowercase_codes_are_read():
+    content = b"Date,eur,usd,\n2024-01-05,1.0000,1.0921,\n"
+    fixings = [(f.currency, f.per_eur) for _, f in validated(_rates(content, "hand.csv"))]
+    assert fixings == [("USD", Decimal("1.0921"))]
+
+
+def test_a_eur_rate_other_than_one_is_refused():
+    with pytest.raises(FxInputError, match="EUR is the reference currency"):
+        list(validated(_rates(b"Date,EUR,\n2024-01-05,1.1,\n", "hand.csv")))

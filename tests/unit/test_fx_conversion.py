@@ -160,3 +160,18 @@ def test_commission_base_sums_the_rounded_lines_and_own_currency_is_identity(
         "SELECT sum(commission_base) FROM revenue_daily_in(?, basis := ?)", [base, basis]
     ).fetchone()[0]
     assert daily == total
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("per_eur_to", ["1.0921", "17013.86", "0.000001"])
+def test_fx_convert_is_exact_either_side_of_the_bigint_limit(con, offset, sign, per_eur_to):
+    # fx_muldiv works in BIGINT while |amount units| <= 4e18 // rate units, in HUGEINT beyond.
+    rate_units = int(Decimal(per_eur_to) * 1_000_000)
+    units = min(4_000_000_000_000_000_000 // rate_units + offset, 10**18 - 1)
+    amount = Decimal(sign * units).scaleb(-4)
+    got = con.execute(
+        "SELECT fx_convert(CAST(? AS DECIMAL(18,4)), 1.0921, CAST(? AS DECIMAL(18,6)))",
+        [str(amount), per_eur_to],
+    ).fetchone()[0]
+    assert got == convert(amount, Decimal("1.0921"), Decimal(per_eur_to))
