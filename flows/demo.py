@@ -13,7 +13,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from sandbox.amazon_reports import DemoReport
 
-from flows import pipeline, pull_steps
+from flows import ingest_steps, pull_steps
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
@@ -99,9 +99,9 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             summary = ingest_report_files(
                 [str(r.path) for r in batch], account=account, marketplace=marketplace, db=db_arg
             )
-            assert isinstance(summary, pipeline.IngestSummary)  # a failed run raises
+            assert isinstance(summary, ingest_steps.IngestSummary)  # a failed run raises
         else:
-            summary = pipeline.ingest_files(
+            summary = ingest_steps.ingest_files(
                 [r.path for r in batch], account=account, marketplace=marketplace, db=db
             )
         for outcome in summary.reports:

@@ -14,11 +14,12 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 
 from connectors.amazon import ReportFile
-from flows import pipeline
+from flows import ingest_steps
+from flows.artifacts import artifact_key, ingest_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
-from flows.report import artifact_key, ingest_markdown
 from flows.states import completed, failed
+from schemas.networks import AMAZON
 
 REPORT_SUFFIXES = {".csv", ".tsv", ".txt", ".zip"}
 
@@ -26,10 +27,10 @@ REPORT_SUFFIXES = {".csv", ".tsv", ".txt", ".zip"}
 @task(name="load-report", cache_policy=NO_CACHE, task_run_name="load {report.name}")
 def load_report_task(
     report: ReportFile, db: str | None, account: str, force: bool
-) -> pipeline.ReportOutcome:
+) -> ingest_steps.ReportOutcome:
     """Validate and load one report into the ledger (writes DuckDB: never cached)."""
     with ledger_writer():
-        outcome = pipeline.load_report(
+        outcome = ingest_steps.load_report(
             report, db=db, account=account, force=force, flow_run_id=flow_run.get_id()
         )
     logger = get_run_logger()
@@ -50,7 +51,9 @@ def load_report_task(
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
-def publish_summary_task(summary: pipeline.IngestSummary, notes: list[str] | None = None) -> None:
+def publish_summary_task(
+    summary: ingest_steps.IngestSummary, notes: list[str] | None = None
+) -> None:
     """Publish the run's summary as one markdown artifact the Prefect UI shows."""
     from flows.summary import summary_link
 
@@ -80,30 +83,30 @@ def ingest_report_files(
     paths: list[str],
     account: str,
     marketplace: str = "US",
-    network: str = "amazon",
+    network: str = AMAZON,
     db: str | None = None,
     force: bool = False,
     period_start: date | None = None,
     period_end: date | None = None,
-) -> pipeline.IngestSummary | State[Any]:
+) -> ingest_steps.IngestSummary | State[Any]:
     """Parse and validate report files, load each into the ledger, and summarize the run."""
-    if network != pipeline.NETWORK_AMAZON:
+    if network != AMAZON:
         return failed(f"report files are read for amazon only, not {network!r}")
     try:
-        reports = pipeline.open_report_inputs(
+        reports = ingest_steps.open_report_inputs(
             paths, marketplace=marketplace, period_start=period_start, period_end=period_end
         )
-    except pipeline.InputError as error:
+    except ingest_steps.InputError as error:
         # Bad input is no bug: the cause is the run's state message, with no traceback.
         return failed(f"nothing was loaded: {error}")
     name_run(f"ingest {network} {account}{_periods(reports)}")
     outcomes = [load_report_task(r, db, account, force) for r in reports]
-    summary = pipeline.summarize(db, network=network, account=account, outcomes=outcomes)
+    summary = ingest_steps.summarize(db, network=network, account=account, outcomes=outcomes)
     publish_summary_task(summary)
     return completed(summary, report_problems(summary))
 
 
-def report_problems(summary: pipeline.IngestSummary) -> list[str]:
+def report_problems(summary: ingest_steps.IngestSummary) -> list[str]:
     """What a user must look at after an ingest: each report that failed or lost lines."""
     problems = []
     for outcome in summary.reports:
@@ -139,7 +142,7 @@ def amazon_inbox(
     account: str,
     marketplace: str = "US",
     db: str | None = None,
-) -> list[pipeline.IngestSummary] | State[Any]:
+) -> list[ingest_steps.IngestSummary] | State[Any]:
     """Ingest every report file dropped in `inbox`; archive each loaded one, quarantine failures."""
     logger = get_run_logger()
     folder = Path(inbox)
@@ -155,8 +158,8 @@ def amazon_inbox(
     opened: list[tuple[Path, list[ReportFile]]] = []
     for file in files:
         try:
-            opened.append((file, pipeline.open_report_inputs([file], marketplace=marketplace)))
-        except pipeline.InputError as error:
+            opened.append((file, ingest_steps.open_report_inputs([file], marketplace=marketplace)))
+        except ingest_steps.InputError as error:
             logger.error("Quarantined %s: %s", file.name, error)
             _move(file, folder / "quarantine", str(error))
             problems.append(f"quarantined {file.name}: {error}")
@@ -168,7 +171,7 @@ def amazon_inbox(
         name_run(f"amazon inbox {account} (nothing new)")
     for file, reports in opened:
         outcomes = [load_report_task(r, db, account, False) for r in reports]
-        summary = pipeline.summarize(db, network="amazon", account=account, outcomes=outcomes)
+        summary = ingest_steps.summarize(db, network=AMAZON, account=account, outcomes=outcomes)
         summaries.append(summary)
         if summary.failed:
             why = "; ".join(o.message or o.status for o in summary.failed)
@@ -181,5 +184,5 @@ def amazon_inbox(
             problems += report_problems(summary)
     if summaries or quarantined:
         # One artifact per run, every file in it: under one key, "latest" is the whole run.
-        publish_summary_task(pipeline.combine(summaries, account=account), quarantined)
+        publish_summary_task(ingest_steps.combine(summaries, account=account), quarantined)
     return completed(summaries, problems)

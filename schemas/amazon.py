@@ -37,6 +37,7 @@ from connectors.amazon import (
 )
 from connectors.amazon.reports import ParsedChunk
 from connectors.amazon.scan import ScanUnavailableError, data_lines
+from schemas import networks
 from schemas.commission import CommissionLine
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
@@ -49,7 +50,7 @@ from schemas.validation import (
     map_valid,
 )
 
-NETWORK = "amazon"
+NETWORK = networks.AMAZON
 # The content key's fields, in the canonical column order (connectors/amazon/scan.py hashes the
 # same order in SQL): reordering them would change every line id already in a ledger.
 LINE_ID_FIELDS: tuple[str, ...] = CANONICAL_COLUMNS

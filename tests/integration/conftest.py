@@ -18,8 +18,8 @@ API_NETWORKS = ("impact", "awin", "cj")
 def prefect_harness() -> Iterator[None]:
     """A real Prefect API server on a temporary SQLite database, shared by the session.
 
-    Starting it costs ~10 s here (minutes when the machine is busy), so only flow tests request it (Prefect docs, "How to test
-    workflows": one session-scoped harness).
+    Starting it costs ~10 s here (minutes when the machine is busy), so only flow tests
+    request it (Prefect docs, "How to test workflows": one session-scoped harness).
     """
     from prefect.testing.utilities import prefect_test_harness
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from flows.pipeline import IngestSummary
+from flows.ingest_steps import IngestSummary
 from flows.pull_steps import PullSummary
 from warehouse.rejects import RejectSample
 
