@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.report import money
+from flows.artifacts import money
 from flows.summary import (
     PARTIAL,
     chart_svg,
