@@ -169,7 +169,7 @@ _KEY_QUANTUM = Decimal("0.0001")
 def key_text(value: object) -> str:
     """One field of a line's content key, written as DuckDB writes the same typed value.
 
-    The key is also computed in SQL (connectors/amazon/scan.sql) for lines DuckDB reads, so
+    The key is also computed in SQL (warehouse/sql/amazon/scan.sql) for lines DuckDB reads, so
     both must spell a value alike: money with exactly 4 decimals (`49.9900`, never `-0.0000`),
     dates ISO, counts as plain integers, absent text as "".
     """

@@ -32,7 +32,6 @@ def scan_source(report: ReportFile) -> Iterator[Path]:
         yield target
 
 
-
 def data_lines(report: ReportFile, ordinals: set[int]) -> dict[int, tuple[int, str]]:
     """The physical line number and text of the data rows DuckDB numbered `ordinals`.
 

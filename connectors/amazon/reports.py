@@ -44,7 +44,9 @@ _TITLE = re.compile(
 )
 # Some parsers skip trailing `Total...` lines (section 1.2); IT writes `Totale`.
 _TOTAL_PREFIXES = ("total", "gesamt", "合計")
-_ZIP_MAGIC = b"PK\x03\x04"
+# A ZIP starts with a local file header, or with the end record when it holds no file (an
+# empty archive is 22 bytes), or with a spanning marker.
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -132,19 +134,33 @@ def _open_reports(
         raise AmazonReportError(
             path.name, None, "gzip-compressed file", "a .csv, .tsv or .zip report; gunzip it first"
         )
-    if not magic.startswith(_ZIP_MAGIC):
+    if not magic.startswith(_ZIP_MAGICS):
         return [_open_one(path, None, path.name, market, period_start, period_end, check_text)]
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [info.filename for info in archive.infolist() if _is_report_member(info)]
+            members = archive.infolist()
+            names = [info.filename for info in members if _is_report_member(info)]
             if "[Content_Types].xml" in archive.namelist():
                 raise AmazonReportError(
                     path.name, None, "an Excel workbook", "the report downloaded as CSV"
                 )
     except zipfile.BadZipFile as exc:
         raise AmazonReportError(path.name, None, f"damaged ZIP archive ({exc})") from None
+    if not members:
+        raise AmazonReportError(
+            path.name,
+            None,
+            f"an empty ZIP archive ({path.stat().st_size} bytes, no file in it)",
+            "a ZIP holding the Fee-Earnings report (download it again)",
+        )
     if not names:
-        raise AmazonReportError(path.name, None, "the ZIP archive holds no report file")
+        listed = ", ".join(repr(info.filename) for info in members[:5])
+        raise AmazonReportError(
+            path.name,
+            None,
+            f"a ZIP archive that holds no report file (only {listed})",
+            "a ZIP holding the Fee-Earnings report",
+        )
     reports = [
         _open_one(
             path, member, f"{path.name}:{member}", market, period_start, period_end, check_text
@@ -717,12 +733,7 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
         try:
             cells = next(reader, None)
         except csv.Error as exc:
-            raise AmazonReportError(
-                report.name,
-                first + consumed,
-                f"unreadable CSV ({exc})",
-                "closed quotes: a quoted field that starts here never ends",
-            ) from None
+            raise _unreadable(report, chunk, consumed, exc) from None
         if cells is None:
             break
         start = consumed
@@ -759,6 +770,33 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
         ragged.append(RawLine(first + start, fields, raw))
     return ParsedChunk(
         cells_out, line_nos, ends, ragged, report.columns, first, chunk.text, skipped, continued
+    )
+
+
+def _unreadable(report: ReportFile, chunk: RawChunk, at: int, exc: csv.Error) -> AmazonReportError:
+    """What csv could not read at chunk line `at`, said as what is wrong with the file."""
+    line = chunk.text[at] if at < len(chunk.text) else ""
+    where = chunk.first_line + at
+    if "field larger than field limit" in str(exc):
+        if line.count('"') & 1:
+            problem = "a quoted cell that starts on this line never ends"
+        else:
+            problem = (
+                f"a line of {len(line.rstrip()):,} characters with a cell longer than"
+                f" {csv.field_size_limit():,}, which no report cell is"
+            )
+        return AmazonReportError(
+            report.name,
+            where,
+            f"{problem}: the file is not a readable Fee-Earnings report (damaged, or another"
+            " kind of file)",
+            "report lines of a few hundred characters, each quoted cell closed on its line",
+        )
+    return AmazonReportError(
+        report.name,
+        where,
+        f"unreadable CSV ({exc})",
+        "closed quotes: a quoted field that starts here never ends",
     )
 
 
