@@ -193,28 +193,11 @@ def _print_skips(lines: list[str], *, styled: bool) -> None:
     sys.stdout.flush()
 
 
-def _open_ahead(argv: list[str]) -> None:
-    """For a plain `passive ingest`, start opening its reports while typer and the pipeline
-    import (connectors/amazon/reports.py, open_reports_ahead)."""
-    ingest = _plain_ingest(argv)
-    if ingest is None:
-        return
-    from connectors.amazon.reports import open_reports_ahead
-
-    open_reports_ahead(
-        ingest.files,
-        marketplace=ingest.marketplace,
-        period_start=ingest.period_start,
-        period_end=ingest.period_end,
-    )
-
-
 def main() -> None:
     """Console-script entry point."""
     code = _reingest_unchanged(sys.argv[1:])
     if code is not None:
         sys.exit(code)
-    _open_ahead(sys.argv[1:])
     from flows.commands import app
 
     app()

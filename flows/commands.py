@@ -88,6 +88,20 @@ def _tracked(flow: Any, what: str, **parameters: Any) -> Any:
     raise _fail(f"{what} failed: {failure_cause(state)}; the run's logs are in the Prefect UI")
 
 
+def _tuning() -> Any:
+    """The performance settings from the environment, or a one-line error naming the bad one."""
+    from pydantic import ValidationError
+
+    from warehouse.tuning import Tuning
+
+    try:
+        return Tuning()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = "PASSIVE_" + "_".join(str(p) for p in problem["loc"]).upper()
+        raise _fail(f"{name}: {problem['msg']}") from None
+
+
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
@@ -153,27 +167,35 @@ def ingest(
                 period_end=end,
             )
         else:
-            from connectors.amazon.scan import scannable
-            from schemas.amazon import start_workers
+            from flows.amazon_validation import ValidationWorkers
+            from warehouse.amazon_scan import scannable
 
+            tuning = _tuning()
             reports = ingest_steps.open_report_inputs(
                 files, marketplace=marketplace.upper(), period_start=start, period_end=end
             )
-            if not all(scannable(report) for report in reports):
-                # Reports DuckDB does not read are parsed and validated in worker processes,
-                # forked before the progress bar's thread exists (see start_workers).
-                start_workers()
-            with spinner(err) as progress:
-                bar = progress.add_task("reading reports", total=None)
-                lines = [0]
+            with ValidationWorkers(tuning.workers, start_method="fork") as workers:
+                if not (tuning.scan and all(scannable(report) for report in reports)):
+                    # Reports DuckDB does not read are parsed and validated in worker
+                    # processes, forked before the progress bar's thread exists.
+                    workers.start()
+                with spinner(err) as progress:
+                    bar = progress.add_task("reading reports", total=None)
+                    lines = [0]
 
-                def advance(batch: Any) -> None:
-                    lines[0] += batch.records_read
-                    progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
+                    def advance(batch: Any) -> None:
+                        lines[0] += batch.records_read
+                        progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
 
-                summary = ingest_steps.ingest_reports(
-                    reports, db=db, account=account, force=force, on_batch=advance
-                )
+                    summary = ingest_steps.ingest_reports(
+                        reports,
+                        db=db,
+                        account=account,
+                        force=force,
+                        on_batch=advance,
+                        tuning=tuning,
+                        workers=workers,
+                    )
             err.print(IN_PROCESS_NOTE)
     except ingest_steps.InputError as error:
         raise _fail(str(error)) from None
