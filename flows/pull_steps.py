@@ -50,6 +50,14 @@ class PullPlan:
     start: datetime
     end: datetime
     windows: tuple[DateWindow, ...]
+    # What titles call the account: PASSIVE_<NETWORK>_ACCOUNT_NAME, else the network's label;
+    # never the SID or publisher id, which `account` holds for the ledger.
+    account_name: str = ""
+
+    @property
+    def title_name(self) -> str:
+        """The account as titles show it."""
+        return self.account_name or f"{self.network} account"
 
 
 @dataclass
@@ -180,7 +188,8 @@ def plan_pull(
     if start >= end:
         raise PullInputError(f"--since {start.date()} is not before the end {end.date()}")
     windows = tuple(split_windows(start, end, settings.max_window_days))
-    return PullPlan(network, account, start, end, windows)
+    name = settings.account_name or f"{settings.label or network} account"
+    return PullPlan(network, account, start, end, windows, account_name=name)
 
 
 def fetch_window(
