@@ -373,21 +373,14 @@ def rejects(
         passive rejects --run 3f2a... --format json
     """
     from warehouse.connection import LedgerLockedError, ledger
+    from warehouse.tally import rejects_list
 
-    query = (
-        "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
-        " FROM rejects WHERE (? IS NULL OR run_id = ?) ORDER BY rejected_at DESC, locator"
-    )
-    if limit > 0:
-        query += f" LIMIT {int(limit)}"
     try:
         with ledger(db, read_only=True) as con:
-            cursor = con.execute(query, [run, run])
-            columns = tuple(d[0] for d in cursor.description or ())
-            rows = cursor.fetchall()
+            listed = rejects_list(con, run=run, limit=limit)
     except (FileNotFoundError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
-    _emit(columns, rows, fmt, "Rejected records")
+    _emit(listed.columns, listed.rows, fmt, "Rejected records")
 
 
 @app.command()

@@ -25,6 +25,7 @@ from warehouse.runs import (
     start_run,
     utc_now,
 )
+from warehouse.tally import account_totals
 
 if TYPE_CHECKING:
     from flows.payment_steps import PaymentsSummary
@@ -188,13 +189,8 @@ def load_pull(
             raise
         status = "completed_with_rejects" if result.rejected else "completed"
         finish_run(con, run_id, status=status, result=result)
-        totals = con.execute(
-            "SELECT currency, status, sum(lines)::BIGINT, sum(sales)::VARCHAR,"
-            " sum(commission)::VARCHAR FROM revenue_monthly WHERE network = ? AND account = ?"
-            " GROUP BY ALL ORDER BY ALL",
-            [plan.network, plan.account],
-        ).fetchall()
-    return PullSummary(plan, run_id, status, result, ledger_totals=[tuple(r) for r in totals])
+        totals = account_totals(con, network=plan.network, account=plan.account)
+    return PullSummary(plan, run_id, status, result, ledger_totals=totals)
 
 
 def record_failed_pull(
