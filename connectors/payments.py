@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.awin import make_awin_client
-from connectors.base import split_windows
+from connectors.awin import NETWORK as AWIN
+from connectors.base import split_windows, token_client
 from connectors.errors import ApiError, AuthError, PaginationError, ResponseFormatError
 from connectors.http import ApiClient, CursorTracker, redact, same_origin
 from connectors.impact import MAX_WINDOW_DAYS, format_date, make_impact_client
@@ -205,7 +205,7 @@ def pull_awin_payments(
     minute). A 403 names the Full Access role the payments API needs."""
     publisher = settings.credential("publisher_id")
     pull = PaymentsPull("awin", publisher)
-    api = client or make_awin_client(settings)
+    api = client or token_client(settings, network=AWIN)
     explain = _full_access(publisher)
     try:
         prefix = AWIN_PUBLIC

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import re
-import sys
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
+from flows.output import emit as _emit
+from flows.output import fail as _fail
 from flows.payments_cli import commands as payments_commands
 from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
+from schemas.networks import AMAZON
 
 app = typer.Typer(
     name="passive",
@@ -48,63 +45,13 @@ FormatOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`,
-# `+1+1`, `@SUM(...)`): OWASP's "CSV Injection" advice is to write such a cell with a leading
-# single quote, which makes it text. A number (`-3.10`) is left as it is. Only the CSV output
-# changes: the ledger keeps what the report said.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading `'`."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([spreadsheet_safe(c) for c in columns])
-        writer.writerows([[spreadsheet_safe(_plain(v)) for v in row] for row in rows])
-        sys.stdout.write(buffer.getvalue())
-    elif fmt == "table":
-        table = Table(title=title, title_justify="left")
-        for column in columns:
-            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
-            table.add_column(column, justify="right" if numeric else "left")
-        for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        out.print(table)
-    else:
-        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
-
-
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
     account: Annotated[
         str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
     ],
-    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
+    network: Annotated[str, typer.Option(help="Network the reports come from.")] = AMAZON,
     marketplace: Annotated[
         str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
     ] = "US",
@@ -136,12 +83,12 @@ def ingest(
 
     Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
     """
-    from flows import pipeline
+    from flows import ingest_steps
     from warehouse.connection import LedgerLockedError
 
     start = period_start.date() if period_start else None
     end = period_end.date() if period_end else None
-    if network != pipeline.NETWORK_AMAZON:
+    if network != AMAZON:
         raise _fail(
             f"--network {network}: only amazon report files can be ingested; "
             "API networks are pulled with `passive pull NETWORK`"
@@ -163,7 +110,7 @@ def ingest(
             from connectors.amazon.scan import scannable
             from schemas.amazon import start_workers
 
-            reports = pipeline.open_report_inputs(
+            reports = ingest_steps.open_report_inputs(
                 files, marketplace=marketplace.upper(), period_start=start, period_end=end
             )
             if not all(scannable(report) for report in reports):
@@ -178,11 +125,11 @@ def ingest(
                     lines[0] += batch.records_read
                     progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
 
-                summary = pipeline.ingest_reports(
+                summary = ingest_steps.ingest_reports(
                     reports, db=db, account=account, force=force, on_batch=advance
                 )
             err.print(IN_PROCESS_NOTE)
-    except pipeline.InputError as error:
+    except ingest_steps.InputError as error:
         raise _fail(str(error)) from None
     except LedgerLockedError as error:
         raise _fail(str(error)) from None
@@ -191,7 +138,7 @@ def ingest(
 
 
 def _print_summary(summary: Any) -> None:
-    from flows.pipeline import IngestSummary
+    from flows.ingest_steps import IngestSummary
 
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from flows import pipeline, pull_steps
+from flows import ingest_steps, pull_steps
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
@@ -79,7 +79,7 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
                 [str(report.path)], account=account, marketplace=marketplace, db=db_arg
             )
         else:
-            summary = pipeline.ingest_files(
+            summary = ingest_steps.ingest_files(
                 [report.path], account=account, marketplace=marketplace, db=db
             )
         for outcome in summary.reports:

@@ -12,10 +12,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from connectors.amazon import ReportFile
-from flows import pipeline
+from flows import ingest_steps
+from flows.artifacts import artifact_key, ingest_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
-from flows.report import artifact_key, ingest_markdown
+from schemas.networks import AMAZON
 
 REPORT_SUFFIXES = {".csv", ".tsv", ".txt", ".zip"}
 
@@ -23,10 +24,10 @@ REPORT_SUFFIXES = {".csv", ".tsv", ".txt", ".zip"}
 @task(name="load-report", cache_policy=NO_CACHE, task_run_name="load {report.name}")
 def load_report_task(
     report: ReportFile, db: str | None, account: str, force: bool
-) -> pipeline.ReportOutcome:
+) -> ingest_steps.ReportOutcome:
     """Validate and load one report into the ledger (writes DuckDB: never cached)."""
     with ledger_writer():
-        outcome = pipeline.load_report(
+        outcome = ingest_steps.load_report(
             report, db=db, account=account, force=force, flow_run_id=flow_run.get_id()
         )
     logger = get_run_logger()
@@ -40,7 +41,7 @@ def load_report_task(
 
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
-def publish_summary_task(summary: pipeline.IngestSummary) -> None:
+def publish_summary_task(summary: ingest_steps.IngestSummary) -> None:
     """Publish the run's summary as a markdown artifact the Prefect UI shows."""
     create_markdown_artifact(
         markdown=ingest_markdown(summary),
@@ -68,21 +69,21 @@ def ingest_report_files(
     paths: list[str],
     account: str,
     marketplace: str = "US",
-    network: str = "amazon",
+    network: str = AMAZON,
     db: str | None = None,
     force: bool = False,
     period_start: date | None = None,
     period_end: date | None = None,
-) -> pipeline.IngestSummary:
+) -> ingest_steps.IngestSummary:
     """Parse and validate report files, load each into the ledger, and summarize the run."""
-    if network != pipeline.NETWORK_AMAZON:
-        raise pipeline.InputError(f"report files are read for amazon only, not {network!r}")
-    reports = pipeline.open_report_inputs(
+    if network != AMAZON:
+        raise ingest_steps.InputError(f"report files are read for amazon only, not {network!r}")
+    reports = ingest_steps.open_report_inputs(
         paths, marketplace=marketplace, period_start=period_start, period_end=period_end
     )
     name_run(f"ingest {network} {account}{_periods(reports)}")
     outcomes = [load_report_task(r, db, account, force) for r in reports]
-    summary = pipeline.summarize(db, network=network, account=account, outcomes=outcomes)
+    summary = ingest_steps.summarize(db, network=network, account=account, outcomes=outcomes)
     publish_summary_task(summary)
     return summary
 
@@ -109,7 +110,7 @@ def amazon_inbox(
     account: str,
     marketplace: str = "US",
     db: str | None = None,
-) -> list[pipeline.IngestSummary]:
+) -> list[ingest_steps.IngestSummary]:
     """Ingest every report file dropped in `inbox`; archive each loaded one, quarantine failures."""
     logger = get_run_logger()
     folder = Path(inbox)
@@ -123,8 +124,8 @@ def amazon_inbox(
     opened: list[tuple[Path, list[ReportFile]]] = []
     for file in files:
         try:
-            opened.append((file, pipeline.open_report_inputs([file], marketplace=marketplace)))
-        except pipeline.InputError as error:
+            opened.append((file, ingest_steps.open_report_inputs([file], marketplace=marketplace)))
+        except ingest_steps.InputError as error:
             logger.error("quarantined %s: %s", file.name, error)
             _move(file, folder / "quarantine", str(error))
     every_report = [r for _, reports in opened for r in reports]
@@ -134,7 +135,7 @@ def amazon_inbox(
         name_run(f"amazon inbox {account} (nothing new)")
     for file, reports in opened:
         outcomes = [load_report_task(r, db, account, False) for r in reports]
-        summary = pipeline.summarize(db, network="amazon", account=account, outcomes=outcomes)
+        summary = ingest_steps.summarize(db, network=AMAZON, account=account, outcomes=outcomes)
         publish_summary_task(summary)
         summaries.append(summary)
         if summary.failed:

@@ -12,9 +12,9 @@ from prefect.runtime import flow_run
 from connectors.base import DateWindow
 from connectors.errors import ConnectorError
 from flows import payment_steps, pull_steps
+from flows.artifacts import artifact_key, pull_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
-from flows.report import artifact_key, pull_markdown
 from flows.secrets import secret_overrides
 from schemas.validation import ColumnarBatch
 from warehouse.load import new_run_id

@@ -14,9 +14,17 @@ from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, load_batches, new_run_id, to_columnar, utc_now
+from warehouse.load import load_batches, new_run_id, to_columnar
 from warehouse.payments import load_terms
-from warehouse.runs import RunInfo, finish_run, get_cursor, set_cursor, start_run
+from warehouse.runs import (
+    LoadResult,
+    RunInfo,
+    finish_run,
+    get_cursor,
+    set_cursor,
+    start_run,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from flows.payment_steps import PaymentsSummary

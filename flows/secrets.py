@@ -7,18 +7,19 @@ from typing import Any, cast
 from connectors import API_NETWORKS
 from connectors.settings import AmazonSettings, NetworkSettings
 from flows.pull_steps import PullInputError
+from schemas.networks import AMAZON
 
 PREFIX = "passive"
 
 
 def secret_networks() -> list[str]:
     """Every network with credentials: the paged API networks and Amazon's Creators API."""
-    return sorted([*API_NETWORKS, "amazon"])
+    return sorted([*API_NETWORKS, AMAZON])
 
 
 def settings_class(network: str) -> type[NetworkSettings]:
     """The settings class of a network with credentials, or a usage error naming the known."""
-    if network == "amazon":
+    if network == AMAZON:
         # The Creators API pulls report files, not windows of records: not an ApiNetwork.
         return AmazonSettings
     try:

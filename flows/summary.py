@@ -10,10 +10,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import markdown_table
 from flows.fx_steps import base_currency
 from flows.hooks import log_failure, name_run
 from flows.payment_steps import money_ahead, payouts_markdown
-from flows.report import markdown_table
 from warehouse.connection import ledger, resolve_db_path
 from warehouse.fx import latest_fixing_day, tally_in
 from warehouse.tally import tally

@@ -18,7 +18,14 @@ from typing import Annotated, Any, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from connectors.amazon import (
     CANONICAL_COLUMNS,
@@ -30,6 +37,7 @@ from connectors.amazon import (
 )
 from connectors.amazon.reports import ParsedChunk
 from connectors.amazon.scan import ScanUnavailableError, data_lines
+from schemas import networks
 from schemas.commission import CommissionLine
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
@@ -42,7 +50,7 @@ from schemas.validation import (
     map_valid,
 )
 
-NETWORK = "amazon"
+NETWORK = networks.AMAZON
 # The content key's fields, in the canonical column order (connectors/amazon/scan.py hashes the
 # same order in SQL): reordering them would change every line id already in a ledger.
 LINE_ID_FIELDS: tuple[str, ...] = CANONICAL_COLUMNS
@@ -72,6 +80,18 @@ class AmazonEarningsRow(BaseModel):
     ad_fees: RawMoney
     device_type_group: str | None = None
     direct: str | None = None
+
+    # Only the per-model path runs this: the reader sends a row holding a NUL byte there
+    # (connectors/amazon/reports.py parse_chunk) and DuckDB's reader never calls one plain.
+    @field_validator(
+        "category", "name", "asin", "seller", "tracking_id", "device_type_group", "direct",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _no_nul_byte(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("holds a NUL byte (\\x00), which no report text has")
+        return value
 
 
 _LINE_ID_VALUES = attrgetter(*LINE_ID_FIELDS)
@@ -109,6 +129,13 @@ def earnings_line_id(row: AmazonEarningsRow) -> str:
     return content_key(_LINE_ID_VALUES(row))
 
 
+def returned_for_money(quantity: int, revenue: Decimal, ad_fees: Decimal) -> bool:
+    """A line that returns items yet earns: a return's Revenue and Ad Fees are negative or
+    zero (affiliate-formats.md 1.5: returns are their own lines with negative amounts), so a
+    negative net quantity with a positive amount is an error, not a sale."""
+    return quantity < 0 and (revenue > 0 or ad_fees > 0)
+
+
 def to_commission_line(
     row: AmazonEarningsRow, report: ReportFile, *, account: str
 ) -> CommissionLine:
@@ -117,6 +144,12 @@ def to_commission_line(
         raise ValueError(
             f"date_shipped: {row.date_shipped} is outside the report period"
             f" {report.period_start} to {report.period_end}"
+        )
+    if returned_for_money(row.items_shipped - row.returns, row.revenue, row.ad_fees):
+        raise ValueError(
+            f"items_shipped: {row.items_shipped} shipped and {row.returns} returned is a return,"
+            f" but Revenue {row.revenue} and Ad Fees {row.ad_fees} are not negative (a return"
+            " line carries negative amounts)"
         )
     return CommissionLine(
         network=NETWORK,
@@ -375,7 +408,8 @@ def _validate_parsed(
     index = {name: i for i, name in enumerate(columns)}
     day_at = index["date_shipped"]
     # Cross-field and ledger checks the per-model path words: a date outside the period, an
-    # amount with more than 4 decimals (rounded there, HALF_EVEN) or past DECIMAL(18,4).
+    # amount with more than 4 decimals (rounded there, HALF_EVEN) or past DECIMAL(18,4), a
+    # return that earns (returned_for_money).
     outside: list[int] = []
     if good:
         days = [row[day_at] for row in good]
@@ -393,8 +427,15 @@ def _validate_parsed(
             for i, row in enumerate(good)
             if any(row[m].as_tuple().exponent < -4 for m in money_at)
         ]
-    if outside or odd_money:
-        moved = set(outside) | set(odd_money)
+    items_at, returns_at = index["items_shipped"], index["returns"]
+    returns_earning = [
+        i
+        for i, row in enumerate(good)
+        if row[items_at] < row[returns_at]
+        and returned_for_money(row[items_at] - row[returns_at], row[money_at[0]], row[money_at[1]])
+    ]
+    if outside or odd_money or returns_earning:
+        moved = set(outside) | set(odd_money) | set(returns_earning)
         slow += (good_at[i] for i in moved)
         good = [row for i, row in enumerate(good) if i not in moved]
         good_at = [at for i, at in enumerate(good_at) if i not in moved]

@@ -346,7 +346,7 @@ def _money_object(data: Any, *keys: str) -> Any:
     for key in keys:
         value = data.get(key)
         if isinstance(value, dict):
-            flat = {**data, key: value.get("amount")}
+            flat = {**data, key: value.get("amount", value.get("value"))}
             if "currency" in value and data.get("currency") in (None, ""):
                 flat["currency"] = value["currency"]
             return flat

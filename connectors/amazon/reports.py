@@ -45,7 +45,9 @@ _TITLE = re.compile(
 )
 # Some parsers skip trailing `Total...` lines (section 1.2); IT writes `Totale`.
 _TOTAL_PREFIXES = ("total", "gesamt", "合計")
-_ZIP_MAGIC = b"PK\x03\x04"
+# A ZIP starts with a local file header, or with the end record when it holds no file (an
+# empty archive is 22 bytes), or with a spanning marker.
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -214,19 +216,33 @@ def _open_reports(
         raise AmazonReportError(
             path.name, None, "gzip-compressed file", "a .csv, .tsv or .zip report; gunzip it first"
         )
-    if not magic.startswith(_ZIP_MAGIC):
+    if not magic.startswith(_ZIP_MAGICS):
         return [_open_one(path, None, path.name, market, period_start, period_end, check_text)]
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [info.filename for info in archive.infolist() if _is_report_member(info)]
+            members = archive.infolist()
+            names = [info.filename for info in members if _is_report_member(info)]
             if "[Content_Types].xml" in archive.namelist():
                 raise AmazonReportError(
                     path.name, None, "an Excel workbook", "the report downloaded as CSV"
                 )
     except zipfile.BadZipFile as exc:
         raise AmazonReportError(path.name, None, f"damaged ZIP archive ({exc})") from None
+    if not members:
+        raise AmazonReportError(
+            path.name,
+            None,
+            f"an empty ZIP archive ({path.stat().st_size} bytes, no file in it)",
+            "a ZIP holding the Fee-Earnings report (download it again)",
+        )
     if not names:
-        raise AmazonReportError(path.name, None, "the ZIP archive holds no report file")
+        listed = ", ".join(repr(info.filename) for info in members[:5])
+        raise AmazonReportError(
+            path.name,
+            None,
+            f"a ZIP archive that holds no report file (only {listed})",
+            "a ZIP holding the Fee-Earnings report",
+        )
     reports = [
         _open_one(
             path, member, f"{path.name}:{member}", market, period_start, period_end, check_text
@@ -647,7 +663,8 @@ class ParsedChunk:
     cells: list[list[str]]
     line_nos: list[int]
     ends: list[int]
-    ragged: list[RawLine]  # rows whose cells do not line up with the header (rejected or not)
+    # rows whose cells do not line up with the header, or hold a NUL byte (rejected or not)
+    ragged: list[RawLine]
     columns: tuple[str, ...]  # canonical key of each entry of a `cells` row
     first_line: int
     text: list[str]
@@ -792,21 +809,22 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
     reader = csv.reader(chunk.text, delimiter=report.delimiter, skipinitialspace=True)
     consumed = 0
     skipped = continued = 0
+    # A row holding a NUL byte goes the per-model way, whose check words the reject.
+    nul = any("\x00" in line for line in chunk.text)
     while True:
         try:
             cells = next(reader, None)
         except csv.Error as exc:
-            raise AmazonReportError(
-                report.name,
-                first + consumed,
-                f"unreadable CSV ({exc})",
-                "closed quotes: a quoted field that starts here never ends",
-            ) from None
+            raise _unreadable(report, chunk, consumed, exc) from None
         if cells is None:
             break
         start = consumed
         consumed = reader.line_num
-        if len(cells) == width and cells[asin_pos]:
+        if (
+            len(cells) == width
+            and cells[asin_pos]
+            and not (nul and any("\x00" in c for c in cells))
+        ):
             continued += consumed - start - 1
             for pos in number_positions:
                 value = cells[pos]
@@ -834,6 +852,33 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
         ragged.append(RawLine(first + start, fields, raw))
     return ParsedChunk(
         cells_out, line_nos, ends, ragged, report.columns, first, chunk.text, skipped, continued
+    )
+
+
+def _unreadable(report: ReportFile, chunk: RawChunk, at: int, exc: csv.Error) -> AmazonReportError:
+    """What csv could not read at chunk line `at`, said as what is wrong with the file."""
+    line = chunk.text[at] if at < len(chunk.text) else ""
+    where = chunk.first_line + at
+    if "field larger than field limit" in str(exc):
+        if line.count('"') & 1:
+            problem = "a quoted cell that starts on this line never ends"
+        else:
+            problem = (
+                f"a line of {len(line.rstrip()):,} characters with a cell longer than"
+                f" {csv.field_size_limit():,}, which no report cell is"
+            )
+        return AmazonReportError(
+            report.name,
+            where,
+            f"{problem}: the file is not a readable Fee-Earnings report (damaged, or another"
+            " kind of file)",
+            "report lines of a few hundred characters, each quoted cell closed on its line",
+        )
+    return AmazonReportError(
+        report.name,
+        where,
+        f"unreadable CSV ({exc})",
+        "closed quotes: a quoted field that starts here never ends",
     )
 
 

@@ -12,8 +12,8 @@ there from the start.
 from __future__ import annotations
 
 import contextlib
+import csv
 import logging
-import os
 import queue
 import shutil
 import tempfile
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 import pyarrow as pa
@@ -32,16 +32,14 @@ from .columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from .marketplaces import MARKETPLACES
 from .reports import ReportFile, _open_binary, _open_text
 
+if TYPE_CHECKING:
+    from warehouse.tuning import Tuning
+
 log = logging.getLogger(__name__)
 
 SCAN_SQL = Path(__file__).with_name("scan.sql")
 SCAN_CSV_SQL = Path(__file__).with_name("scan_csv.sql")
-SCAN_ENV = "PASSIVE_SCAN"  # `0`: read every report with the Python reader
 SCAN_BATCH_ROWS = 4_096  # two of DuckDB's 2048-row vectors: batches in flight stay small (bench/)
-# Lines the Python reader must decide before the scan stops paying off: past this many, the
-# whole report is read in Python (and the leftovers' cells need not be held).
-MAX_LEFTOVERS = 50_000
-
 _MONEY = ("price", "revenue", "ad_fees")
 _COUNTS = ("items_shipped", "returns")
 _KEY_FIELDS = CANONICAL_COLUMNS  # the content key's fields, as schemas/amazon.py hashes them
@@ -54,7 +52,8 @@ _SPACE = (
 )
 # A cell holding a line break is not plain either: a plain row is exactly one physical line,
 # so the lines the scan read can be counted against the lines the file holds (pipeline.py).
-_EDGE_SPACE = rf"(^|\x{{01}}){_SPACE}|{_SPACE}(\x{{01}}|$)|[\r\n]"
+# Nor is one holding a NUL byte: the model rejects it (schemas/amazon.py).
+_EDGE_SPACE = rf"(^|\x{{01}}){_SPACE}|{_SPACE}(\x{{01}}|$)|[\r\n\x{{00}}]"
 _PLAIN_MONEY = r"-?[0-9]{1,14}(\.[0-9]{1,4})?"  # DECIMAL(18,4) holds it without rounding
 _PLAIN_COUNT = r"-?[0-9]{1,9}"  # the difference of two still fits INTEGER
 _GROUPED_MONEY = r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"  # `1,234.56`, as normalise_dot_number
@@ -72,8 +71,6 @@ def scannable(report: ReportFile) -> bool:
     Decimal-comma stores (DE, FR, IT, ES) and UTF-16 re-saves stay with the Python reader, which
     normalises them (marketplaces.py).
     """
-    if os.environ.get(SCAN_ENV, "1").strip() == "0":
-        return False
     market = MARKETPLACES[report.marketplace]
     # With `skip` and strict_mode, DuckDB 1.5 loaded no line of a report whose title ended in
     # LF above CRLF lines, and cut a cell's first letter after a title in CRLF and a header in
@@ -125,9 +122,16 @@ def scan_sql(
         "_present",
         "asin <> ''",
         f"NOT regexp_matches(concat_ws(chr(1), {', '.join(texts)}), {_q(_EDGE_SPACE)})",
+        # Python's csv refuses a cell past its field limit: such a line is the Python
+        # reader's to refuse (reports.py), not DuckDB's to load.
+        f"length(concat_ws(chr(1), {', '.join(texts)})) <= {csv.field_size_limit()}",
         *(f"regexp_full_match({m}, {_q(_PLAIN_MONEY)})" for m in _MONEY),
         *(f"regexp_full_match({c}, {_q(_PLAIN_COUNT)})" for c in _COUNTS),
         f"regexp_full_match(date_shipped, {_q(_ISO_DATE)})",
+        # A return that earns is a reject (schemas/amazon.py returned_for_money): not plain.
+        "NOT (TRY_CAST(items_shipped AS BIGINT) < TRY_CAST(returns AS BIGINT)"
+        " AND (TRY_CAST(revenue AS DECIMAL(18, 4)) > 0"
+        " OR TRY_CAST(ad_fees AS DECIMAL(18, 4)) > 0))",
         "TRY_CAST(date_shipped AS DATE) BETWEEN $period_start AND $period_end",
     ]
 
@@ -140,12 +144,12 @@ def scan_sql(
             return f"TRY_CAST({name} AS BIGINT)::VARCHAR"
         return name
 
-    csv, cells = csv_sql(width), _cells(width)
+    read, cells = csv_sql(width), _cells(width)
     sources: dict[Rows, str] = {
-        "read": f"SELECT *, count(*) AS copies FROM {csv} GROUP BY ALL",
+        "read": f"SELECT *, count(*) AS copies FROM {read} GROUP BY ALL",
         "staged": f"SELECT {cells}, count(*) AS copies FROM {CELLS_TABLE}"
         f" WHERE row_hash % $buckets = $bucket GROUP BY ALL",
-        "in_order": f"SELECT *, 1 AS copies FROM {csv}",
+        "in_order": f"SELECT *, 1 AS copies FROM {read}",
     }
     return SCAN_SQL.read_text(encoding="utf-8").format(
         rows=sources[rows],
@@ -220,15 +224,12 @@ def _used(query: str, params: dict[str, object]) -> dict[str, object]:
 SCAN_DB = "passive_scan"
 SCAN_TABLE = f"{SCAN_DB}.lines"
 CELLS_TABLE = f"{SCAN_DB}.cells"  # a big report's raw cells, read once (stage_scan)
-# A report is first grouped in one pass as DuckDB reads it, if it is up to SCAN_PASS_BYTES:
-# that fits the load's 128MB budget for the 617k distinct lines of the 1M-line bench report
-# and the 902k of the 2M-line one, and runs out of memory within a second for 1.5M (the
-# 10M-line one) or a million all-distinct lines (bench/). Then the cells are staged once and
-# grouped in passes of about SCAN_PASS_LINES distinct lines; a pass that runs out of memory
-# is redone in twice as many passes, up to MAX_SCAN_PASSES.
-SCAN_PASS_BYTES = 2 * 1024 * 1024 * 1024
-SCAN_PASS_LINES = 500_000
-MAX_SCAN_PASSES = 256
+# A report is first grouped in one pass as DuckDB reads it, if it is up to
+# Tuning.scan_pass_bytes: that fits the load's 128MB budget for the 617k distinct lines of the
+# 1M-line bench report and the 902k of the 2M-line one, and runs out of memory within a second
+# for 1.5M (the 10M-line one) or a million all-distinct lines (bench/). Then the cells are
+# staged once and grouped in passes of about Tuning.scan_pass_lines distinct lines; a pass that
+# runs out of memory is redone in twice as many passes, up to Tuning.max_scan_passes.
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class ScanCounts:
 
 
 def stage_scan(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> ScanCounts:
     """DuckDB reads the report into SCAN_TABLE, one row per distinct line with its `copies`,
     and adds the plain ones to the load's `_load_stage` view (stage_create.sql).
@@ -252,8 +253,8 @@ def stage_scan(
     """
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCAN_DB}")
     try:
-        if not _grouped_as_read(con, report, path, account):
-            _grouped_in_passes(con, report, path, account)
+        if not _grouped_as_read(con, report, path, account, tuning):
+            _grouped_in_passes(con, report, path, account, tuning)
     except duckdb.Error as exc:
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
     finally:
@@ -270,16 +271,16 @@ def stage_scan(
     ).fetchone()
     assert row is not None
     counts = ScanCounts(int(row[0]), int(row[1]), int(row[2]))
-    if counts.other_lines > MAX_LEFTOVERS:
-        raise ScanUnavailableError(f"more than {MAX_LEFTOVERS:,} lines are not plain")
+    if counts.other_lines > tuning.max_leftovers:
+        raise ScanUnavailableError(f"more than {tuning.max_leftovers:,} lines are not plain")
     return counts
 
 
 def _grouped_as_read(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> bool:
     """One pass over the file, grouping as it reads: False if the report is too big for it."""
-    if path.stat().st_size > SCAN_PASS_BYTES:
+    if path.stat().st_size > tuning.scan_pass_bytes:
         return False
     query, params = _query(report, path, account, "read")
     try:
@@ -291,7 +292,7 @@ def _grouped_as_read(
 
 
 def _grouped_in_passes(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> None:
     """Stage the raw cells once, then group them in passes that fit the memory budget.
 
@@ -308,7 +309,7 @@ def _grouped_in_passes(
     )
     row = con.execute(f"SELECT approx_count_distinct(row_hash) FROM {CELLS_TABLE}").fetchone()
     distinct = int(row[0]) if row and row[0] is not None else 0
-    buckets = max(1, -(-distinct // SCAN_PASS_LINES))
+    buckets = max(1, -(-distinct // tuning.scan_pass_lines))
     query, params = _query(report, path, account, "staged")
     while True:
         try:
@@ -321,7 +322,7 @@ def _grouped_in_passes(
                 con.execute(f"{verb} {query}", {**params, "buckets": buckets, "bucket": bucket})
             return
         except duckdb.OutOfMemoryException:
-            if buckets >= MAX_SCAN_PASSES:
+            if buckets >= tuning.max_scan_passes:
                 # The Python reader's load grows the budget where it must (warehouse/load.py).
                 raise ScanUnavailableError(
                     f"grouping its lines ran out of memory in {buckets} passes"

@@ -90,7 +90,7 @@ def test_inbox_flow_with_nothing_to_do_changes_nothing(prefect_harness, db, tmp_
 
 def test_a_bad_header_fails_the_flow_before_anything_loads(prefect_harness, db):
     from flows.ingest import ingest_report_files
-    from flows.pipeline import InputError
+    from flows.ingest_steps import InputError
 
     with pytest.raises(InputError, match=r"bad_header\.csv:2"):
         ingest_report_files(

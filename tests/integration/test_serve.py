@@ -340,6 +340,10 @@ def test_ledger_summary_publishes_the_passive_income_artifact(served, inbox_run)
     assert "| month | earned | pending | reversed | net | change on last month |" in markdown
     assert "| 2020-12 | 49.37 | 0.00 | 0.00 | 49.37 | – |" in markdown
     assert "2020-12 ██████████████████████████████" in markdown
+    # December 2020's Amazon earnings were due 2021-03-01: long overdue, nothing to come.
+    assert "## Money arriving in the next 90 days" in markdown
+    assert "No payment is expected in that time." in markdown
+    assert "## Overdue" in markdown and "| amazon |" in markdown
 
 
 def test_every_write_holds_the_one_writer_limit(served, inbox_run):
@@ -361,7 +365,7 @@ def test_a_second_serve_says_one_is_running(served):
 
 
 def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_path):
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     together, apart = tmp_path / "together.duckdb", tmp_path / "apart.duckdb"
     inbox = tmp_path / "inbox-uk"
@@ -395,7 +399,7 @@ def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_pa
 
 
 def _seed(db: Path) -> None:
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     ingest_files([FIXTURES / "us_earnings.csv"], db=db, account="lock-us", marketplace="US")
 

@@ -170,6 +170,13 @@ def test_a_malformed_awin_payment_is_a_reject_with_its_page_and_index(
     assert [r.locator for r in batch.rejects] == ["page 2:1"]
 
 
+def test_awin_money_as_value_and_currency_is_read_too() -> None:
+    record = {"paymentId": 7, "processingDate": "2026-10-15",
+              "amount": {"value": Decimal("3.10"), "currency": "usd"}}  # fmt: skip
+    (payment,) = validate_awin_payments([record], account="77777", page=1).payments
+    assert (payment.payment_id, payment.amount, payment.currency) == ("7", Decimal("3.1000"), "USD")
+
+
 def test_awin_breakdowns_become_items_of_their_payment() -> None:
     records = fixture("awin/payment_breakdowns.json")["results"]
     batch = validate_awin_breakdowns(

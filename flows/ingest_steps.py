@@ -1,4 +1,4 @@
-"""The ingest pipeline as plain functions: the Prefect flows wrap these, the CLI may call them."""
+"""Ingesting Amazon report files as plain functions: the flows and the CLI call these."""
 
 from __future__ import annotations
 
@@ -21,21 +21,21 @@ from connectors.amazon.scan import (
     scanned_cells,
     stage_scan,
 )
-from flows.report_runs import NETWORK_AMAZON as NETWORK_AMAZON
-from flows.report_runs import report_run, skipped_message
+from flows.reingest import first_ingested_as, record_skip, report_run
 from schemas.amazon import ScanCheck, decide_leftovers, validate_earnings_stream
+from schemas.networks import AMAZON
 from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
 from warehouse.load import (
     LoadRefusedError,
-    LoadResult,
     Slice,
     first_reject,
     load_batches,
     new_run_id,
     replace_refusal,
 )
-from warehouse.runs import finish_run, record_source_file, seen_source_file, start_run
+from warehouse.runs import LoadResult, finish_run, record_source_file, start_run
+from warehouse.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -127,14 +127,17 @@ def load_report(
     force: bool = False,
     flow_run_id: str | None = None,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+    tuning: Tuning | None = None,
 ) -> ReportOutcome:
     """Replace the account's lines in the report's period with the report's lines, atomically.
 
     Content already ingested for this account is a no-op (whatever the file's name or
     container) unless `force` is set. A report that would empty or mostly empty its period
     (warehouse.load.replace_refusal) is refused unless `force` is set, and a load that cannot
-    account for every line of the file is refused whatever `force` says.
+    account for every line of the file is refused whatever `force` says. `tuning` defaults to
+    the environment's (Tuning()).
     """
+    tuning = tuning or Tuning()
     run_id = new_run_id()
     outcome = ReportOutcome(
         name=report.name,
@@ -146,17 +149,20 @@ def load_report(
     )
     run = report_run(report, run_id=run_id, account=account, flow_run_id=flow_run_id)
     with ledger(db) as con:
-        seen = seen_source_file(
-            con, network=NETWORK_AMAZON, account=account, content_hash=report.content_hash
-        )
-        start_run(con, run)
-        if seen and not force:
-            message = skipped_message(seen[1])
-            finish_run(con, run_id, status="skipped", message=message)
+        first = first_ingested_as(con, report, account=account)
+        if first is not None and not force:
+            message = record_skip(con, run, first)
             return replace(outcome, status="skipped", message=message)
+        start_run(con, run)
         try:
             result = _load(
-                con, report, run_id=run_id, account=account, on_batch=on_batch, force=force
+                con,
+                report,
+                run_id=run_id,
+                account=account,
+                on_batch=on_batch,
+                force=force,
+                tuning=tuning,
             )
         except (AmazonReportError, LoadRefusedError) as error:
             finish_run(con, run_id, status="failed", message=str(error))
@@ -177,19 +183,33 @@ def _load(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    tuning: Tuning,
     force: bool = False,
 ) -> LoadResult:
-    if scannable(report):
+    if tuning.scan and scannable(report):
         try:
             return _load_scanned(
-                con, report, run_id=run_id, account=account, on_batch=on_batch, force=force
+                con,
+                report,
+                run_id=run_id,
+                account=account,
+                on_batch=on_batch,
+                force=force,
+                tuning=tuning,
             )
         except ScanUnavailableError as why:
             # Nothing was written: the load's transaction rolled back and its scratch is gone.
             log.info("%s: read in Python: %s", report.name, why)
     batches = validate_earnings_stream(iter_raw_batches(report), account=account)
     return _load_batches(
-        con, report, batches, run_id=run_id, account=account, on_batch=on_batch, force=force
+        con,
+        report,
+        batches,
+        run_id=run_id,
+        account=account,
+        on_batch=on_batch,
+        force=force,
+        tuning=tuning,
     )
 
 
@@ -200,6 +220,7 @@ def _load_scanned(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    tuning: Tuning,
     force: bool,
 ) -> LoadResult:
     """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
@@ -212,7 +233,7 @@ def _load_scanned(
         checks: list[ScanCheck] = []
 
         def fill(c: duckdb.DuckDBPyConnection) -> int:
-            counts = stage_scan(c, report, path, account)
+            counts = stage_scan(c, report, path, account, tuning)
             scanned.append(counts)
             checks.append(ScanCheck(scanned_cells(c), report.columns))
             return counts.plain_lines
@@ -238,6 +259,7 @@ def _load_scanned(
                 fill_stage=fill,
                 confirm=confirm,
                 force=force,
+                tuning=tuning,
             )
         finally:
             for check in checks:
@@ -253,6 +275,7 @@ def _load_batches(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    tuning: Tuning,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
     confirm: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     force: bool = False,
@@ -294,7 +317,7 @@ def _load_batches(
         record_source_file(
             c,
             content_hash=report.content_hash,
-            network=NETWORK_AMAZON,
+            network=AMAZON,
             account=account,
             file_name=report.name,
             report_type=report.report_type,
@@ -309,13 +332,14 @@ def _load_batches(
         con,
         batches,
         run_id=run_id,
-        network=NETWORK_AMAZON,
+        network=AMAZON,
         account=account,
         mode="replace_slice",
-        replace=Slice(NETWORK_AMAZON, account, report.period_start, report.period_end),
+        replace=Slice(AMAZON, account, report.period_start, report.period_end),
         on_batch=count,
         before_commit=remember_file,
         fill_stage=filled if fill_stage is not None else None,
+        tuning=tuning,
         check=check,
     )
 
@@ -395,12 +419,15 @@ def ingest_files(
     period_start: date | None = None,
     period_end: date | None = None,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+    tuning: Tuning | None = None,
 ) -> IngestSummary:
     """Ingest report files in-process (no Prefect): open all, load each, summarize."""
     reports = open_report_inputs(
         paths, marketplace=marketplace, period_start=period_start, period_end=period_end
     )
-    return ingest_reports(reports, db=db, account=account, force=force, on_batch=on_batch)
+    return ingest_reports(
+        reports, db=db, account=account, force=force, on_batch=on_batch, tuning=tuning
+    )
 
 
 def ingest_reports(
@@ -410,9 +437,12 @@ def ingest_reports(
     account: str,
     force: bool = False,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+    tuning: Tuning | None = None,
 ) -> IngestSummary:
     """Load reports already opened (open_report_inputs) in-process, each alone, and summarize."""
+    tuning = tuning or Tuning()
     outcomes = [
-        load_report(r, db=db, account=account, force=force, on_batch=on_batch) for r in reports
+        load_report(r, db=db, account=account, force=force, on_batch=on_batch, tuning=tuning)
+        for r in reports
     ]
-    return summarize(db, network=NETWORK_AMAZON, account=account, outcomes=outcomes)
+    return summarize(db, network=AMAZON, account=account, outcomes=outcomes)

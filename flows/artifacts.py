@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flows.pipeline import IngestSummary
+from flows.ingest_steps import IngestSummary
 from flows.pull_steps import PullSummary
 
 
