@@ -136,7 +136,7 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
     from connectors.amazon.errors import AmazonReportError
     from connectors.amazon.reports import open_reports
     from flows.reingest import first_ingested_as, record_skip, report_run
-    from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, resolve_db_path
 
     db = resolve_db_path(ingest.options.get("--db"))
     if not db.is_file():
@@ -170,8 +170,8 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
                 assert first is not None
                 run = report_run(report, run_id=uuid.uuid4().hex, account=account)
                 lines.append(f"skipped {report.name}: {record_skip(con, run, first)}")
-    except LedgerLockedError:
-        return None
+    except (LedgerLockedError, LedgerPathError):
+        return None  # the full command says what is wrong
     return lines
 
 

@@ -37,6 +37,8 @@ from warehouse.load import (
     new_run_id,
     replace_refusal,
 )
+from warehouse.rejects import SAMPLE as REJECTS_SHOWN
+from warehouse.rejects import RejectSample, reject_sample
 from warehouse.runs import LoadResult, finish_run, record_source_file, start_run
 from warehouse.tuning import Tuning
 
@@ -80,6 +82,7 @@ class IngestSummary:
     account: str
     reports: list[ReportOutcome] = field(default_factory=list)
     months: list[MonthTotal] = field(default_factory=list)
+    rejects: RejectSample = field(default_factory=RejectSample)
 
     def total(self, attribute: str) -> int:
         """Sum of one LoadResult counter over the loaded reports."""
@@ -111,6 +114,10 @@ def open_report_inputs(
     reports: list[ReportFile] = []
     for raw in paths:
         path = Path(raw)
+        if path.is_dir():
+            raise InputError(
+                f"{path}: is a folder; give the report files in it, e.g. {path / '*.csv'}"
+            )
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         try:
@@ -409,6 +416,10 @@ def summarize(
 ) -> IngestSummary:
     """Collect the outcomes with the ledger's totals for the months they cover."""
     summary = IngestSummary(network=network, account=account, reports=list(outcomes))
+    rejecting = [o.run_id for o in outcomes if o.result is not None and o.result.rejected]
+    if rejecting:
+        with ledger(db, read_only=True) as con:
+            summary.rejects = reject_sample(con, rejecting)
     touched = [o for o in outcomes if o.status == "loaded"]
     if touched:
         summary.months = months_touched(
@@ -419,6 +430,22 @@ def summarize(
             end=max(o.period_end for o in touched),
         )
     return summary
+
+
+def combine(summaries: Sequence[IngestSummary], *, account: str) -> IngestSummary:
+    """One summary of several (an inbox run's files): every report, every month touched
+    (a month two files touched is taken from the later one), and the rejects."""
+    months = {(m.month, m.currency): m for s in summaries for m in s.months}
+    return IngestSummary(
+        network=AMAZON,
+        account=account,
+        reports=[r for s in summaries for r in s.reports],
+        months=[months[key] for key in sorted(months)],
+        rejects=RejectSample(
+            sum(s.rejects.total for s in summaries),
+            [x for s in summaries for x in s.rejects.first][:REJECTS_SHOWN],
+        ),
+    )
 
 
 def ingest_files(

@@ -93,3 +93,8 @@ def rejects_list(con: duckdb.DuckDBPyConnection, *, run: str | None, limit: int)
     cursor = sql.execute(con, "rejects_list", run=run, limit=max(0, int(limit)))
     columns = tuple(d[0] for d in cursor.description or ())
     return Tally(columns, cursor.fetchall())
+
+
+def networks_held(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The networks the ledger holds lines of."""
+    return {str(row[0]) for row in sql.execute(con, "networks_held").fetchall()}
