@@ -119,7 +119,7 @@ def pull_impact_payments(
             api, account, since, end, page_size=settings.page_size
         ):
             page = validate_invoices(invoices, account=account, page=number)
-            pull.batch.extend(page)
+            pull.batch.merge(page)
             pull.items_for |= {p.payment_id for p in page.payments}
         try:
             body = fetch_withdrawal_settings(api, account)
@@ -219,7 +219,7 @@ def pull_awin_payments(
             prefix = ""
             pages = list(fetch_awin_paged(api, _awin_payments(publisher), "payments"))
         for number, records in pages:
-            pull.batch.extend(validate_awin_payments(records, account=publisher, page=number))
+            pull.batch.merge(validate_awin_payments(records, account=publisher, page=number))
         for payment in pull.batch.payments:
             if payment.payment_id in settled:
                 continue

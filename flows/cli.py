@@ -136,7 +136,7 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
     from connectors.amazon.errors import AmazonReportError
     from connectors.amazon.reports import open_reports
     from flows.reingest import first_ingested_as, record_skip, report_run
-    from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, resolve_db_path
 
     db = resolve_db_path(ingest.options.get("--db"))
     if not db.is_file():
@@ -170,8 +170,8 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
                 assert first is not None
                 run = report_run(report, run_id=uuid.uuid4().hex, account=account)
                 lines.append(f"skipped {report.name}: {record_skip(con, run, first)}")
-    except LedgerLockedError:
-        return None
+    except (LedgerLockedError, LedgerPathError):
+        return None  # the full command says what is wrong
     return lines
 
 
@@ -193,28 +193,11 @@ def _print_skips(lines: list[str], *, styled: bool) -> None:
     sys.stdout.flush()
 
 
-def _open_ahead(argv: list[str]) -> None:
-    """For a plain `passive ingest`, start opening its reports while typer and the pipeline
-    import (connectors/amazon/reports.py, open_reports_ahead)."""
-    ingest = _plain_ingest(argv)
-    if ingest is None:
-        return
-    from connectors.amazon.reports import open_reports_ahead
-
-    open_reports_ahead(
-        ingest.files,
-        marketplace=ingest.marketplace,
-        period_start=ingest.period_start,
-        period_end=ingest.period_end,
-    )
-
-
 def main() -> None:
     """Console-script entry point."""
     code = _reingest_unchanged(sys.argv[1:])
     if code is not None:
         sys.exit(code)
-    _open_ahead(sys.argv[1:])
     from flows.commands import app
 
     app()

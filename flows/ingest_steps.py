@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -11,20 +12,21 @@ from pathlib import Path
 import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
-from connectors.amazon.scan import (
+from connectors.amazon.plain_file import scan_source
+from flows.amazon_validation import ValidationWorkers, decide_leftovers, validate_earnings_stream
+from flows.reingest import first_ingested_as, record_skip, report_run
+from schemas.networks import AMAZON
+from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
+from warehouse.amazon_scan import (
+    ScanCheck,
     ScanCounts,
     ScanUnavailableError,
     drop_scan,
     not_plain_rows,
-    scan_source,
     scannable,
     scanned_cells,
     stage_scan,
 )
-from flows.reingest import first_ingested_as, record_skip, report_run
-from schemas.amazon import ScanCheck, decide_leftovers, validate_earnings_stream
-from schemas.networks import AMAZON
-from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
 from warehouse.load import (
     LoadRefusedError,
@@ -34,6 +36,8 @@ from warehouse.load import (
     new_run_id,
     replace_refusal,
 )
+from warehouse.rejects import SAMPLE as REJECTS_SHOWN
+from warehouse.rejects import RejectSample, reject_sample
 from warehouse.runs import LoadResult, finish_run, record_source_file, start_run
 from warehouse.tuning import Tuning
 
@@ -77,6 +81,7 @@ class IngestSummary:
     account: str
     reports: list[ReportOutcome] = field(default_factory=list)
     months: list[MonthTotal] = field(default_factory=list)
+    rejects: RejectSample = field(default_factory=RejectSample)
 
     def total(self, attribute: str) -> int:
         """Sum of one LoadResult counter over the loaded reports."""
@@ -108,6 +113,10 @@ def open_report_inputs(
     reports: list[ReportFile] = []
     for raw in paths:
         path = Path(raw)
+        if path.is_dir():
+            raise InputError(
+                f"{path}: is a folder; give the report files in it, e.g. {path / '*.csv'}"
+            )
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         try:
@@ -128,6 +137,7 @@ def load_report(
     flow_run_id: str | None = None,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
     tuning: Tuning | None = None,
+    workers: ValidationWorkers | None = None,
 ) -> ReportOutcome:
     """Replace the account's lines in the report's period with the report's lines, atomically.
 
@@ -135,9 +145,22 @@ def load_report(
     container) unless `force` is set. A report that would empty or mostly empty its period
     (warehouse.load.replace_refusal) is refused unless `force` is set, and a load that cannot
     account for every line of the file is refused whatever `force` says. `tuning` defaults to
-    the environment's (Tuning()).
+    the environment's (Tuning()); without `workers` the Python reader's lines are validated
+    in processes this call starts and stops (ValidationWorkers).
     """
     tuning = tuning or Tuning()
+    if workers is None:
+        with ValidationWorkers(tuning.workers) as own:
+            return load_report(
+                report,
+                db=db,
+                account=account,
+                force=force,
+                flow_run_id=flow_run_id,
+                on_batch=on_batch,
+                tuning=tuning,
+                workers=own,
+            )
     run_id = new_run_id()
     outcome = ReportOutcome(
         name=report.name,
@@ -163,6 +186,7 @@ def load_report(
                 on_batch=on_batch,
                 force=force,
                 tuning=tuning,
+                workers=workers,
             )
         except (AmazonReportError, LoadRefusedError) as error:
             finish_run(con, run_id, status="failed", message=str(error))
@@ -184,6 +208,7 @@ def _load(
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
     tuning: Tuning,
+    workers: ValidationWorkers,
     force: bool = False,
 ) -> LoadResult:
     if tuning.scan and scannable(report):
@@ -200,7 +225,7 @@ def _load(
         except ScanUnavailableError as why:
             # Nothing was written: the load's transaction rolled back and its scratch is gone.
             log.info("%s: read in Python: %s", report.name, why)
-    batches = validate_earnings_stream(iter_raw_batches(report), account=account)
+    batches = validate_earnings_stream(iter_raw_batches(report), account=account, workers=workers)
     return _load_batches(
         con,
         report,
@@ -223,7 +248,7 @@ def _load_scanned(
     tuning: Tuning,
     force: bool,
 ) -> LoadResult:
-    """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
+    """DuckDB reads the report (warehouse/amazon_scan.py); pydantic still checks every line.
 
     pydantic runs in a thread of its own while DuckDB numbers the lines and writes the ledger;
     its verdict is awaited before the commit, so a disagreement rolls the load back.
@@ -397,6 +422,10 @@ def summarize(
 ) -> IngestSummary:
     """Collect the outcomes with the ledger's totals for the months they cover."""
     summary = IngestSummary(network=network, account=account, reports=list(outcomes))
+    rejecting = [o.run_id for o in outcomes if o.result is not None and o.result.rejected]
+    if rejecting:
+        with ledger(db, read_only=True) as con:
+            summary.rejects = reject_sample(con, rejecting)
     touched = [o for o in outcomes if o.status == "loaded"]
     if touched:
         summary.months = months_touched(
@@ -407,6 +436,22 @@ def summarize(
             end=max(o.period_end for o in touched),
         )
     return summary
+
+
+def combine(summaries: Sequence[IngestSummary], *, account: str) -> IngestSummary:
+    """One summary of several (an inbox run's files): every report, every month touched
+    (a month two files touched is taken from the later one), and the rejects."""
+    months = {(m.month, m.currency): m for s in summaries for m in s.months}
+    return IngestSummary(
+        network=AMAZON,
+        account=account,
+        reports=[r for s in summaries for r in s.reports],
+        months=[months[key] for key in sorted(months)],
+        rejects=RejectSample(
+            sum(s.rejects.total for s in summaries),
+            [x for s in summaries for x in s.rejects.first][:REJECTS_SHOWN],
+        ),
+    )
 
 
 def ingest_files(
@@ -438,11 +483,24 @@ def ingest_reports(
     force: bool = False,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
     tuning: Tuning | None = None,
+    workers: ValidationWorkers | None = None,
 ) -> IngestSummary:
-    """Load reports already opened (open_report_inputs) in-process, each alone, and summarize."""
+    """Load reports already opened (open_report_inputs) in-process, each alone, and summarize.
+
+    `workers`: the caller's validation processes, else ones that live for this call.
+    """
     tuning = tuning or Tuning()
-    outcomes = [
-        load_report(r, db=db, account=account, force=force, on_batch=on_batch, tuning=tuning)
-        for r in reports
-    ]
+    with ValidationWorkers(tuning.workers) if workers is None else nullcontext(workers) as pool:
+        outcomes = [
+            load_report(
+                r,
+                db=db,
+                account=account,
+                force=force,
+                on_batch=on_batch,
+                tuning=tuning,
+                workers=pool,
+            )
+            for r in reports
+        ]
     return summarize(db, network=AMAZON, account=account, outcomes=outcomes)

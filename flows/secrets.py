@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from connectors import API_NETWORKS
 from connectors.settings import AmazonSettings, NetworkSettings
-from flows.pull_steps import PullInputError
+from flows.pull_steps import PullInputError, secret_block_name
 from schemas.networks import AMAZON
 
 PREFIX = "passive"
@@ -36,7 +36,7 @@ def credential_fields(network: str) -> tuple[str, ...]:
 
 def block_name(network: str, field: str) -> str:
     """The Secret block holding one setting: passive-impact-auth-token."""
-    return f"{PREFIX}-{network}-{field}".replace("_", "-").lower()
+    return secret_block_name(network, field)
 
 
 def read_secret(name: str) -> str | None:

@@ -142,6 +142,14 @@ class PaymentBatch:
         self.rejects += other.rejects
         self.records_read += other.records_read
 
+    def merge(self, other: PaymentBatch) -> None:
+        """Append a later page: a payment read again (a listing that moved while it was paged)
+        keeps only its latest reading, with that reading's items."""
+        again = {p.payment_id for p in other.payments}
+        self.payments = [p for p in self.payments if p.payment_id not in again]
+        self.items = [i for i in self.items if i.payment_id not in again]
+        self.extend(other)
+
 
 def _each(
     records: Sequence[Any],

@@ -8,13 +8,12 @@ import csv
 import hashlib
 import io
 import re
-import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import IO, overload
 
 from .columns import NUMERIC_COLUMNS, HeaderMap, resolve_header
 from .errors import AmazonReportError
@@ -90,79 +89,6 @@ class RawLine:
     raw: str  # the original line text, for the rejects table
 
 
-_OpenKey = tuple[Path, int, int, str, "date | None", "date | None", bool]
-
-
-class _Ahead(threading.Thread):
-    """open_reports run ahead in a thread (see open_reports_ahead)."""
-
-    def __init__(self, paths: list[Path], **options: Any) -> None:
-        super().__init__(name="passive-open-ahead", daemon=True)
-        self.options = options
-        self.keys = {key: path for path in paths if (key := _open_key(path, **options)) is not None}
-        self._todo = list(self.keys.items())  # `keys` entries are claimed by open_reports
-        self.results: dict[_OpenKey, list[ReportFile] | BaseException] = {}
-
-    def run(self) -> None:
-        for key, path in self._todo:
-            try:
-                self.results[key] = _open_reports(path, **self.options)
-            except BaseException as exc:  # raised again by the open_reports call it serves
-                self.results[key] = exc
-
-
-_AHEAD: list[_Ahead] = []
-
-
-def open_reports_ahead(
-    paths: Sequence[str | Path],
-    *,
-    marketplace: str,
-    period_start: date | None = None,
-    period_end: date | None = None,
-) -> None:
-    """Start opening (hashing, text-checking) reports in a thread, for `open_reports` later.
-
-    `passive ingest` calls this before it imports its heavy modules: hashing and Arrow's text
-    check release the GIL, so they overlap the imports (~0.1 s of a 1M-line ingest, bench/).
-    A later open_reports call with the same arguments, on an unchanged file, waits for and
-    takes the result (or the error); any other call opens the file itself.
-    """
-    ahead = _Ahead(
-        [Path(p) for p in paths],
-        marketplace=marketplace,
-        period_start=period_start,
-        period_end=period_end,
-        check_text=True,
-    )
-    _AHEAD.append(ahead)
-    ahead.start()
-
-
-def _open_key(
-    path: Path,
-    *,
-    marketplace: str,
-    period_start: date | None,
-    period_end: date | None,
-    check_text: bool,
-) -> _OpenKey | None:
-    try:
-        stat = path.stat()
-        resolved = path.resolve()
-    except OSError:
-        return None
-    return (
-        resolved,
-        stat.st_size,
-        stat.st_mtime_ns,
-        marketplace,
-        period_start,
-        period_end,
-        check_text,
-    )
-
-
 def open_reports(
     path: Path,
     *,
@@ -179,21 +105,13 @@ def open_reports(
     `check_report_text`: a caller that only needs the content hash to find the report already
     ingested (and so already checked) saves that pass over the file.
     """
-    options: dict[str, Any] = {
-        "marketplace": marketplace,
-        "period_start": period_start,
-        "period_end": period_end,
-        "check_text": check_text,
-    }
-    key = _open_key(Path(path), **options) if _AHEAD else None
-    for ahead in _AHEAD:
-        if key is not None and ahead.keys.pop(key, None) is not None:
-            ahead.join()
-            found = ahead.results.pop(key)
-            if isinstance(found, BaseException):
-                raise found
-            return found
-    return _open_reports(Path(path), **options)
+    return _open_reports(
+        Path(path),
+        marketplace=marketplace,
+        period_start=period_start,
+        period_end=period_end,
+        check_text=check_text,
+    )
 
 
 def _open_reports(

@@ -199,12 +199,12 @@ def test_a_failure_injected_mid_load_leaves_the_ledger_exactly_as_before(
     ingest(db, reports["feb"][0])
     before = snapshot(db)
     from connectors import amazon as amazon_connector
-    from schemas import amazon
+    from flows import amazon_validation
 
     batches_seen = {"n": 0}
 
     def flaky_stream(batches, **kwargs):
-        for batch in amazon.validate_earnings_stream(batches, **kwargs):
+        for batch in amazon_validation.validate_earnings_stream(batches, **kwargs):
             batches_seen["n"] += 1
             if batches_seen["n"] == 2:
                 raise MemoryError("injected after the first batch was staged")

@@ -1,4 +1,4 @@
-"""DuckDB's reader (connectors/amazon/scan.py) must load exactly what the Python reader loads."""
+"""DuckDB's reader (warehouse/amazon_scan.py) must load exactly what the Python reader loads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import ingest_steps
-from schemas import amazon as amazon_schema
+from warehouse import amazon_scan
 
 HEADER = (
     "Category,Name,ASIN,Seller,Tracking ID,Date Shipped,Price($),Items Shipped,Returns,"
@@ -141,9 +141,8 @@ def test_pydantic_rejecting_a_line_duckdb_read_as_plain_sends_the_report_to_pyth
         return real_reader(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ingest_steps, "iter_raw_batches", counted)
-    monkeypatch.setattr(amazon_schema, "_POOL", None)
     monkeypatch.setenv("PASSIVE_WORKERS", "0")  # validate in-process, where the patch applies
-    monkeypatch.setattr(amazon_schema, "_json_rows_fail", lambda columns, payload: "injected")
+    monkeypatch.setattr(amazon_scan, "json_rows_fail", lambda columns, payload: "injected")
     report = tmp_path / "plain.csv"
     report.write_text("\n".join([TITLE, HEADER, GOOD, GOOD]) + "\n", encoding="utf-8")
     _load(report, tmp_path / "l.duckdb", monkeypatch, scan=True)

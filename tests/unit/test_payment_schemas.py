@@ -192,3 +192,14 @@ def test_awin_breakdowns_become_items_of_their_payment() -> None:
     )
     assert [r.locator for r in batch.rejects] == ["payment 9876543 page 2:0"]
     assert [i.item for i in batch.items] == [26]
+
+
+def test_a_payment_read_twice_keeps_its_latest_reading_and_items() -> None:
+    invoices = fixture("impact/invoices_page1.json")["Invoices"]
+    batch = validate_invoices(invoices, account="SID", page=1)
+    later = json.loads(json.dumps(invoices[0], default=str))
+    later["LineItems"] = later["LineItems"][:1]
+    batch.merge(validate_invoices([later], account="SID", page=2))
+    assert [p.payment_id for p in batch.payments] == ["1924610-1", "1924609-1"]
+    assert [(i.payment_id, i.item) for i in batch.items] == [("1924610-1", 0), ("1924609-1", 0)]
+    assert batch.records_read == 3
