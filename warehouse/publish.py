@@ -106,8 +106,25 @@ def publish_load(
         sql.execute(con, "load_publish", load_seq=load_seq)
         bookkeeping(con)
 
-    _in_transaction(con, step)
+    # Should bookkeeping append more than a row group after all (a pull's payout terms, one per
+    # new line), DuckDB 1.5.6 can keep it out of the file until the commit, so the WAL holds
+    # the rows themselves and replays all or nothing. 1.5.5 lacks the setting.
+    inline = _set_optimistic_writes(con, enabled=False)
+    try:
+        _in_transaction(con, step)
+    finally:
+        if inline:
+            _set_optimistic_writes(con, enabled=True)
     mark_done(run_id)
+
+
+def _set_optimistic_writes(con: duckdb.DuckDBPyConnection, *, enabled: bool) -> bool:
+    """Turn DuckDB's optimistic writes of bulk appends on or off; False if it has no switch."""
+    try:
+        con.execute(f"SET SESSION enable_optimistic_write = {str(enabled).lower()}")
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def discard_load(con: duckdb.DuckDBPyConnection, run_id: str, load_seq: int) -> None:
