@@ -106,6 +106,8 @@ def keep_latest(batches: Iterable[ValidatedBatch]) -> list[ValidatedBatch]:
                 source_lines=sources,
                 rejects=batch.rejects,
                 records_read=batch.records_read,
+                # Every page's terms stay: the load keeps the last read of each line's.
+                terms=batch.terms,
             )
         )
     kept.reverse()

@@ -22,10 +22,12 @@ _AUTH_HEADER = re.compile(
     r"(?!\[REDACTED\])([^\s\"',}\]]+)"
 )
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED\])([A-Za-z0-9._~+/=\-]{8,})")
-# Query-string credentials, e.g. Awin's legacy `accessToken=` (affiliate-formats.md section 4).
+# Query-string credentials, e.g. Awin's legacy `accessToken=` (affiliate-formats.md section 4),
+# and the signature of a pre-signed download URL (S3's X-Amz-*; the Creators API's getReport).
 _QUERY_TOKEN = re.compile(
     r"(?i)([?&;\s](?:access_?token|auth_?token|token|api_?key|apikey|password|secret|"
-    r"client_secret)=)(?!\[REDACTED\])([^&\s#\"']+)"
+    r"client_secret|x-amz-signature|x-amz-security-token|x-amz-credential|signature)=)"
+    r"(?!\[REDACTED\])([^&\s#\"']+)"
 )
 
 
@@ -131,6 +133,14 @@ class RetriableApiError(ApiError):
     ) -> None:
         super().__init__(message, network=network, status_code=status_code, url=url)
         self.retry_after = retry_after
+
+
+class RequestTimeoutError(RetriableApiError):
+    """A request stalled (no byte within the read timeout) or ran past its overall deadline."""
+
+
+class ResponseTooLargeError(ApiError):
+    """A response body is larger than the configured cap; it was refused, not read whole."""
 
 
 class PaginationError(ConnectorError):

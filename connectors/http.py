@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, NoReturn, Protocol, Self, TypeVar
 
+import httpcore
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from connectors.errors import (
@@ -24,7 +30,9 @@ from connectors.errors import (
     AuthError,
     ConnectorError,
     PaginationError,
+    RequestTimeoutError,
     ResponseFormatError,
+    ResponseTooLargeError,
     RetriableApiError,
     SettingsError,
     install_log_redaction,
@@ -41,11 +49,16 @@ __all__ = [
     "Clock",
     "ConnectorError",
     "CursorTracker",
+    "Download",
+    "FormBody",
     "ManualClock",
     "PaginationError",
     "RateLimit",
     "RedactedBasicAuth",
+    "RequestLimits",
+    "RequestTimeoutError",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "RetriableApiError",
     "RetryPolicy",
     "SettingsError",
@@ -60,16 +73,29 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 NETWORK_LABELS: dict[str, str] = {"impact": "impact.com", "awin": "Awin", "cj": "CJ"}
 USER_AGENT = "passive-ledger/0.1 (+https://github.com/passive-ledger)"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Defaults for a scheduled, unattended pull (README "How long a pull may take"). A request is
+# one attempt: connect, send, headers and the whole body. The old defaults (5 tries of a 30 s
+# read timeout, no overall limit) let a body that stalled after its headers hold a pull for
+# 171 s, and a body trickling a byte every 2 s for ever.
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to open the TCP (and TLS) connection
+DEFAULT_READ_TIMEOUT = 20.0  # seconds without a single byte before a read counts as stalled
+DEFAULT_REQUEST_DEADLINE = 120.0  # seconds for one attempt, however the bytes trickle in
+DEFAULT_TIMEOUT_ATTEMPTS = 2  # tries of a request that stalled or ran out its deadline
+DEFAULT_MAX_RESPONSE_MB = 64  # a 20,000-action impact.com page is ~17 MB in the sandbox
+DEFAULT_MAX_PAGES = 1000  # pages per pull call: 20M impact.com actions at 20,000 a page
+DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_READ_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
 # Logger filters apply only to records logged on that exact logger, so name each one.
 _REDACTED_LOGGERS = (
     "connectors.http",
     "connectors.impact",
     "connectors.awin",
     "connectors.cj",
+    "connectors.payments",
+    "connectors.amazon.api",
     "httpx",
     "tenacity",
 )
@@ -77,6 +103,10 @@ RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # A reset value this large cannot be "seconds from now" (it would be ~31 years), so it is an
 # epoch timestamp (GitHub style). impact.com documents plain seconds (affiliate-formats.md §2).
 _EPOCH_THRESHOLD = 1_000_000_000
+_DOWNLOAD_CHUNK = 1 << 20
+# A download's deadline grows with its announced size: the request deadline plus this many
+# seconds per MiB (256 KiB/s), so a large report is not cut off yet a trickle still ends.
+_DOWNLOAD_SECONDS_PER_MB = 4.0
 
 
 class Clock(Protocol):
@@ -206,13 +236,170 @@ def shared_bucket(network: str, rate_limit: RateLimit) -> TokenBucket:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry 429, 5xx and connection/read errors."""
+    """How often and how long to retry 429, 5xx and connection/read errors.
+
+    A request that stalled or ran out its deadline is tried at most `timeout_attempts` times
+    (within `max_attempts`): a server that hangs once usually hangs again, and every try costs
+    up to a whole deadline.
+    """
 
     max_attempts: int = 5
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
     jitter: float = 0.5
     max_server_wait: float = 900.0  # a Retry-After longer than this fails instead of blocking
+    timeout_attempts: int = DEFAULT_TIMEOUT_ATTEMPTS
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """Bounds on one request and one pull, so a hostile or broken server cannot hold a pull
+    for ever or fill the memory: a deadline per attempt, a body size cap, a page ceiling."""
+
+    deadline: float = DEFAULT_REQUEST_DEADLINE
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_MB * 2**20
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def __post_init__(self) -> None:
+        if self.deadline <= 0 or self.max_response_bytes < 1 or self.max_pages < 1:
+            raise ValueError(f"invalid request limits {self!r}")
+
+
+class _Deadline:
+    """The moment one request attempt must be over; records whether it cut a wait short."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.hit = False
+
+    def clamp(self, timeout: float | None, error: type[httpcore.TimeoutException]) -> float:
+        """`timeout` shortened to what is left of the deadline; `error` once none is left."""
+        remaining = self.at - time.monotonic()
+        if remaining <= 0:
+            self.hit = True
+            raise error(f"the request's {self.seconds:g} s deadline passed")
+        if timeout is None or remaining < timeout:
+            self.hit = True
+            return remaining
+        return timeout
+
+    def check(self) -> None:
+        """Raise httpx.ReadTimeout if the deadline has passed (between body chunks)."""
+        if time.monotonic() >= self.at:
+            self.hit = True
+            raise httpx.ReadTimeout(f"the request's {self.seconds:g} s deadline passed")
+
+
+# The deadline of the attempt running in this thread (or task); the sockets below read it.
+_DEADLINE: ContextVar[_Deadline | None] = ContextVar("passive_http_deadline", default=None)
+
+
+def _clamped(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    deadline = _DEADLINE.get()
+    return timeout if deadline is None else deadline.clamp(timeout, error)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most until the attempt's deadline.
+
+    httpx's timeouts apply to each read alone, so a body trickling one byte at a time never
+    trips them; clamping each wait to the time left bounds the whole attempt, headers included.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Read with the wait clamped to the deadline."""
+        return self._inner.read(max_bytes, _clamped(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        """Write with the wait clamped to the deadline."""
+        self._inner.write(buffer, _clamped(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        """TLS over this stream, still bound by the deadline."""
+        wait = _clamped(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, wait))
+
+    def get_extra_info(self, info: str) -> Any:
+        """What the pool asks of the socket (is it readable, its address)."""
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own sync backend, with every stream bound by the attempt's deadline."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """Connect, waiting at most until the deadline."""
+        wait = _clamped(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.connect_tcp(host, port, wait, local_address, socket_options)
+        )
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        """Connect to a Unix socket, waiting at most until the deadline."""
+        wait = _clamped(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, wait, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore's connect retries)."""
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's default transport, over a connection pool built on _DeadlineBackend."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # httpx offers no network-backend option, so its pool is rebuilt with the same
+        # defaults as httpx.Client's (httpx.Limits) plus the backend; httpcore documents both.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(),
+        )
+
+
+class FormBody(dict[str, str]):
+    """A request body sent form-encoded rather than as JSON (see ApiClient.post_form)."""
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by ApiClient.download: where it is, its size and its md5 (hex)."""
+
+    path: Path
+    size: int
+    md5: str
 
 
 class BearerAuth(httpx.Auth):
@@ -295,6 +482,23 @@ def _label(network: str) -> str:
     return NETWORK_LABELS.get(network, network)
 
 
+class _AttemptBudget(stop_base):
+    """Stop at `max_attempts` tries, or sooner once `timeout_attempts` of them timed out."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._timeouts = 0
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, RequestTimeoutError):
+            self._timeouts += 1
+        return (
+            retry_state.attempt_number >= self._policy.max_attempts
+            or self._timeouts >= self._policy.timeout_attempts
+        )
+
+
 class _ServerAwareWait(wait_base):
     """Wait what the server asked for (plus jitter); else tenacity's exponential jitter."""
 
@@ -325,6 +529,7 @@ class ApiClient:
         retry: RetryPolicy,
         clock: Clock,
         credential_settings: tuple[str, ...],
+        limits: RequestLimits | None = None,
     ) -> None:
         self.network = network
         self.label = _label(network)
@@ -333,6 +538,8 @@ class ApiClient:
         self.retry = retry
         self.clock = clock
         self.credential_settings = credential_settings
+        self.limits = limits or RequestLimits()
+        self.pages_requested = 0
 
     def __repr__(self) -> str:
         return f"ApiClient(network={self.network!r}, base_url={str(self.http.base_url)!r})"
@@ -373,6 +580,41 @@ class ApiClient:
         """POST a JSON body and return the JSON answer, numbers as Decimal."""
         return self.request_json("POST", url, body=body, page=page)
 
+    def post_form(self, url: str, *, data: Mapping[str, str]) -> Any:
+        """POST an `application/x-www-form-urlencoded` body (OAuth2 token endpoints) for JSON."""
+        return self.request_json("POST", url, body=FormBody(data))
+
+    def download(self, url: str, target: Path, *, expected_size: int | None = None) -> Download:
+        """GET `url` (absolute, e.g. a pre-signed URL) streamed into `target`, with the limiter
+        and retries of every request; each attempt rewrites the file. Returns its size and md5.
+
+        With `expected_size`, a body that runs past it is refused as it arrives and the
+        attempt's deadline grows with it. The client's own auth is sent as on any request:
+        download with a client made without one when the URL carries its own signature.
+        """
+        return self._with_retries(self._download_once, url, target, expected_size)
+
+    def _download_once(self, url: str, target: Path, expected_size: int | None) -> Download:
+        self.limiter.acquire()
+        where = self._where("GET", url, None)
+        seconds = self.limits.deadline + (expected_size or 0) / 2**20 * _DOWNLOAD_SECONDS_PER_MB
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        with self._attempt(where, seconds) as deadline, self.http.stream("GET", url) as response:
+            if not 200 <= response.status_code < 300:
+                response.read()
+                self._raise_for_status(response, where)
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes(_DOWNLOAD_CHUNK):
+                    size += len(chunk)
+                    if expected_size is not None and size > expected_size:
+                        raise self._too_large(response, None, f"it passed {expected_size:,} bytes")
+                    out.write(chunk)
+                    digest.update(chunk)
+                    deadline.check()
+        log.debug("%s: %s -> %d bytes", self.label, where, size)
+        return Download(target, size, digest.hexdigest())
+
     def request_json(
         self,
         method: str,
@@ -394,25 +636,45 @@ class ApiClient:
         body: Any,
         page: int | None,
     ) -> httpx.Response:
+        if page is not None:
+            self._count_page(url, page)
+        return self._with_retries(self._send_once, method, url, params, body, page)
+
+    def _with_retries(self, attempt: Callable[..., _T], *args: Any) -> _T:
+        """Call `attempt(*args)` under the retry policy (429, 5xx, connection errors)."""
         policy = self.retry
         retrying = Retrying(
             sleep=self.clock.sleep,
-            stop=stop_after_attempt(policy.max_attempts),
+            stop=_AttemptBudget(policy),
             wait=_ServerAwareWait(policy),
             retry=retry_if_exception(lambda e: self._should_retry(e)),
             before_sleep=self._log_retry,
             reraise=True,
         )
         try:
-            return retrying(self._send_once, method, url, params, body, page)
+            return retrying(attempt, *args)
         except RetriableApiError as exc:
-            raise RetriableApiError(
-                f"{exc.message}; gave up after {policy.max_attempts} attempts",
+            attempts = retrying.statistics.get("attempt_number", policy.max_attempts)
+            raise type(exc)(
+                f"{exc.message}; gave up after {attempts} attempt{'s' if attempts != 1 else ''}",
                 network=self.network,
                 status_code=exc.status_code,
                 url=exc.url,
                 retry_after=exc.retry_after,
             ) from None
+
+    def _count_page(self, url: str, page: int) -> None:
+        # A server that hands out fresh next-page links for ever would otherwise keep a pull
+        # going until the quota or the disk runs out (CursorTracker only catches repeats).
+        self.pages_requested += 1
+        if self.pages_requested > self.limits.max_pages:
+            raise PaginationError(
+                f"{self.label}: the API still offered more pages after {self.limits.max_pages} "
+                f"in one pull (next: {self._where('GET', url, page)}); refusing to go on. "
+                f"If the account really has that many, raise "
+                f"PASSIVE_{self.network.upper()}_MAX_PAGES",
+                network=self.network,
+            )
 
     def _should_retry(self, error: BaseException) -> bool:
         if not isinstance(error, RetriableApiError):
@@ -440,10 +702,45 @@ class ApiClient:
     ) -> httpx.Response:
         self.limiter.acquire()
         where = self._where(method, url, page)
+        with self._attempt(where, self.limits.deadline) as deadline:
+            if isinstance(body, FormBody):
+                request = self.http.build_request(method, url, params=params, data=dict(body))
+            else:
+                request = self.http.build_request(method, url, params=params, json=body)
+            streamed = self.http.send(request, stream=True)
+            try:
+                response = self._read_capped(streamed, page, deadline)
+            finally:
+                streamed.close()
+        where = self._where(method, str(response.request.url), page)
+        self._note_quota(response)
+        status = response.status_code
+        log.debug("%s: %s -> %d", self.label, where, status)
+        if 200 <= status < 300:
+            return response
+        self._raise_for_status(response, where)
+
+    @contextlib.contextmanager
+    def _attempt(self, where: str, seconds: float) -> Iterator[_Deadline]:
+        """One attempt under its deadline, httpx's failures turned into our typed errors."""
+        deadline = _Deadline(seconds)
+        token = _DEADLINE.set(deadline)
         try:
-            response = self.http.request(method, url, params=params, json=body)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            yield deadline
+        except httpx.TimeoutException as exc:
             # `from None`: httpx's own exception may hold the request, headers included.
+            if deadline.hit:
+                raise RequestTimeoutError(
+                    f"{self.label}: no complete answer to {where} within the request deadline "
+                    f"of {seconds:g} s "
+                    f"(PASSIVE_{self.network.upper()}_REQUEST_DEADLINE_SECONDS)",
+                    network=self.network,
+                ) from None
+            raise RequestTimeoutError(
+                f"{self.label}: {type(exc).__name__} on {where}: {self._stalled(exc)}",
+                network=self.network,
+            ) from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise RetriableApiError(
                 f"{self.label}: {type(exc).__name__} on {where}: {exc}", network=self.network
             ) from None
@@ -451,12 +748,12 @@ class ApiClient:
             raise ApiError(
                 f"{self.label}: {type(exc).__name__} on {where}: {exc}", network=self.network
             ) from None
-        where = self._where(method, str(response.request.url), page)
-        self._note_quota(response)
+        finally:
+            _DEADLINE.reset(token)
+
+    def _raise_for_status(self, response: httpx.Response, where: str) -> NoReturn:
+        """The typed error for a non-2xx answer (its body already read)."""
         status = response.status_code
-        log.debug("%s: %s -> %d", self.label, where, status)
-        if 200 <= status < 300:
-            return response
         detail = _error_detail(response)
         if status in (401, 403):
             settings = " and ".join(self.credential_settings) or "the credentials"
@@ -480,6 +777,58 @@ class ApiClient:
             f"{self.label} returned {status} for {where}" + (f": {detail}" if detail else ""),
             network=self.network,
             status_code=status,
+            url=str(response.request.url),
+        )
+
+    def _stalled(self, error: httpx.TimeoutException) -> str:
+        setting = f"PASSIVE_{self.network.upper()}_TIMEOUT_SECONDS"
+        timeout = self.http.timeout
+        if isinstance(error, httpx.ConnectTimeout):
+            return f"no connection within {timeout.connect:g} s"
+        if isinstance(error, httpx.ReadTimeout):
+            return f"the server sent nothing for {timeout.read:g} s ({setting})"
+        if isinstance(error, httpx.WriteTimeout):
+            return f"the server took nothing for {timeout.write:g} s ({setting})"
+        return str(error) or "timed out"
+
+    def _read_capped(
+        self, response: httpx.Response, page: int | None, deadline: _Deadline
+    ) -> httpx.Response:
+        """Read a streamed answer up to the size cap and the deadline; return it read."""
+        limit = self.limits.max_response_bytes
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(response, page, f"it announces {int(declared):,} bytes")
+        body = bytearray()
+        # Decoded bytes are counted, so a small gzip body that inflates without end is refused.
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise self._too_large(response, page, f"it passed {limit:,} bytes")
+            deadline.check()
+        # The body is decoded already: drop Content-Encoding so httpx does not decode it again.
+        headers = [
+            (key, value)
+            for key, value in response.headers.multi_items()
+            if key.lower() != "content-encoding"
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=bytes(body),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _too_large(self, response: httpx.Response, page: int | None, what: str) -> ApiError:
+        where = self._where(response.request.method, str(response.request.url), page)
+        limit_mb = self.limits.max_response_bytes / 2**20
+        return ResponseTooLargeError(
+            f"{self.label}: the answer to {where} is larger than the {limit_mb:g} MB cap "
+            f"({what}); refused. Ask for smaller pages or windows, or raise "
+            f"PASSIVE_{self.network.upper()}_MAX_RESPONSE_MB",
+            network=self.network,
+            status_code=response.status_code,
             url=str(response.request.url),
         )
 
@@ -556,6 +905,7 @@ def make_client(
     clock: Clock | None = None,
     limiter: TokenBucket | None = None,
     transport: httpx.BaseTransport | None = None,
+    limits: RequestLimits | None = None,
 ) -> ApiClient:
     """Build the one kind of client every connector uses.
 
@@ -565,13 +915,15 @@ def make_client(
         auth: an httpx.Auth (BasicAuth, BearerAuth); never put credentials in headers.
         headers: extra default headers (`Accept: application/json` and a User-Agent are set).
         rate_limit: the client-side quota; with the real clock it is shared per network.
-        timeout: seconds or an httpx.Timeout.
+        timeout: seconds or an httpx.Timeout: how long one read, write or connect may wait.
         retry: attempts and backoff for 429, 5xx and connection/read errors.
         secrets: values to scrub from every message and log line.
         credential_settings: env var names an AuthError tells the user to check.
         clock: time source; tests pass a ManualClock so nothing really sleeps.
         limiter: an explicit bucket (else shared per network, or fresh for a test clock).
-        transport: an httpx transport (httpx.MockTransport in unit tests).
+        transport: an httpx transport (httpx.MockTransport in unit tests); by default httpx's
+            own, with every socket wait clamped to the request deadline.
+        limits: the request deadline, the response size cap and the page ceiling.
     """
     register_secret(*secrets)
     install_log_redaction(*_REDACTED_LOGGERS)
@@ -589,7 +941,7 @@ def make_client(
         auth=auth,
         headers=default_headers,
         timeout=timeout,
-        transport=transport,
+        transport=transport if transport is not None else _DeadlineTransport(),
         follow_redirects=False,
     )
     return ApiClient(
@@ -599,6 +951,7 @@ def make_client(
         retry=retry or RetryPolicy(),
         clock=clock,
         credential_settings=tuple(credential_settings),
+        limits=limits,
     )
 
 

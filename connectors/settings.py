@@ -9,7 +9,17 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.errors import SettingsError, register_basic_credentials, register_secret
-from connectors.http import RateLimit, RetryPolicy
+from connectors.http import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_MB,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_REQUEST_DEADLINE,
+    DEFAULT_TIMEOUT_ATTEMPTS,
+    RateLimit,
+    RequestLimits,
+    RetryPolicy,
+)
 
 
 class NetworkSettings(BaseSettings):
@@ -26,10 +36,29 @@ class NetworkSettings(BaseSettings):
     rate_limit_requests: int = Field(ge=1, description="Client-side quota: requests per period.")
     rate_limit_period_seconds: float = Field(gt=0, description="Length of the quota period.")
     rate_limit_burst: int = Field(ge=1, description="Requests allowed back to back.")
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request read timeout.")
+    timeout_seconds: float = Field(
+        default=DEFAULT_READ_TIMEOUT, gt=0, description="Seconds a read may wait for a byte."
+    )
+    request_deadline_seconds: float = Field(
+        default=DEFAULT_REQUEST_DEADLINE,
+        gt=0,
+        description="Seconds one request may take in all: connect, headers and whole body.",
+    )
     max_attempts: int = Field(default=5, ge=1, le=20, description="Tries per request (429/5xx).")
+    timeout_attempts: int = Field(
+        default=DEFAULT_TIMEOUT_ATTEMPTS,
+        ge=1,
+        le=20,
+        description="Tries of a request that stalled or ran out its deadline.",
+    )
     max_retry_wait_seconds: float = Field(
         default=900.0, ge=0, description="Longest server-requested wait honoured before failing."
+    )
+    max_response_mb: float = Field(
+        default=DEFAULT_MAX_RESPONSE_MB, gt=0, description="Largest response body read (MiB)."
+    )
+    max_pages: int = Field(
+        default=DEFAULT_MAX_PAGES, ge=1, description="Most pages one pull may request."
     )
 
     @field_validator("base_url")
@@ -97,7 +126,23 @@ class NetworkSettings(BaseSettings):
     def retry_policy(self) -> RetryPolicy:
         """The retry policy for this network."""
         return RetryPolicy(
-            max_attempts=self.max_attempts, max_server_wait=self.max_retry_wait_seconds
+            max_attempts=self.max_attempts,
+            max_server_wait=self.max_retry_wait_seconds,
+            timeout_attempts=self.timeout_attempts,
+        )
+
+    def timeout(self) -> httpx.Timeout:
+        """Per-wait timeouts: `timeout_seconds` for reads and writes, connect capped at 10 s."""
+        return httpx.Timeout(
+            self.timeout_seconds, connect=min(DEFAULT_CONNECT_TIMEOUT, self.timeout_seconds)
+        )
+
+    def request_limits(self) -> RequestLimits:
+        """The request deadline, the response size cap and the page ceiling."""
+        return RequestLimits(
+            deadline=self.request_deadline_seconds,
+            max_response_bytes=max(1, int(self.max_response_mb * 2**20)),
+            max_pages=self.max_pages,
         )
 
 
@@ -167,3 +212,85 @@ class CJSettings(NetworkSettings):
     rate_limit_requests: int = Field(default=60, ge=1, description="Requests per period.")
     rate_limit_period_seconds: float = Field(default=60.0, gt=0, description="Quota period.")
     rate_limit_burst: int = Field(default=10, ge=1, description="Requests allowed back to back.")
+
+
+# Creators API token endpoints by credential version (affiliate-formats.md sections 1.1 and 9):
+# 2.x credentials are Cognito app clients, 3.x are Login with Amazon, one per region.
+AMAZON_TOKEN_ENDPOINTS: dict[str, str] = {
+    "2.1": "https://creatorsapi.auth.us-east-1.amazoncognito.com/oauth2/token",
+    "2.2": "https://creatorsapi.auth.eu-south-2.amazoncognito.com/oauth2/token",
+    "2.3": "https://creatorsapi.auth.us-west-2.amazoncognito.com/oauth2/token",
+    "3.1": "https://api.amazon.com/auth/o2/token",
+    "3.2": "https://api.amazon.co.uk/auth/o2/token",
+    "3.3": "https://api.amazon.co.jp/auth/o2/token",
+}
+AMAZON_COGNITO_SCOPE = "creatorsapi/default"
+AMAZON_LWA_SCOPE = "creatorsapi::default"
+
+
+class AmazonSettings(NetworkSettings):
+    """Amazon Creators API (Reporting API) settings; one credential serves every store."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSIVE_AMAZON_")
+    label: ClassVar[str] = "Amazon Creators API"
+    credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
+
+    client_id: str | None = Field(default=None, description="Creators API credential id.")
+    client_secret: SecretStr | None = Field(
+        default=None, description="Creators API credential secret."
+    )
+    credential_version: str = Field(
+        default="3.1",
+        description="Credential version shown with the credential: 2.1-2.3 (Cognito) or "
+        "3.1-3.3 (Login with Amazon); it picks the token endpoint and scope.",
+    )
+    token_url: str | None = Field(
+        default=None, description="Full token endpoint URL, overriding the version's."
+    )
+    base_url: str = Field(default="https://creatorsapi.amazon", description="Scheme and host only.")
+    # Reports are listed whole, not by date window: these two shared settings are not used.
+    lookback_days: int = Field(default=1, ge=1, description="Unused: reports are listed whole.")
+    max_window_days: int = Field(default=1, ge=1, description="Unused: no date windows.")
+    # python-amazon-paapi 7's throttling default is one request per second (section 9).
+    rate_limit_requests: int = Field(default=1, ge=1, description="Requests per period.")
+    rate_limit_period_seconds: float = Field(default=1.0, gt=0, description="Quota period.")
+    rate_limit_burst: int = Field(default=1, ge=1, description="Requests allowed back to back.")
+    token_refresh_margin_seconds: float = Field(
+        default=60.0, ge=0, description="Fetch a new token this long before the old expires."
+    )
+    version_in_authorization: bool = Field(
+        default=False,
+        description="Send `Authorization: Bearer <token>, Version <v>` as Amazon's SDKs do, "
+        "instead of the plain `Bearer <token>`.",
+    )
+
+    @field_validator("credential_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        value = value.strip()
+        if value not in AMAZON_TOKEN_ENDPOINTS:
+            raise ValueError(
+                f"unknown credential version {value!r}; expected one of "
+                + ", ".join(AMAZON_TOKEN_ENDPOINTS)
+            )
+        return value
+
+    @field_validator("token_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = httpx.URL(value.strip())
+        if url.scheme not in ("http", "https") or not url.host or url.userinfo:
+            raise ValueError(f"must be an http(s) URL, e.g. {AMAZON_TOKEN_ENDPOINTS['3.1']}")
+        return value.strip()
+
+    def token_endpoint(self) -> str:
+        """The token URL: the override, else the credential version's endpoint."""
+        return self.token_url or AMAZON_TOKEN_ENDPOINTS[self.credential_version]
+
+    def token_scope(self) -> str:
+        """`creatorsapi/default` for Cognito (2.x) credentials, `creatorsapi::default` for LWA."""
+        if self.credential_version.startswith("2."):
+            return AMAZON_COGNITO_SCOPE
+        return AMAZON_LWA_SCOPE

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,6 +17,9 @@ import typer
 from rich.table import Table
 
 from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.fx_cli import fx_app
+from flows.payments_cli import commands as payments_commands
+from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
 
 app = typer.Typer(
@@ -56,6 +61,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`,
+# `+1+1`, `@SUM(...)`): OWASP's "CSV Injection" advice is to write such a cell with a leading
+# single quote, which makes it text. A number (`-3.10`) is left as it is. Only the CSV output
+# changes: the ledger keeps what the report said.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
     if fmt == "json":
         data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
@@ -63,8 +83,8 @@ def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_plain(v) for v in row] for row in rows])
+        writer.writerow([spreadsheet_safe(c) for c in columns])
+        writer.writerows([[spreadsheet_safe(_plain(v)) for v in row] for row in rows])
         sys.stdout.write(buffer.getvalue())
     elif fmt == "table":
         table = Table(title=title, title_justify="left")
@@ -176,7 +196,8 @@ def _print_summary(summary: Any) -> None:
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
         if r.status == "failed":
-            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False)
+            # One line whatever its length: a wrapped reason reads as several errors.
+            err.print(f"[red]failed[/] {r.name}: {r.message}", highlight=False, soft_wrap=True)
         elif r.status == "skipped":
             out.print(f"skipped {r.name}: {r.message}", highlight=False)
         else:
@@ -188,6 +209,10 @@ def _print_summary(summary: Any) -> None:
                 f"{res.removed} removed",
                 highlight=False,
             )
+            if r.message:
+                err.print(
+                    f"[yellow]warning[/] {r.name}: {r.message}", highlight=False, soft_wrap=True
+                )
     if summary.total("rejected"):
         err.print("[yellow]some lines were rejected: see `passive rejects`[/]")
     if summary.months:
@@ -204,7 +229,7 @@ def _print_summary(summary: Any) -> None:
 
 @app.command()
 def pull(
-    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+    network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
     since: Annotated[
         datetime | None,
         typer.Option(
@@ -217,6 +242,14 @@ def pull(
         typer.Option(help="Last date to pull, inclusive (default: now).", formats=["%Y-%m-%d"]),
     ] = None,
     db: DbOption = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="amazon only: your name for the store, e.g. mysite-us."),
+    ] = None,
+    marketplace: Annotated[
+        str,
+        typer.Option(help="amazon only: the store, US, CA, UK, DE, FR, IT, ES, JP or IN."),
+    ] = "US",
 ) -> None:
     """Pull commissions from a network's API into the ledger, incrementally.
 
@@ -233,12 +266,33 @@ def pull(
         passive pull awin --since 2026-01-01
 
         passive pull cj --since 2026-09-01 --until 2026-09-30 --db cj.duckdb
+
+        passive pull amazon --account mysite-uk --marketplace UK
+
+    amazon reads the Creators API Reporting API with PASSIVE_AMAZON_CLIENT_ID,
+    PASSIVE_AMAZON_CLIENT_SECRET and PASSIVE_AMAZON_CREDENTIAL_VERSION: every report not yet
+    taken in is downloaded, earnings reports load as `passive ingest` loads them, and
+    --since/--until filter the reports' last-modified day.
     """
     from flows import pull_steps
     from warehouse.connection import LedgerLockedError
 
     start = since.date() if since else None
     end = until.date() if until else None
+    if network == "amazon":
+        from flows.amazon_cli import pull_amazon_command
+
+        raise typer.Exit(
+            pull_amazon_command(
+                account=account,
+                marketplace=marketplace,
+                since=start,
+                until=end,
+                db=db,
+                out=out,
+                err=err,
+            )
+        )
     try:
         if tracked_api():
             from flows.pull import pull_network
@@ -277,6 +331,7 @@ def _print_pull(summary: Any) -> None:
     )
     if r.rejected:
         err.print("[yellow]some records were rejected: see `passive rejects`[/]")
+    print_payments_line(summary.payments)
 
 
 @app.command()
@@ -288,17 +343,37 @@ def tally(
     fmt: FormatOption = "table",
     network: Annotated[str | None, typer.Option(help="Only this network.")] = None,
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Convert every line into this currency at ECB rates and add them up "
+            "(default: $PASSIVE_BASE_CURRENCY; unset, each currency is shown apart).",
+            show_default=False,
+        ),
+    ] = None,
+    basis: Annotated[
+        str, typer.Option(help="With --currency: event (each line's day) or month-end rates.")
+    ] = "event",
 ) -> None:
     """Show commission per group and currency, split by status.
 
-    `net` is pending + approved + paid; currencies are never added together.
+    `net` is pending + approved + paid; currencies are never added together, unless
+    --currency converts them at ECB reference rates (`passive fx update` first).
 
     Examples:
 
         passive tally --by month
 
         passive tally --by network --format csv > income.csv
+
+        passive tally --by month --currency EUR
     """
+    base = currency or os.environ.get("PASSIVE_BASE_CURRENCY")
+    if base:
+        from flows.fx_cli import tally_in
+
+        tally_in(by=by, base=base, basis=basis, db=db, fmt=fmt, network=network, account=account)
+        return
     from warehouse.connection import LedgerLockedError, ledger
     from warehouse.tally import GROUPS
     from warehouse.tally import tally as run_tally
@@ -359,7 +434,8 @@ def demo(
     """Run the whole job on shipped sample data and print the monthly tally.
 
     Generates sample Amazon reports (US, UK and IT stores, with returns and a restated
-    month), runs them through the Prefect flows into the ledger, and prints the tally.
+    month), runs them through the Prefect flows into the ledger, and prints the tally and
+    the money expected from the networks in the next six months.
 
     Example:
 
@@ -369,6 +445,12 @@ def demo(
 
     code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
+        from flows.fx_cli import tally_in
+
+        tally_in(by="month", base="EUR", basis="event", db=db, fmt="table", network=None,
+                 account=None)  # fmt: skip
+    forecast(db=db, months=6, as_of=None, threshold=None, fmt="table")
     raise typer.Exit(code)
 
 
@@ -413,9 +495,11 @@ def serve(
 
     Starts `prefect server start` on 127.0.0.1:4200 (telemetry off, data in
     ~/.passive/prefect) unless PREFECT_API_URL points at a server already, then serves
-    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, ledger-summary and
-    ingest-files from this one process. Open the UI at http://127.0.0.1:4200 to see runs,
-    their logs and the `passive-income` artifact. Ctrl-C stops; the schedules stay active.
+    amazon-inbox (every 15 minutes), impact-daily, awin-daily, cj-daily, amazon-daily
+    (Creators API), ledger-summary, ingest-files and fx-daily (ECB rates, weekdays 17:00
+    Berlin) from this one process. Open
+    the UI at http://127.0.0.1:4200 to see runs, their logs and the `passive-income` artifact.
+    Ctrl-C stops; the schedules stay active.
     While it runs, `passive ingest` and `passive pull` in another terminal become tracked runs.
 
     Examples:
@@ -461,6 +545,8 @@ secrets_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(fx_app, name="fx")
+app.registered_commands += payments_commands.registered_commands  # forecast, payments
 
 
 def _require_api(what: str) -> None:
@@ -473,7 +559,7 @@ def _require_api(what: str) -> None:
 
 @secrets_app.command("set")
 def secrets_set(
-    network: Annotated[str, typer.Argument(help="impact, awin or cj.")],
+    network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
 ) -> None:
     """Store a network's credentials as Prefect Secret blocks; input is not echoed.
 
@@ -486,17 +572,20 @@ def secrets_set(
         passive secrets set impact
 
         passive secrets set awin
-    """
-    from connectors import API_NETWORKS
-    from flows.pull_steps import PullInputError
 
-    if network not in API_NETWORKS:
-        raise _fail(f"unknown network {network!r}; API networks: {', '.join(sorted(API_NETWORKS))}")
+        passive secrets set amazon
+    """
+    from flows.pull_steps import PullInputError
+    from flows.secrets import settings_class as network_settings
+
+    try:
+        settings_class = network_settings(network)
+    except PullInputError as error:
+        raise _fail(str(error)) from None
     _require_api("storing secrets")
     from flows.secrets import block_name, credential_fields, store_secret
 
     try:
-        settings_class = API_NETWORKS[network].settings_class
         for field in credential_fields(network):
             value = typer.prompt(
                 f"{settings_class.env_name(field)} (hidden; empty keeps the stored one)",
@@ -524,15 +613,15 @@ def secrets_list(
 
         passive secrets list
     """
-    from connectors import API_NETWORKS
+    from flows.secrets import secret_networks
 
     _require_api("reading secrets")
     from flows.secrets import stored_blocks
 
-    networks = [network] if network else sorted(API_NETWORKS)
+    networks = [network] if network else secret_networks()
     rows: list[tuple[Any, ...]] = []
     for name in networks:
-        if name not in API_NETWORKS:
+        if name not in secret_networks():
             raise _fail(f"unknown network {name!r}")
         rows += [
             (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()

@@ -13,6 +13,9 @@ from flows import pipeline, pull_steps
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
+# The sandbox's Creators API stores, pulled into accounts of their own: the sample report files
+# already fill demo-us and demo-uk for the same months, and a pull would replace those periods.
+DEMO_AMAZON_STORES = (("demo-api-us", "US"), ("demo-api-uk", "UK"))
 
 
 def _prepare_prefect() -> None:
@@ -30,10 +33,15 @@ def _sandbox_env(console: Console) -> Iterator[None]:
     with run_sandbox(DEMO_SEED) as sandbox:
         demo_env = sandbox.env()
         # The sandbox has no quota, so the demo need not pace itself like a real account.
-        demo_env |= {f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in DEMO_NETWORKS}
+        demo_env |= {
+            f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in (*DEMO_NETWORKS, "amazon")
+        }
         saved = {key: os.environ.get(key) for key in demo_env}
         os.environ.update(demo_env)
-        console.print(f"sandbox networks (impact.com, Awin, CJ) serving on {sandbox.base_url}")
+        console.print(
+            "sandbox networks (impact.com, Awin, CJ, Amazon Creators API) and ECB rates serving"
+            f" on {sandbox.base_url}"
+        )
         try:
             yield
         finally:
@@ -97,5 +105,47 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
                 else pulled.message
             )
             console.print(f"  pulled {network}: {detail}", highlight=False)
+            if pulled.payments is not None:
+                console.print(f"    {pulled.payments.line()}", highlight=False)
             code = max(code, pulled.exit_code)
+        for account, marketplace in DEMO_AMAZON_STORES:
+            code = max(code, _pull_amazon(account, marketplace, db, use_prefect, console))
+        if use_prefect:
+            from flows.fx import fx_update
+
+            rates = fx_update(db=db_arg)
+        else:
+            from flows.fx_steps import update
+
+            rates = update(db)
+        console.print(
+            f"  ECB rates: {rates.read} fixings {rates.first_day} to {rates.last_day}, "
+            f"{rates.inserted} new",
+            highlight=False,
+        )
     return code
+
+
+def _pull_amazon(
+    account: str, marketplace: str, db: Path | None, use_prefect: bool, console: Console
+) -> int:
+    """Pull one sandbox store over the Creators API; print one line; return the exit code."""
+    if use_prefect:
+        from flows.amazon_flow import pull_amazon
+
+        summary = pull_amazon(account=account, marketplace=marketplace, db=str(db) if db else None)
+    else:
+        import tempfile
+
+        from flows.amazon_pull import pull
+
+        with tempfile.TemporaryDirectory(prefix="passive-amazon-") as folder:
+            summary = pull(account=account, marketplace=marketplace, db=db, folder=Path(folder))
+    lines = sum(r.loaded for r in summary.reports)
+    console.print(
+        f"  pulled amazon {account} ({marketplace}) over the Creators API: "
+        f"{summary.count('loaded')} earnings reports ({lines} lines) loaded, "
+        f"{summary.count('skipped')} other reports skipped",
+        highlight=False,
+    )
+    return summary.exit_code

@@ -32,6 +32,8 @@ def load_report_task(
     logger = get_run_logger()
     if outcome.status == "failed":
         logger.error("%s: %s", report.name, outcome.message)
+    elif outcome.status == "loaded" and outcome.message:
+        logger.warning("%s: %s", report.name, outcome.message)
     else:
         logger.info("%s: %s %s", report.name, outcome.status, outcome.result or outcome.message)
     return outcome

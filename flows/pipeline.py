@@ -26,7 +26,15 @@ from flows.report_runs import report_run, skipped_message
 from schemas.amazon import ScanCheck, decide_leftovers, validate_earnings_stream
 from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, Slice, load_batches, new_run_id
+from warehouse.load import (
+    LoadRefusedError,
+    LoadResult,
+    Slice,
+    first_reject,
+    load_batches,
+    new_run_id,
+    replace_refusal,
+)
 from warehouse.runs import finish_run, record_source_file, seen_source_file, start_run
 
 log = logging.getLogger(__name__)
@@ -47,7 +55,7 @@ class ReportOutcome:
     period_end: date
     currency: str
     result: LoadResult | None = None
-    message: str | None = None
+    message: str | None = None  # why it failed or was skipped; a warning if it loaded
 
 
 @dataclass
@@ -123,7 +131,9 @@ def load_report(
     """Replace the account's lines in the report's period with the report's lines, atomically.
 
     Content already ingested for this account is a no-op (whatever the file's name or
-    container) unless `force` is set.
+    container) unless `force` is set. A report that would empty or mostly empty its period
+    (warehouse.load.replace_refusal) is refused unless `force` is set, and a load that cannot
+    account for every line of the file is refused whatever `force` says.
     """
     run_id = new_run_id()
     outcome = ReportOutcome(
@@ -145,16 +155,19 @@ def load_report(
             finish_run(con, run_id, status="skipped", message=message)
             return replace(outcome, status="skipped", message=message)
         try:
-            result = _load(con, report, run_id=run_id, account=account, on_batch=on_batch)
-        except AmazonReportError as error:
+            result = _load(
+                con, report, run_id=run_id, account=account, on_batch=on_batch, force=force
+            )
+        except (AmazonReportError, LoadRefusedError) as error:
             finish_run(con, run_id, status="failed", message=str(error))
             return replace(outcome, status="failed", message=str(error))
         except BaseException as error:
             finish_run(con, run_id, status="failed", message=f"{type(error).__name__}: {error}")
             raise
         status = "completed_with_rejects" if result.rejected else "completed"
-        finish_run(con, run_id, status=status, result=result)
-    return replace(outcome, result=result)
+        warning = "; ".join(report.warnings) or None  # e.g. a store nothing in it confirms
+        finish_run(con, run_id, status=status, result=result, message=warning)
+    return replace(outcome, result=result, message=warning)
 
 
 def _load(
@@ -164,15 +177,20 @@ def _load(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    force: bool = False,
 ) -> LoadResult:
     if scannable(report):
         try:
-            return _load_scanned(con, report, run_id=run_id, account=account, on_batch=on_batch)
+            return _load_scanned(
+                con, report, run_id=run_id, account=account, on_batch=on_batch, force=force
+            )
         except ScanUnavailableError as why:
             # Nothing was written: the load's transaction rolled back and its scratch is gone.
             log.info("%s: read in Python: %s", report.name, why)
     batches = validate_earnings_stream(iter_raw_batches(report), account=account)
-    return _load_batches(con, report, batches, run_id=run_id, account=account, on_batch=on_batch)
+    return _load_batches(
+        con, report, batches, run_id=run_id, account=account, on_batch=on_batch, force=force
+    )
 
 
 def _load_scanned(
@@ -182,6 +200,7 @@ def _load_scanned(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    force: bool,
 ) -> LoadResult:
     """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
 
@@ -218,6 +237,7 @@ def _load_scanned(
                 on_batch=on_batch,
                 fill_stage=fill,
                 confirm=confirm,
+                force=force,
             )
         finally:
             for check in checks:
@@ -235,13 +255,32 @@ def _load_batches(
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
     confirm: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    force: bool = False,
 ) -> LoadResult:
     lines_read: list[int] = [0]
+    not_records = LineCounts()
 
     def count(batch: ValidatedBatch | ColumnarBatch) -> None:
         lines_read[0] += batch.records_read
+        if isinstance(batch, ColumnarBatch):
+            not_records.skipped += batch.skipped_lines
+            not_records.continued += batch.continued_lines
         if on_batch is not None:
             on_batch(batch)
+
+    def check(c: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        gap = unaccounted_lines(report, result, not_records)
+        if gap is not None:
+            if fill_stage is not None:
+                raise ScanUnavailableError(gap)  # DuckDB's reading is in doubt: read in Python
+            raise LoadRefusedError(f"refused, nothing written: {gap}")
+        why = None if force else replace_refusal(result)
+        if why is not None:
+            raise LoadRefusedError(
+                f"refused, nothing written: {why} for {account} from {report.period_start}"
+                f" to {report.period_end}{_example(first_reject(c))}. Fix the report, or use"
+                " --force to replace the period anyway"
+            )
 
     def filled(c: duckdb.DuckDBPyConnection) -> int:
         assert fill_stage is not None
@@ -277,6 +316,39 @@ def _load_batches(
         on_batch=count,
         before_commit=remember_file,
         fill_stage=filled if fill_stage is not None else None,
+        check=check,
+    )
+
+
+def _example(reject: tuple[str, str] | None) -> str:
+    return f" (e.g. {reject[0]}: {reject[1]})" if reject else ""
+
+
+@dataclass
+class LineCounts:
+    """A report's physical lines that are no record of their own, by reason."""
+
+    skipped: int = 0  # blank, delimiter-only or `Total...` lines
+    continued: int = 0  # further lines of a record whose quoted cell holds a line break
+
+
+def unaccounted_lines(report: ReportFile, result: LoadResult, other: LineCounts) -> str | None:
+    """None when every data line of the file is loaded, rejected or skipped with a reason;
+    else what does not add up, in one line.
+
+    The file's lines are counted from its bytes when it is opened (ReportFile.data_lines),
+    apart from either reader, so a reader that silently drops lines (DuckDB did, for a title
+    ending in LF above CRLF lines: issue 10) cannot empty a period unnoticed.
+    """
+    if report.data_lines < 0:
+        return None
+    accounted = result.loaded + result.rejected + other.skipped + other.continued
+    if accounted == report.data_lines and result.records_read == result.loaded + result.rejected:
+        return None
+    return (
+        f"the file holds {report.data_lines} data lines but {result.loaded} were loaded,"
+        f" {result.rejected} rejected, {other.skipped} skipped as blank or Total lines and"
+        f" {other.continued} read as continued lines of a quoted cell ({accounted} in all)"
     )
 
 

@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 
 from connectors.base import DateWindow
 from connectors.errors import ConnectorError
-from flows import pull_steps
+from flows import payment_steps, pull_steps
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
 from flows.report import artifact_key, pull_markdown
@@ -104,5 +104,22 @@ def pull_network(
         raise
     batches = [batch for window_batches in fetched for batch in window_batches]
     summary = load_pull_task(plan, batches, db, run_id)
+    summary.payments = pull_payments_task(plan, db)
     publish_pull_summary_task(summary)
     return summary
+
+
+@task(name="pull-payments", cache_policy=NO_CACHE, task_run_name="payments {plan.network}")
+def pull_payments_task(
+    plan: pull_steps.PullPlan, db: str | None
+) -> payment_steps.PaymentsSummary | None:
+    """Pull and load the network's payments (invoices, payouts) after its lines."""
+    with ledger_writer():
+        return payment_steps.pull_and_load_payments(
+            plan.network,
+            db=db,
+            start=plan.start,
+            end=plan.end,
+            overrides=secret_overrides(plan.network),
+            flow_run_id=flow_run.get_id(),
+        )

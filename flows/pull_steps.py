@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors import API_NETWORKS
 from connectors.base import ApiNetwork, DateWindow, split_windows
@@ -14,8 +14,12 @@ from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, load_batches, new_run_id, to_columnar
+from warehouse.load import LoadResult, load_batches, new_run_id, to_columnar, utc_now
+from warehouse.payments import load_terms
 from warehouse.runs import RunInfo, finish_run, get_cursor, set_cursor, start_run
+
+if TYPE_CHECKING:
+    from flows.payment_steps import PaymentsSummary
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365
@@ -46,12 +50,20 @@ class PullSummary:
     result: LoadResult | None = None
     message: str | None = None
     ledger_totals: list[tuple[str, str, int, str, str]] = field(default_factory=list)
+    # The network's payments, pulled after its lines (None: it has no payments API).
+    payments: PaymentsSummary | None = None
 
     @property
     def exit_code(self) -> int:
-        """0 ok, 1 some records rejected, 2 the pull failed and changed nothing."""
+        """0 ok, 1 some records rejected (or the payments could not be pulled), 2 the pull
+        failed and changed nothing."""
         if self.status == "failed":
             return 2
+        if self.payments is not None and (
+            self.payments.error is not None
+            or (self.payments.result is not None and self.payments.result.rejected)
+        ):
+            return 1
         return 1 if self.result and self.result.rejected else 0
 
 
@@ -133,10 +145,16 @@ def load_pull(
     flow_run_id: str | None = None,
 ) -> PullSummary:
     """Upsert everything fetched and move the cursor in ONE transaction."""
+    now = utc_now()
     with ledger(db) as con:
         start_run(con, _run_info(plan, run_id, flow_run_id))
 
         def save_cursor(c: Any) -> None:
+            # The lines' payout facts (lock, validation, payment, CJ extension) go in the
+            # same transaction as the lines they describe.
+            load_terms(
+                c, batches, network=plan.network, account=plan.account, run_id=run_id, now=now
+            )
             set_cursor(
                 c,
                 network=plan.network,
@@ -154,6 +172,7 @@ def load_pull(
                 network=plan.network,
                 account=plan.account,
                 mode="upsert",
+                now=now,
                 before_commit=save_cursor,
             )
         except BaseException as error:
@@ -220,4 +239,9 @@ def pull(
                 on_window(window, sum(b.records_read for b in batches))
     except ConnectorError as error:
         return record_failed_pull(plan, error, db=db, run_id=run_id)
-    return load_pull(plan, fetched, db=db, run_id=run_id)
+    summary = load_pull(plan, fetched, db=db, run_id=run_id)
+    # Imported here: payment_steps reads settings through this module.
+    from flows.payment_steps import pull_and_load_payments
+
+    summary.payments = pull_and_load_payments(network, db=db, start=plan.start, end=plan.end)
+    return summary

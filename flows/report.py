@@ -85,6 +85,8 @@ def pull_markdown(summary: PullSummary) -> str:
                 ],
             )
         )
+    if summary.payments is not None:
+        parts.append(summary.payments.line())
     if summary.ledger_totals:
         parts += [
             f"## Ledger totals for {plan.network} by currency and status",

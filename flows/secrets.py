@@ -5,19 +5,32 @@ from __future__ import annotations
 from typing import Any, cast
 
 from connectors import API_NETWORKS
+from connectors.settings import AmazonSettings, NetworkSettings
 from flows.pull_steps import PullInputError
 
 PREFIX = "passive"
 
 
+def secret_networks() -> list[str]:
+    """Every network with credentials: the paged API networks and Amazon's Creators API."""
+    return sorted([*API_NETWORKS, "amazon"])
+
+
+def settings_class(network: str) -> type[NetworkSettings]:
+    """The settings class of a network with credentials, or a usage error naming the known."""
+    if network == "amazon":
+        # The Creators API pulls report files, not windows of records: not an ApiNetwork.
+        return AmazonSettings
+    try:
+        return API_NETWORKS[network].settings_class
+    except KeyError:
+        known = ", ".join(secret_networks())
+        raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
+
+
 def credential_fields(network: str) -> tuple[str, ...]:
     """The settings a network needs to authenticate, e.g. ('account_sid', 'auth_token')."""
-    try:
-        connector = API_NETWORKS[network]
-    except KeyError:
-        known = ", ".join(sorted(API_NETWORKS))
-        raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
-    return tuple(connector.settings_class.credential_fields)
+    return tuple(settings_class(network).credential_fields)
 
 
 def block_name(network: str, field: str) -> str:

@@ -10,9 +10,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows.fx_steps import base_currency
 from flows.hooks import log_failure, name_run
+from flows.payment_steps import money_ahead, payouts_markdown
 from flows.report import markdown_table
 from warehouse.connection import ledger, resolve_db_path
+from warehouse.fx import latest_fixing_day, tally_in
 from warehouse.tally import tally
 
 ARTIFACT_KEY = "passive-income"
@@ -139,6 +142,44 @@ def income_markdown(incomes: list[MonthIncome], *, source: str = "") -> str:
     return "\n\n".join(parts)
 
 
+def base_markdown(rows: list[tuple[object, ...]], columns: tuple[str, ...], base: str) -> str:
+    """The months in one base currency (tally_in rows by month): net, and how it was converted."""
+    if not rows:
+        return (
+            f"## All currencies in {base}\n\nNo ECB rates in the ledger yet: `passive fx update` "
+            "(or the fx-daily deployment) fetches them."
+        )
+    at = {name: i for i, name in enumerate(columns)}
+
+    def money(row: tuple[object, ...], name: str) -> Decimal:
+        value = row[at[name]]
+        return Decimal(str(value)) if value is not None else Decimal(0)
+
+    table = [
+        [
+            f"{row[at['month']]:%Y-%m}",
+            _money(money(row, "approved") + money(row, "paid")),
+            _money(money(row, "pending")),
+            _money(money(row, "net")),
+            str(row[at["fallback"]]),
+            str(row[at["unconverted"]]),
+        ]
+        for row in rows[-TABLE_MONTHS:]
+    ]
+    latest = table[-1]
+    return "\n\n".join(
+        [
+            f"## All currencies in {base}",
+            f"**{latest[0]}: net {latest[3]} {base}** across every currency, each line at the ECB "
+            "reference rate of its day (or the latest up to 7 days earlier: `fallback`); "
+            "`unconverted` lines had no rate in reach and are in no amount.",
+            markdown_table(
+                ["month", "earned", "pending", "net", "fallback", "unconverted"], table[::-1]
+            ),
+        ]
+    )
+
+
 @flow(
     name="ledger-summary",
     flow_run_name="ledger summary",
@@ -149,16 +190,28 @@ def ledger_summary(db: str | None = None) -> str:
     """Publish the monthly income per currency as the `passive-income` artifact."""
     path = resolve_db_path(db)
     incomes: list[MonthIncome] = []
+    base = base_currency()
+    in_base = ""
+    arriving: list[tuple[object, ...]] = []
+    overdue: list[tuple[object, ...]] = []
     if Path(path).exists():
         with ledger(path, read_only=True) as con:
             result = tally(con, "month")
+            converted = tally_in(con, "month", base) if latest_fixing_day(con) else None
+            arriving, overdue = money_ahead(con)
         incomes = month_incomes(result.rows, result.columns)
+        if incomes:
+            rows = converted.rows if converted else []
+            in_base = base_markdown(rows, converted.columns if converted else (), base)
     else:
         get_run_logger().info("no ledger at %s yet", path)
     if incomes:
         first, last = min(i.month for i in incomes), max(i.month for i in incomes)
         name_run(f"ledger summary {first:%Y-%m}..{last:%Y-%m}")
     markdown = income_markdown(incomes, source=str(path))
+    if in_base:
+        markdown += "\n\n" + in_base
+    markdown += "\n\n" + payouts_markdown(arriving, overdue)
     create_markdown_artifact(
         markdown=markdown,
         key=ARTIFACT_KEY,

@@ -1,4 +1,4 @@
-"""The sandbox FastAPI app: Impact, Awin and CJ emulations plus the /_sandbox admin endpoints."""
+"""The sandbox FastAPI app: Impact, Awin, CJ, Amazon Creators API and ECB stand-ins, admin API."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from sandbox import ecb
 from sandbox.dataset import NETWORKS
-from sandbox.networks import SandboxState, awin, cj, impact
+from sandbox.networks import SandboxState, amazon, awin, cj, impact, payments
 
 
 class FaultRequest(BaseModel):
@@ -27,6 +28,9 @@ def create_app(state: SandboxState) -> FastAPI:
     impact.register(app, state)
     awin.register(app, state)
     cj.register(app, state)
+    payments.register(app, state)
+    amazon.register(app, state)
+    ecb.register(app, state.ecb)
 
     @app.get("/_sandbox/health")
     async def health() -> dict[str, Any]:

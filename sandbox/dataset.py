@@ -21,6 +21,8 @@ Totals = dict[TotalsKey, TotalsValue]
 # Every advance() moves the dataset clock by this much; the changes of phase p are stamped
 # inside (phase_time(p-1), phase_time(p)], so a later phase is always "newer" than an earlier one.
 PHASE_STEP = timedelta(hours=1)
+# A default dataset ends this many days before today (see Dataset.__init__).
+DEFAULT_END_DAYS_AGO = 2
 
 CENT = Decimal("0.01")
 MILL = Decimal("0.001")
@@ -322,6 +324,24 @@ _DECIMAL_MARK = "\u0000DEC"
 _DECIMAL_RE = re.compile(r'"\\u0000DEC(-?[0-9]+(?:\.[0-9]+)?)"')
 
 
+AWIN_PAYMENT_CURRENCIES = ("GBP", "EUR", "USD")
+
+
+def awin_payment_day(validation_ts: int) -> date:
+    """Awin's payment run for a validation: days 1-15 are paid on the 1st of the next month,
+    16-31 on the 15th (affiliate-formats.md §10.2)."""
+    validated = datetime.fromtimestamp(validation_ts, UTC).date()
+    first = (validated.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return first if validated.day <= 15 else first.replace(day=15)
+
+
+def awin_payment_id(validation_ts: int, currency: str) -> int:
+    """One payment per payment run and currency (Awin pays each currency separately)."""
+    day = awin_payment_day(validation_ts)
+    run = (day.year * 12 + day.month - 1) * 2 + (day.day == 15)
+    return 5_100_000 + run * 10 + AWIN_PAYMENT_CURRENCIES.index(currency)
+
+
 def _decimal_marker(value: object) -> str:
     if isinstance(value, Decimal):
         return f"{_DECIMAL_MARK}{value}"
@@ -543,6 +563,13 @@ def impact_ledger_status(action: ImpactAction) -> str:
     return "paid" if status == "approved" and action.cleared else status
 
 
+def impact_ledger_amounts(action: ImpactAction) -> tuple[Decimal, Decimal]:
+    """(sale, commission) in the ledger: a reversed action keeps its intended amounts."""
+    if action.state == "REVERSED":
+        return action.intended_amount, action.intended_payout
+    return action.amount, action.payout
+
+
 def awin_ledger_status(txn: AwinTransaction) -> str:
     """Ledger status of an Awin transaction: approved and paidToPublisher counts as paid."""
     status = _AWIN_STATUS[txn.status]
@@ -577,6 +604,7 @@ class Dataset:
 
     Records fall on the days `start`..`end` (inclusive, UTC); phase 0 is the state as of
     `end + 1 day` 00:00 UTC, and every `advance()` moves that clock on by `PHASE_STEP`.
+    By default `end` is the day before yesterday, so phases 0..24 are all in the past.
     The same seed and arguments always give the same records in every phase.
     """
 
@@ -590,9 +618,11 @@ class Dataset:
         end: date | None = None,
     ) -> None:
         if end is None:
-            # Default to recent data ending yesterday so that phase clocks stay in the past
-            # for a day's worth of advances and "now"-relative client windows see them.
-            end = datetime.now(UTC).date() - timedelta(days=1)
+            # Recent data ending the day before yesterday: phase 0 is then yesterday's
+            # midnight, so the first 24 phases are in the past at any hour of today and a pull
+            # "up to now" sees them. Ending yesterday put phase 1 at today's 01:00, in the
+            # future for a pull made between 00:00 and 01:00 UTC (issue 10 §5).
+            end = datetime.now(UTC).date() - timedelta(days=DEFAULT_END_DAYS_AGO)
         if start is None:
             start = end - timedelta(days=89)
         if start > end:
@@ -765,7 +795,7 @@ class Dataset:
                 self._awin_validate(rng, t, "approved" if r < 0.75 else "declined", validated)
                 if t.status == "approved" and (t0 - validated) > 20 * 86400 and rng.random() < 0.7:
                     t.paid = True
-                    t.payment_id = 5_100_000 + (validated // (86400 * 14)) % 100_000
+                    t.payment_id = awin_payment_id(validated, t.currency)
             elif age_days > 30 and r < 0.86:
                 t.status = "deleted"
             elif r < 0.04:
@@ -956,7 +986,8 @@ class Dataset:
                     continue
             elif t.status == "approved" and not t.paid and r < 0.2:
                 t.paid = True
-                t.payment_id = 5_200_000 + self.phase
+                assert t.validation_ts is not None  # approved lines were validated
+                t.payment_id = awin_payment_id(t.validation_ts, t.currency)
                 t.updated_ts = stamp(rng)
                 t.json_cache.clear()
             else:
@@ -1054,7 +1085,7 @@ class Dataset:
         """Ledger totals per (currency, status) for the current phase: (sale, commission, lines)."""
         if network == "impact":
             return _accumulate(
-                (a.campaign.currency, impact_ledger_status(a), a.amount, a.payout)
+                (a.campaign.currency, impact_ledger_status(a), *impact_ledger_amounts(a))
                 for a in self.impact
             )
         if network == "awin":

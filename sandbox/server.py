@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import uvicorn
 
+from sandbox.amazon_api import SANDBOX_AMAZON_CLIENT_ID, SANDBOX_AMAZON_CLIENT_SECRET
 from sandbox.app import create_app
 from sandbox.dataset import Dataset, Network, PhaseChanges, Totals
+from sandbox.ecb import EcbRates
 from sandbox.networks import (
     SANDBOX_AWIN_PUBLISHER_ID,
     SANDBOX_AWIN_TOKEN,
@@ -24,8 +26,11 @@ from sandbox.networks import (
     SANDBOX_IMPACT_TOKEN,
     SandboxState,
 )
+from sandbox.networks.amazon import LWA_PATH, AmazonState, amazon_state
 
 __all__ = [
+    "SANDBOX_AMAZON_CLIENT_ID",
+    "SANDBOX_AMAZON_CLIENT_SECRET",
     "SANDBOX_AWIN_PUBLISHER_ID",
     "SANDBOX_AWIN_TOKEN",
     "SANDBOX_CJ_PUBLISHER_ID",
@@ -53,6 +58,12 @@ def env(base_url: str) -> dict[str, str]:
         "PASSIVE_CJ_TOKEN": SANDBOX_CJ_TOKEN,
         "PASSIVE_CJ_PUBLISHER_ID": SANDBOX_CJ_PUBLISHER_ID,
         "PASSIVE_CJ_BASE_URL": base,
+        "PASSIVE_AMAZON_CLIENT_ID": SANDBOX_AMAZON_CLIENT_ID,
+        "PASSIVE_AMAZON_CLIENT_SECRET": SANDBOX_AMAZON_CLIENT_SECRET,
+        "PASSIVE_AMAZON_CREDENTIAL_VERSION": "3.1",
+        "PASSIVE_AMAZON_BASE_URL": base,
+        "PASSIVE_AMAZON_TOKEN_URL": f"{base}{LWA_PATH}",
+        "PASSIVE_FX_BASE_URL": base,
     }
 
 
@@ -62,6 +73,11 @@ class SandboxHandle:
 
     base_url: str
     state: SandboxState
+
+    @property
+    def ecb(self) -> EcbRates:
+        """The ECB rates the sandbox serves (republish() corrects a fixing)."""
+        return self.state.ecb
 
     @property
     def dataset(self) -> Dataset:
@@ -80,7 +96,7 @@ class SandboxHandle:
         retry_after: int = 1,
         delay: float = 1.0,
     ) -> None:
-        """Arm a fault (429, 500, slow, truncated_json, or reset) for the next `count` requests."""
+        """Arm a fault (sandbox.networks.FAULT_KINDS, or reset) for the next `count` requests."""
         self.state.set_fault(network, kind, count, retry_after, delay)
 
     def clear_faults(self, network: str | None = None) -> None:
@@ -107,6 +123,11 @@ class SandboxHandle:
     def reset(self) -> None:
         """Phase 0, no faults, empty log."""
         self.state.reset()
+
+    @property
+    def amazon(self) -> AmazonState:
+        """The Creators API emulation: its reports, tokens and switches."""
+        return amazon_state(self.state)
 
 
 def _bind(host: str, port: int) -> socket.socket:

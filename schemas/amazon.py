@@ -18,7 +18,14 @@ from typing import Annotated, Any, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from connectors.amazon import (
     CANONICAL_COLUMNS,
@@ -73,6 +80,18 @@ class AmazonEarningsRow(BaseModel):
     device_type_group: str | None = None
     direct: str | None = None
 
+    # Only the per-model path runs this: the reader sends a row holding a NUL byte there
+    # (connectors/amazon/reports.py parse_chunk) and DuckDB's reader never calls one plain.
+    @field_validator(
+        "category", "name", "asin", "seller", "tracking_id", "device_type_group", "direct",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _no_nul_byte(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("holds a NUL byte (\\x00), which no report text has")
+        return value
+
 
 _LINE_ID_VALUES = attrgetter(*LINE_ID_FIELDS)
 _KEY_QUANTUM = Decimal("0.0001")
@@ -109,6 +128,13 @@ def earnings_line_id(row: AmazonEarningsRow) -> str:
     return content_key(_LINE_ID_VALUES(row))
 
 
+def returned_for_money(quantity: int, revenue: Decimal, ad_fees: Decimal) -> bool:
+    """A line that returns items yet earns: a return's Revenue and Ad Fees are negative or
+    zero (affiliate-formats.md 1.5: returns are their own lines with negative amounts), so a
+    negative net quantity with a positive amount is an error, not a sale."""
+    return quantity < 0 and (revenue > 0 or ad_fees > 0)
+
+
 def to_commission_line(
     row: AmazonEarningsRow, report: ReportFile, *, account: str
 ) -> CommissionLine:
@@ -117,6 +143,12 @@ def to_commission_line(
         raise ValueError(
             f"date_shipped: {row.date_shipped} is outside the report period"
             f" {report.period_start} to {report.period_end}"
+        )
+    if returned_for_money(row.items_shipped - row.returns, row.revenue, row.ad_fees):
+        raise ValueError(
+            f"items_shipped: {row.items_shipped} shipped and {row.returns} returned is a return,"
+            f" but Revenue {row.revenue} and Ad Fees {row.ad_fees} are not negative (a return"
+            " line carries negative amounts)"
         )
     return CommissionLine(
         network=NETWORK,
@@ -289,6 +321,10 @@ def _validate_raw_batch(batch: RawBatch, *, account: str) -> ColumnarBatch:
     return _collect([_validate_chunk_job(job) for job in jobs])
 
 
+# A chunk's ledger columns, rejects, rows read, and its skipped and continued lines.
+_ChunkResult = tuple[pa.Table, list[Reject], int, int, int]
+
+
 def validate_earnings_stream(
     batches: Iterable[RawBatch], *, account: str
 ) -> Iterator[ColumnarBatch]:
@@ -298,7 +334,7 @@ def validate_earnings_stream(
     N+1 (the profile showed the main process idle during validation and the workers idle
     during staging). At most two batches are in flight, so memory stays flat.
     """
-    pending: AsyncResult[list[tuple[pa.Table, list[Reject], int]]] | None = None
+    pending: AsyncResult[list[_ChunkResult]] | None = None
     for batch in batches:
         pool = _pool() if _parallel(batch) else None
         if pool is None:
@@ -315,20 +351,24 @@ def validate_earnings_stream(
         yield _collect(pending.get())
 
 
-def _collect(results: list[tuple[pa.Table, list[Reject], int]]) -> ColumnarBatch:
-    tables = [table for table, _, _ in results]
-    rejects = [reject for _, chunk_rejects, _ in results for reject in chunk_rejects]
+def _collect(results: list[_ChunkResult]) -> ColumnarBatch:
+    tables = [result[0] for result in results]
+    rejects = [reject for result in results for reject in result[1]]
     table = (
         (pa.concat_tables(tables) if len(tables) > 1 else tables[0])
         if tables
         else LEDGER_ARROW_SCHEMA.empty_table()
     )
-    return ColumnarBatch(table, rejects, sum(read for _, _, read in results))
+    return ColumnarBatch(
+        table,
+        rejects,
+        sum(result[2] for result in results),
+        skipped_lines=sum(result[3] for result in results),
+        continued_lines=sum(result[4] for result in results),
+    )
 
 
-def _validate_chunk_job(
-    job: tuple[ReportFile, str, RawChunk],
-) -> tuple[pa.Table, list[Reject], int]:
+def _validate_chunk_job(job: tuple[ReportFile, str, RawChunk]) -> _ChunkResult:
     report, account, chunk = job
     enabled = gc.isenabled()
     gc.disable()  # see _worker_init; nothing here makes cycles
@@ -338,7 +378,7 @@ def _validate_chunk_job(
     finally:
         if enabled:
             gc.enable()
-    return table, rejects, parsed.records
+    return table, rejects, parsed.records, parsed.skipped, parsed.continued
 
 
 def _validate_parsed(
@@ -367,7 +407,8 @@ def _validate_parsed(
     index = {name: i for i, name in enumerate(columns)}
     day_at = index["date_shipped"]
     # Cross-field and ledger checks the per-model path words: a date outside the period, an
-    # amount with more than 4 decimals (rounded there, HALF_EVEN) or past DECIMAL(18,4).
+    # amount with more than 4 decimals (rounded there, HALF_EVEN) or past DECIMAL(18,4), a
+    # return that earns (returned_for_money).
     outside: list[int] = []
     if good:
         days = [row[day_at] for row in good]
@@ -385,8 +426,15 @@ def _validate_parsed(
             for i, row in enumerate(good)
             if any(row[m].as_tuple().exponent < -4 for m in money_at)
         ]
-    if outside or odd_money:
-        moved = set(outside) | set(odd_money)
+    items_at, returns_at = index["items_shipped"], index["returns"]
+    returns_earning = [
+        i
+        for i, row in enumerate(good)
+        if row[items_at] < row[returns_at]
+        and returned_for_money(row[items_at] - row[returns_at], row[money_at[0]], row[money_at[1]])
+    ]
+    if outside or odd_money or returns_earning:
+        moved = set(outside) | set(odd_money) | set(returns_earning)
         slow += (good_at[i] for i in moved)
         good = [row for i, row in enumerate(good) if i not in moved]
         good_at = [at for i, at in enumerate(good_at) if i not in moved]
@@ -591,7 +639,7 @@ def decide_leftovers(
     found = data_lines(report, set(leftovers))
     tables: list[pa.Table] = []
     rejects: list[Reject] = []
-    records = 0
+    records = skipped = 0
     groups: list[list[int]] = []
     for ordinal in sorted(found):
         line_no = found[ordinal][0]
@@ -610,8 +658,10 @@ def decide_leftovers(
         tables.append(table)
         rejects += chunk_rejects
         records += parsed.records
+        # The blank lines filling the gaps are not the report's: only its own fillers count.
+        skipped += parsed.skipped - (len(text) - len(group))
     table = pa.concat_tables(tables) if tables else LEDGER_ARROW_SCHEMA.empty_table()
-    return ColumnarBatch(table, rejects, records)
+    return ColumnarBatch(table, rejects, records, skipped_lines=skipped)
 
 
 def _check_same_row(

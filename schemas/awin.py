@@ -18,6 +18,7 @@ from schemas.raw_types import (
     UtcTimestamp,
     validate_records,
 )
+from schemas.terms import awin_terms
 from schemas.validation import BatchValidator, ValidatedBatch
 
 NETWORK = "awin"
@@ -128,6 +129,8 @@ _VALIDATOR: BatchValidator[AwinTransaction] = BatchValidator(AwinTransaction)
 
 def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
     """Validate and map one response array; bad records become `page N:index` rejects."""
-    return validate_records(
+    batch = validate_records(
         _VALIDATOR, partial(to_commission_line, account=account), records, page=page
     )
+    batch.terms = awin_terms(records, batch.source_lines)
+    return batch

@@ -18,6 +18,7 @@ from schemas.raw_types import (
     OptionalText,
     validate_records,
 )
+from schemas.terms import cj_terms
 from schemas.validation import BatchValidator, ValidatedBatch
 
 NETWORK = "cj"
@@ -93,6 +94,8 @@ _VALIDATOR: BatchValidator[CJCommission] = BatchValidator(CJCommission)
 
 def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
     """Validate and map one page of records; bad records become `page N:index` rejects."""
-    return validate_records(
+    batch = validate_records(
         _VALIDATOR, partial(to_commission_line, account=account), records, page=page
     )
+    batch.terms = cj_terms(records, batch.source_lines)
+    return batch

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
@@ -33,6 +34,7 @@ from schemas.raw_types import (
     OptionalOffsetTimestamp,
     OptionalText,
 )
+from schemas.terms import impact_terms, terms_table
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
     BatchValidator,
@@ -60,6 +62,7 @@ class ImpactAction(BaseModel):
     currency: str = Field(alias="Currency")
     delta_payout: OptionalDecimal = Field(default=None, alias="DeltaPayout")
     intended_payout: OptionalDecimal = Field(default=None, alias="IntendedPayout")
+    intended_amount: OptionalDecimal = Field(default=None, alias="IntendedAmount")
     event_date: OffsetTimestamp = Field(alias="EventDate")
     creation_date: OptionalOffsetTimestamp = Field(default=None, alias="CreationDate")
     locking_date: OptionalOffsetTimestamp = Field(default=None, alias="LockingDate")
@@ -85,7 +88,17 @@ def impact_status(raw: ImpactAction) -> CommissionStatus:
 
 
 def to_commission_line(raw: ImpactAction, *, account: str) -> CommissionLine:
-    """Map one Action to a ledger line (the same Id is updated in place by later pulls)."""
+    """Map one Action to a ledger line (the same Id is updated in place by later pulls).
+
+    A REVERSED action keeps the amount that was reversed: impact.com zeroes `Payout` and
+    `Amount` and keeps them in `IntendedPayout`/`IntendedAmount` (affiliate-formats.md §2),
+    as Awin keeps a declined transaction's amount (README "Reversed lines").
+    """
+    status = impact_status(raw)
+    payout, amount = raw.payout, raw.amount
+    if status == "reversed":
+        payout = raw.intended_payout if raw.intended_payout is not None else payout
+        amount = raw.intended_amount if raw.intended_amount is not None else amount
     return CommissionLine(
         network=NETWORK,
         account=account,
@@ -93,9 +106,9 @@ def to_commission_line(raw: ImpactAction, *, account: str) -> CommissionLine:
         # The event's calendar day in the offset impact.com reported it with (§2).
         event_date=raw.event_date.date(),
         event_at=raw.event_date,
-        status=impact_status(raw),
-        sale_amount=raw.amount if raw.amount is not None else Decimal(0),
-        commission_amount=raw.payout,
+        status=status,
+        sale_amount=amount if amount is not None else Decimal(0),
+        commission_amount=payout,
         currency=raw.currency.strip().upper(),
         program=raw.campaign_name,
         tracking_id=raw.sub_id1,
@@ -147,6 +160,7 @@ class _ActionRow(TypedDict):
     Currency: Annotated[str, Strict(), StringConstraints(pattern=r"^[A-Z]{3}$")]
     DeltaPayout: NotRequired[_OptionalMoney]
     IntendedPayout: NotRequired[_OptionalMoney]
+    IntendedAmount: NotRequired[_OptionalMoney]
     EventDate: AwareDatetime
     CreationDate: NotRequired[_OptionalTimestamp]
     LockingDate: NotRequired[_OptionalTimestamp]
@@ -214,9 +228,11 @@ def validate_action_rows(actions: ActionRows, *, account: str, page: int) -> Col
         # CommissionLine would strip or refuse it: let the per-model path do exactly that.
         records = json.loads(actions.content, parse_float=Decimal)["Actions"]
         return validate_page(records, account=account, page=page)
+    at = list(range(len(actions.rows)))
     with _no_cyclic_gc():
-        table = _columns(actions.rows, list(range(len(actions.rows))), account)
-    return ColumnarBatch(table, [], len(actions.rows))
+        table = _columns(actions.rows, at, account)
+        terms = _bulk_terms(actions.rows, at)
+    return ColumnarBatch(table, [], len(actions.rows), terms)
 
 
 def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> ColumnarBatch:
@@ -241,13 +257,15 @@ def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> 
     else:
         slow = list(range(len(records)))
     table = _columns(good, good_at, account)
+    terms = _bulk_terms(good, good_at)
     rejects: list[Reject] = []
     if slow:
         lines, sources, rejects = _per_model(records, slow, account=account, page=page)
         if lines:
             table = pa.concat_tables([table, lines_to_table(lines, sources)])
             table = table.take(pc.sort_indices(table, [("source_line", "ascending")]))
-    return ColumnarBatch(table, rejects, len(records))
+            terms = pa.concat_tables([terms, impact_terms(records, sources)])
+    return ColumnarBatch(table, rejects, len(records), terms)
 
 
 @contextmanager
@@ -299,6 +317,22 @@ def _blank_to_none(value: str | None) -> str | None:
     return None if value is None or not value or value.isspace() else value
 
 
+def _bulk_terms(rows: Sequence[_ActionRow], at: list[int]) -> pa.Table:
+    """The payout facts of bulk-validated rows, as impact_terms reads one record."""
+    return terms_table(
+        [
+            (row["Id"], row.get("CampaignId"), _locking_day(row.get("LockingDate")), None, None,
+             False, row["State"], index)
+            for row, index in zip(rows, at, strict=True)
+        ]
+    )  # fmt: skip
+
+
+def _locking_day(value: datetime | str | None) -> date | None:
+    # The calendar day in the account's offset, as impact.com's payout calendar counts it.
+    return value.date() if isinstance(value, datetime) else None
+
+
 def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Table:
     """The ledger columns of bulk-validated rows, mapped as to_commission_line maps one."""
     n = len(rows)
@@ -310,7 +344,17 @@ def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Tabl
         or ("paid" if row.get("ClearedDate") not in (None, "") else "approved")
         for row in rows
     ]
-    sales = [row.get("Amount") or "0" for row in rows]
+    # A reversed line keeps what was reversed (to_commission_line): the Intended* values,
+    # when impact.com sent them, in place of the zeroed Payout and Amount.
+    reversed_rows = [row["State"] == "REVERSED" for row in rows]
+    sales = [
+        (rev and row.get("IntendedAmount")) or row.get("Amount") or "0"
+        for row, rev in zip(rows, reversed_rows, strict=True)
+    ]
+    payouts = [
+        (rev and row.get("IntendedPayout")) or row["Payout"]
+        for row, rev in zip(rows, reversed_rows, strict=True)
+    ]
     arrays = [
         pa.repeat(pa.scalar(NETWORK, string), n),
         pa.repeat(pa.scalar(account, string), n),
@@ -320,7 +364,7 @@ def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Tabl
         pa.array(events, schema.field("event_at").type),
         pa.array(status, string),
         pa.array(sales, string).cast(_MONEY),
-        pa.array([row["Payout"] for row in rows], string).cast(_MONEY),
+        pa.array(payouts, string).cast(_MONEY),
         pa.array([row["Currency"] for row in rows], string),
         pa.nulls(n, pa.int32()),
         pa.array([_blank_to_none(row.get("CampaignName")) for row in rows], string),

@@ -35,6 +35,8 @@ class ValidatedBatch:
     source_lines: list[int] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     records_read: int = 0
+    # The lines' payout facts (schemas.terms.TERMS_SCHEMA) for `commission_terms`, if any.
+    terms: pa.Table | None = None
 
 
 _MONEY = pa.decimal128(18, 4)
@@ -83,6 +85,12 @@ class ColumnarBatch:
     table: pa.Table
     rejects: list[Reject]
     records_read: int
+    terms: pa.Table | None = None  # as in ValidatedBatch
+    # Input lines that are no record of their own (report files): blank or `Total` lines, and
+    # the further lines of a record whose quoted cell spans lines. Every line of a report must
+    # be a loaded or rejected record or one of these (flows/pipeline.py checks it).
+    skipped_lines: int = 0
+    continued_lines: int = 0
 
     @property
     def source_lines(self) -> list[int]:

@@ -56,6 +56,43 @@ class LoadResult:
     removed: int
 
 
+class LoadRefusedError(ValueError):
+    """A load that was rolled back because it must not change the ledger (one-line reason)."""
+
+
+def replace_refusal(result: LoadResult) -> str | None:
+    """Why a report may not replace its period, or None: a replace must never remove lines on
+    the strength of a report that brought none, or whose data lines were mostly rejected.
+
+    "Mostly" is more than half: more lines rejected than loaded. A report that removes nothing
+    (a period the ledger does not hold yet) loads what it can, as ever.
+    """
+    if result.removed == 0:
+        return None
+    if result.loaded == 0:
+        brought = (
+            f"all {result.rejected} of its data lines were rejected"
+            if result.rejected
+            else "it has no data lines"
+        )
+    elif result.rejected > result.loaded:
+        brought = (
+            f"{result.rejected} of its {result.rejected + result.loaded} data lines were"
+            " rejected (more than half)"
+        )
+    else:
+        return None
+    return f"{brought}, and loading it would remove {result.removed} lines the ledger holds"
+
+
+def first_reject(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """The running load's first reject as (locator, first reason), for a refusal's message."""
+    row = con.execute(
+        "SELECT locator, reasons[1] FROM _load_rejects ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
 @dataclass(frozen=True)
 class Slice:
     """The part of the ledger a report is the whole truth for: one account's lines in a period."""
@@ -81,7 +118,10 @@ def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:
     if isinstance(batch, ColumnarBatch):
         return batch  # a bulk validator built the columns already
     return ColumnarBatch(
-        lines_to_table(batch.lines, batch.source_lines), list(batch.rejects), batch.records_read
+        lines_to_table(batch.lines, batch.source_lines),
+        list(batch.rejects),
+        batch.records_read,
+        batch.terms,
     )
 
 
@@ -166,6 +206,7 @@ def load_batches(
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
     before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
+    check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None,
 ) -> LoadResult:
     """Load every batch; the ledger shows all of it or, on any error or kill, none of it.
 
@@ -175,7 +216,9 @@ def load_batches(
     with the publish (a few rows only: warehouse/publish.py says why).
     `fill_stage` lets SQL stage lines before the batches come (into `_load_rows`, or by
     replacing the `_load_stage` view over it: stage_create.sql); it returns how
-    many records it read.
+    many records it read. `check` sees what the load did before anything commits and may
+    raise (for example LoadRefusedError) to roll it all back; `_load_rejects` still holds
+    the run's rejects then.
     """
     if mode == "replace_slice" and replace is None:
         raise ValueError("replace_slice needs the slice to replace")
@@ -212,6 +255,7 @@ def load_batches(
                     now=now,
                     read=read,
                     rejected=rejected,
+                    check=check,
                 )
 
                 def bookkeeping(c: duckdb.DuckDBPyConnection) -> None:
@@ -255,6 +299,7 @@ def _append_load(
     now: datetime,
     read: int,
     rejected: int,
+    check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None,
 ) -> LoadResult:
     """Append the load's lines and audit rows, tagged and unseen until published (publish.py).
 
@@ -289,6 +334,9 @@ def _append_load(
         row = con.execute(sql.statements("load_counts")[0]).fetchone()
         assert row is not None
         loaded, inserted, changed = (int(v) for v in row)
+        result = LoadResult(read, loaded, rejected, inserted, changed, removed)
+        if check is not None:
+            check(con, result)
         con.execute("DROP TABLE _load_rejects")
         con.commit()
     except BaseException:
@@ -296,7 +344,7 @@ def _append_load(
         with suppress(duckdb.TransactionException):
             con.rollback()
         raise
-    return LoadResult(read, loaded, rejected, inserted, changed, removed)
+    return result
 
 
 # DuckDB's default memory limit is 80% of RAM. A load caps it (PASSIVE_DUCKDB_MEMORY, default

@@ -34,6 +34,15 @@ class Tally:
     rows: list[tuple[object, ...]]
 
 
+def grouped_query(name: str, by: str) -> str:
+    """The statement of warehouse/sql/<name>.sql with its {inner_group}/{outer_group} for `by`."""
+    if by not in GROUPS:
+        raise ValueError(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
+    inner, outer = GROUPS[by]
+    text = sql.statements(name)[0].replace("{inner_group}", inner)
+    return text.replace("{outer_group}", outer)
+
+
 def tally(
     con: duckdb.DuckDBPyConnection,
     by: TallyBy = "month",
@@ -44,13 +53,9 @@ def tally(
     until: date | None = None,
 ) -> Tally:
     """Commission by `by` and currency, with a column per status and the net."""
-    if by not in GROUPS:
-        raise ValueError(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
-    inner, outer = GROUPS[by]
-    text = sql.statements("tally")[0].replace("{inner_group}", inner)
-    text = text.replace("{outer_group}", outer)
     cursor = con.execute(
-        text, {"network": network, "account": account, "since": since, "until": until}
+        grouped_query("tally", by),
+        {"network": network, "account": account, "since": since, "until": until},
     )
     columns = tuple(d[0] for d in cursor.description or ())
     rows = [

@@ -180,3 +180,112 @@ def normalise_shipped_date(text: str) -> str:
         month = _MONTHS[legacy[1].casefold()]
         return f"{legacy[3]}-{month:02d}-{int(legacy[2]):02d}"
     return bare
+
+
+# --- which store a report comes from --------------------------------------------------------
+# A report does not name its store, and US and CA reports share the title's date order, the
+# header and `$` (issue 10: a US report ingested as CA loaded as CAD). What does tell stores
+# apart is read here, each as the set of stores it fits: a header's currency suffix, a
+# currency mark or decimal style in a money cell, the tracking id's store suffix (Amazon tags
+# end in -20 for US/CA stores, -21 for the European stores and IN, -22 for JP), and the Seller
+# `Amazon.<domain>` of the store's own sales.
+
+_ALL = frozenset(MARKETPLACES)
+_EURO = frozenset({"DE", "FR", "IT", "ES"})
+_DOLLAR = frozenset({"US", "CA"})
+_MARK_STORES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
+    (re.compile(r"C\$|CA\$|CDN\$|\bCAD\b"), frozenset({"CA"}), "Canadian dollars"),
+    (re.compile(r"US\$|\bUSD\b"), frozenset({"US"}), "US dollars"),
+    (re.compile(r"(?<![A-Z])\$"), _DOLLAR, "dollars"),
+    (re.compile(r"€|\bEUR\b"), _EURO, "euros"),
+    (re.compile(r"£|\bGBP\b"), frozenset({"UK"}), "pounds"),
+    (re.compile(r"[¥￥]|\bJPY\b"), frozenset({"JP"}), "yen"),
+    (re.compile(r"₹|\bRs\.?|\bINR\b"), frozenset({"IN"}), "rupees"),
+)
+_HEADER_SUFFIX = re.compile(r"\(\s*([^()]+?)\s*\)\s*$")
+# `29,90` or `1.234,56`: a decimal comma (a dot store would reject it); `1,234.56`: a dot.
+_COMMA_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}")
+_GROUPED_DOT = re.compile(r"-?\d{1,3}(?:,\d{3})+\.\d+")
+_TAG_SUFFIX = re.compile(r"-(2[0-2])$")
+_TAG_STORES = {
+    "20": _DOLLAR,
+    "21": frozenset({"UK", "DE", "FR", "IT", "ES", "IN"}),
+    "22": frozenset({"JP"}),
+}
+_SELLER = re.compile(r"amazon\.(com|ca|co\.uk|de|fr|it|es|co\.jp|in)", re.IGNORECASE)
+_DOMAIN_STORE = {m.domain: m.code for m in MARKETPLACES.values()}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Something in a report that only some stores write: which, and where it was seen."""
+
+    stores: frozenset[str]
+    what: str  # "header 'Price(C$)'", "Seller 'Amazon.com' (line 3)"
+
+
+def store_evidence(
+    header: dict[str, str], rows: list[tuple[int, dict[str, str]]]
+) -> list[Evidence]:
+    """What in a header (canonical key -> cell as written) and some data rows (line number,
+    canonical key -> raw cell) tells which stores the report may come from (one of each kind)."""
+    found: dict[str, Evidence] = {}
+    for key in ("price", "revenue", "ad_fees"):
+        suffix = _HEADER_SUFFIX.search(header.get(key, ""))
+        if suffix:
+            for pattern, stores, _ in _MARK_STORES:
+                if pattern.search(suffix[1]):
+                    found.setdefault("header", Evidence(stores, f"header {header[key]!r}"))
+                    break
+    for line, cells in rows:
+        for key in ("price", "revenue", "ad_fees"):
+            value = cells.get(key, "").strip()
+            for pattern, stores, words in _MARK_STORES:
+                if pattern.search(value):
+                    found.setdefault("mark", Evidence(stores, f"{words} {value!r} (line {line})"))
+                    break
+            if _COMMA_DECIMAL.fullmatch(value.lstrip("$€£¥ ")):
+                what = f"decimal comma in {value!r} (line {line})"
+                found.setdefault("decimal", Evidence(_EURO, what))
+            elif _GROUPED_DOT.fullmatch(value.lstrip("$€£¥ ")):
+                what = f"decimal point in {value!r} (line {line})"
+                found.setdefault("decimal", Evidence(_ALL - _EURO, what))
+        tag = _TAG_SUFFIX.search(cells.get("tracking_id", "").strip())
+        if tag:
+            what = f"tracking id {cells['tracking_id'].strip()!r} (line {line})"
+            found.setdefault("tag", Evidence(_TAG_STORES[tag[1]], what))
+        seller = _SELLER.fullmatch(cells.get("seller", "").strip())
+        if seller:
+            store = _DOMAIN_STORE[f"amazon.{seller[1].lower()}"]
+            what = f"Seller {cells['seller'].strip()!r} (line {line})"
+            found.setdefault("seller", Evidence(frozenset({store}), what))
+    return list(found.values())
+
+
+def check_store(marketplace: Marketplace, evidence: list[Evidence], *, name: str) -> str | None:
+    """Raise AmazonReportError when the evidence says another store; return a warning when
+    nothing tells the report from another store's of a different currency, else None."""
+    against = [e for e in evidence if marketplace.code not in e.stores]
+    if against:
+        stores = frozenset.intersection(*(e.stores for e in against))
+        guess = " or ".join(sorted(stores)) if stores else "another store"
+        raise AmazonReportError(
+            name,
+            None,
+            f"this looks like a report of the {guess} store, not {marketplace.code}"
+            f" ({marketplace.currency}): " + "; ".join(e.what for e in against),
+            f"--marketplace {sorted(stores)[0] if stores else '...'} if it is, or a report"
+            f" downloaded from {marketplace.domain}",
+        )
+    possible = frozenset.intersection(_ALL, *(e.stores for e in evidence))
+    others = sorted(
+        code for code in possible if MARKETPLACES[code].currency != marketplace.currency
+    )
+    if not others:
+        return None
+    seen = "; ".join(e.what for e in evidence) or "no currency, tracking id or seller hint"
+    return (
+        f"nothing in the report tells a {marketplace.code} report from a"
+        f" {'/'.join(others)} one ({seen}): its amounts are taken as {marketplace.currency}"
+        " because of --marketplace"
+    )

@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any, Literal
 
 from fastapi import Request, Response
 
 from sandbox.dataset import AWIN_PUBLISHER_ID, CJ_PUBLISHER_ID, IMPACT_SID, Dataset, PhaseChanges
+from sandbox.ecb import EcbRates
 
 # Fixed demo credentials: the sandbox is loopback-only test infrastructure, never a secret store.
 SANDBOX_IMPACT_SID = IMPACT_SID
@@ -23,9 +25,17 @@ SANDBOX_AWIN_PUBLISHER_ID = str(AWIN_PUBLISHER_ID)
 SANDBOX_CJ_TOKEN = "sandbox-cj-personal-access-token"
 SANDBOX_CJ_PUBLISHER_ID = CJ_PUBLISHER_ID
 
-FaultKind = Literal["429", "500", "slow", "truncated_json"]
-FAULT_KINDS: frozenset[str] = frozenset({"429", "500", "slow", "truncated_json"})
-FAULT_NETWORKS: frozenset[str] = frozenset({"impact", "awin", "cj", "all"})
+FaultKind = Literal[
+    "429", "429_date", "500", "slow", "truncated_json", "403", "md5_mismatch", "expire_token"
+]
+# 429_date: Retry-After as an HTTP date. The last three are the Creators API's: the access gate
+# closes (403), a download's bytes differ from its md5, the bearer token expires mid-run.
+FAULT_KINDS: frozenset[str] = frozenset(
+    {"429", "429_date", "500", "slow", "truncated_json", "403", "md5_mismatch", "expire_token"}
+)
+FAULT_NETWORKS: frozenset[str] = frozenset(
+    {"impact", "awin", "cj", "amazon", "amazon-token", "amazon-download", "all"}
+)
 REDACTED = "***"
 
 # Query parameters that carry secrets; the request log never shows their values.
@@ -63,6 +73,7 @@ class SandboxState:
         cj_page_size: int = 500,
     ) -> None:
         self.dataset = dataset
+        self.ecb = EcbRates(dataset.seed)
         self.lock = threading.RLock()
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.cj_page_size = cj_page_size
@@ -70,6 +81,17 @@ class SandboxState:
         self._log: list[dict[str, Any]] = []
         self._impact_window_start = time.monotonic()
         self._impact_window_calls = 0
+        self._reset_payments()
+
+    def _reset_payments(self) -> None:
+        # Payments endpoints (sandbox/networks/payments.py): impact.com's WithdrawalSettings
+        # answer, and whether the Awin token's user holds the Full Access role (else 403).
+        self.impact_withdrawal: dict[str, Any] = {
+            "PaymentSchedulingType": "FIXED_DAY",
+            "PaymentDay": "15",
+            "PaymentThreshold": "",
+        }
+        self.awin_full_access = True
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -183,9 +205,18 @@ class SandboxState:
             self.dataset.warm()
             self._faults.clear()
             self._log.clear()
+            self._reset_payments()
+            amazon = getattr(self, "amazon", None)
+            if amazon is not None:
+                amazon.reset()
 
 
 def _fault_response(network: str, fault: Fault) -> Response:
+    if fault.kind == "429_date":
+        when = datetime.now(UTC) + timedelta(seconds=fault.retry_after)
+        headers = {"Retry-After": format_datetime(when, usegmt=True)}
+        body = _error_body(network, 429, "Too many requests: rate limit exceeded")
+        return Response(body, status_code=429, headers=headers, media_type="application/json")
     if fault.kind == "429":
         headers = {
             "Retry-After": str(fault.retry_after),
@@ -234,7 +265,7 @@ async def serve(
     fault = state.take_fault(network)
     if fault is not None:
         entry["fault"] = fault.kind
-        if fault.kind in ("429", "500"):
+        if fault.kind in ("429", "429_date", "500"):
             response = _fault_response(network, fault)
             entry["status"] = response.status_code
             return response

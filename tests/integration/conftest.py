@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from sandbox.server import SandboxHandle
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +29,25 @@ def prefect_harness() -> Iterator[None]:
 def db(tmp_path: Path) -> Path:
     """A path for a fresh ledger file on disk."""
     return tmp_path / "ledger.duckdb"
+
+
+@pytest.fixture(scope="module")
+def amazon_sandbox_server() -> Iterator[SandboxHandle]:
+    """The network sandbox, for the Creators API tests of one module."""
+    from sandbox.server import run_sandbox
+
+    with run_sandbox(3) as handle:
+        yield handle
+
+
+@pytest.fixture
+def amazon_sandbox(
+    amazon_sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> SandboxHandle:
+    """The sandbox reset, with PASSIVE_AMAZON_* (and the others) pointing at it."""
+    amazon_sandbox_server.reset()
+    for key, value in amazon_sandbox_server.env().items():
+        monkeypatch.setenv(key, value)
+    # The sandbox has no quota; the one-request-a-second pace is tested with a fake clock.
+    monkeypatch.setenv("PASSIVE_AMAZON_RATE_LIMIT_REQUESTS", "100000")
+    return amazon_sandbox_server

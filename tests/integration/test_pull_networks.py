@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from flows import pull_steps
+from sandbox.dataset import Dataset
 from sandbox.server import (
     SANDBOX_AWIN_TOKEN,
     SANDBOX_CJ_TOKEN,
@@ -60,6 +61,13 @@ def expected(
     }
 
 
+def is_payments(request: dict) -> bool:
+    """A request for payments (invoices, withdrawal settings, Awin payments), which a pull
+    makes after the lines (tests/integration/test_payments_pull.py covers them)."""
+    path = request["path"]
+    return path.endswith(("/Invoices", "/WithdrawalSettings", "/breakdowns", "/payments"))
+
+
 def since_start(sandbox: SandboxHandle):
     return sandbox.dataset.start - timedelta(days=1)
 
@@ -92,6 +100,45 @@ def test_a_second_pull_after_status_changes_updates_in_place(sandbox, db, networ
     assert changes  # the sandbox really moved some records
 
 
+def frozen_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Make the sandbox and the pull read `moment` as the current time (issue 10 §5)."""
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return moment if tz is None else moment.astimezone(tz)
+
+    for module in ("sandbox.dataset", "sandbox.networks", "connectors.base", "flows.pull_steps"):
+        monkeypatch.setattr(f"{module}.datetime", FrozenDatetime)
+
+
+@pytest.mark.parametrize("clock", ["00:05", "00:59", "23:55"])
+def test_a_second_pull_after_status_changes_updates_in_place_at_any_hour(
+    monkeypatch, tmp_path, clock
+):
+    # The sandbox's phase clock once began at today's midnight: between 00:00 and 01:00 UTC
+    # the first advance stamped its changes after "now", and a pull up to now missed them.
+    hour, minute = map(int, clock.split(":"))
+    today = datetime.now(UTC).date()
+    frozen_clock(
+        monkeypatch, datetime(today.year, today.month, today.day, hour, minute, tzinfo=UTC)
+    )
+    dataset = Dataset(5, impact_actions=400, awin_transactions=300, cj_commissions=300)
+    with run_sandbox(dataset, cj_page_size=400) as handle:
+        for key, value in handle.env().items():
+            monkeypatch.setenv(key, value)
+        for network in NETWORKS:
+            monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
+            db = tmp_path / f"{network}.duckdb"
+            pull_steps.pull(network, db=db, since=since_start(handle))
+            handle.advance()
+            assert handle.dataset.phase_time() <= datetime.now(UTC)
+            summary = pull_steps.pull(network, db=db, since=since_start(handle))
+            assert summary.status == "completed", summary.message
+            assert summary.result is not None and summary.result.changed > 0, network
+            assert ledger_totals(db, network) == expected(handle, network), network
+
+
 def test_repeating_a_pull_with_nothing_new_changes_nothing(sandbox, db, snapshot):
     pull_steps.pull("impact", db=db, since=since_start(sandbox), until=sandbox.dataset.end)
     before = snapshot(db)
@@ -99,6 +146,32 @@ def test_repeating_a_pull_with_nothing_new_changes_nothing(sandbox, db, snapshot
     after = snapshot(db)
     assert after["commissions"] == before["commissions"]
     assert after["commission_changes"] == before["commission_changes"]
+
+
+def test_an_impact_reversed_line_stored_with_0_is_corrected_by_the_next_pull(sandbox, db):
+    # Ledgers written before the reversed-amount rule hold impact.com's zeroed Payout.
+    pull_steps.pull("impact", db=db, since=since_start(sandbox))
+    with duckdb.connect(str(db)) as con:
+        kept = con.execute(
+            "SELECT line_id, sale_amount, commission_amount FROM commissions"
+            " WHERE network = 'impact' AND status = 'reversed' ORDER BY line_id"
+        ).fetchall()
+        con.execute(
+            "UPDATE commissions SET sale_amount = 0, commission_amount = 0"
+            " WHERE network = 'impact' AND status = 'reversed'"
+        )
+    assert kept and all(commission > 0 for _, _, commission in kept)
+    summary = pull_steps.pull("impact", db=db, since=since_start(sandbox))
+    assert summary.result is not None and summary.result.changed == len(kept)
+    assert ledger_totals(db, "impact") == expected(sandbox, "impact")
+    with duckdb.connect(str(db), read_only=True) as con:
+        changes = con.execute(
+            "SELECT line_id, new_sale_amount, new_commission_amount FROM commission_changes"
+            " WHERE run_id = ? AND old_status = 'reversed' AND new_status = 'reversed'"
+            " AND old_commission_amount = 0 ORDER BY line_id",
+            [summary.run_id],
+        ).fetchall()
+    assert changes == kept
 
 
 def test_a_cj_restatement_nets_to_the_corrected_amount(sandbox, db):
@@ -134,7 +207,7 @@ def test_a_multi_page_cj_pull_is_complete(sandbox, db):
 @pytest.mark.parametrize("network", NETWORKS)
 def test_windows_never_exceed_the_networks_limit(sandbox, db, network):
     pull_steps.pull(network, db=db, since=datetime(2025, 1, 1, tzinfo=UTC).date())
-    seen = sandbox.requests(network)
+    seen = [r for r in sandbox.requests(network) if not is_payments(r)]
     assert seen
     for request in seen:
         if network == "impact":
@@ -203,7 +276,11 @@ def test_the_next_pull_starts_at_the_cursor_minus_the_lookback(sandbox, db, monk
     first = pull_steps.pull("impact", db=db, since=since_start(sandbox))
     sandbox.clear_requests()
     pull_steps.pull("impact", db=db)
-    starts = [datetime.fromisoformat(r["query"]["StartDate"]) for r in sandbox.requests("impact")]
+    starts = [
+        datetime.fromisoformat(r["query"]["StartDate"])
+        for r in sandbox.requests("impact")
+        if not is_payments(r)
+    ]
     assert min(starts) == (first.plan.end - timedelta(days=10)).replace(microsecond=0)
 
 
@@ -232,6 +309,7 @@ def test_pull_flow_publishes_its_artifact_and_no_secret(prefect_harness, sandbox
         artifacts = client.read_artifacts()
     texts = [str(a.data) for a in artifacts if a.key == "impact-pull"]
     assert texts and "| USD | pending |" in texts[-1]
+    assert "payments: " in texts[-1] and " new, " in texts[-1]  # the invoices, pulled too
     everything = "\n".join(str(a.data) for a in artifacts)
     assert SANDBOX_IMPACT_TOKEN not in everything
 

@@ -263,13 +263,21 @@ def test_prefect_yaml_defines_the_served_deployments_with_schedules() -> None:
         "impact-daily",
         "awin-daily",
         "cj-daily",
+        "amazon-daily",
         "ledger-summary",
         "ingest-files",
+        "fx-daily",
     ]
     assert specs["amazon-inbox"].schedules[0]["interval"] == 900
     assert specs["amazon-inbox"].parameters["inbox"] == "inbox"
     mornings = [specs[n].schedules[0]["cron"] for n in ("impact-daily", "awin-daily", "cj-daily")]
     assert len(set(mornings)) == 3  # staggered
+    # The Creators API pull runs after the other pulls and before the summary that reads them.
+    daily = ("impact-daily", "awin-daily", "cj-daily", "amazon-daily", "ledger-summary")
+    at = {n: [int(x) for x in specs[n].schedules[0]["cron"].split()[1::-1]] for n in daily}
+    pulls = max(at[n] for n in ("impact-daily", "awin-daily", "cj-daily"))
+    assert pulls < at["amazon-daily"] < at["ledger-summary"]
+    assert specs["amazon-daily"].entrypoint == "flows.amazon_flow.pull_amazon"
     for spec in specs.values():
         for entry in spec.schedules:
             assert entry["timezone"] and to_schedule(entry).timezone == entry["timezone"]

@@ -209,16 +209,37 @@ def test_zip_with_one_member_reads_like_the_plain_file(tmp_path: Path) -> None:
 
 
 def test_zip_with_two_members_gives_two_reports(tmp_path: Path) -> None:
+    november = tmp_path / "us_november.csv"
+    november.write_text(
+        (FIXTURES / "us_earnings.csv")
+        .read_text(encoding="utf-8")
+        .replace("from 12-01-2020 to 12-31-2020", "from 11-01-2020 to 11-30-2020", 1),
+        encoding="utf-8",
+    )
+    archive = make_zip(tmp_path / "two.zip", FIXTURES / "us_direct_crlf_bom.csv", november)
+    reports = open_reports(archive, marketplace="US")
+    assert [r.name for r in reports] == [
+        "two.zip:us_direct_crlf_bom.csv",
+        "two.zip:us_november.csv",
+    ]
+
+
+def test_zip_with_two_reports_for_one_period_is_refused_naming_both(tmp_path: Path) -> None:
     archive = make_zip(
         tmp_path / "two.zip", FIXTURES / "us_earnings.csv", FIXTURES / "us_direct_crlf_bom.csv"
     )
-    reports, lines, _, rejects, _ = load(archive, "US")
-    assert [r.name for r in reports] == [
-        "two.zip:us_earnings.csv",
-        "two.zip:us_direct_crlf_bom.csv",
-    ]
-    assert rejects == []
-    assert total(lines) == (Decimal("1191.46"), Decimal("52.18"))
+    with pytest.raises(AmazonReportError) as raised:
+        open_reports(archive, marketplace="US")
+    message = str(raised.value)
+    assert message.startswith("two.zip: members 'us_earnings.csv' (2020-12-01 to 2020-12-31)")
+    assert "'us_direct_crlf_bom.csv'" in message and "second would erase" in message
+
+
+def test_zip_with_the_same_report_twice_opens_both(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes((FIXTURES / "us_earnings.csv").read_bytes())
+    archive = make_zip(tmp_path / "twice.zip", FIXTURES / "us_earnings.csv", copy)
+    assert len(open_reports(archive, marketplace="US")) == 2
 
 
 def test_zip_junk_members_are_skipped(tmp_path: Path) -> None:

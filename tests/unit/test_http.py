@@ -344,3 +344,29 @@ def test_registry_maps_each_api_network_to_the_protocol():
         assert callable(network.pull) and callable(network.account)
         assert issubclass(network.settings_class, NetworkSettings)
         assert isinstance(network, ApiNetwork)
+
+
+def test_default_settings_bound_one_request_to_a_few_minutes_whatever_the_server_does():
+    # README "How long a pull may take": a stalled or trickling request is tried twice, each
+    # try ends at the request deadline, and the backoff between them is capped.
+    settings = API_NETWORKS["impact"].settings_class(_env_file=None)
+    policy, limits = settings.retry_policy(), settings.request_limits()
+    worst = policy.timeout_attempts * limits.deadline + policy.max_backoff
+    assert (policy.timeout_attempts, limits.deadline, settings.timeout().read) == (2, 120.0, 20.0)
+    assert worst <= 5 * 60
+    assert limits.max_response_bytes == 64 * 2**20 and limits.max_pages == 1000
+
+
+def test_a_read_timeout_is_tried_timeout_attempts_times_while_a_500_gets_max_attempts():
+    def stalled(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    policy = RetryPolicy(max_attempts=5, timeout_attempts=2, jitter=0.0)
+    clock = ManualClock()
+    with pytest.raises(RetriableApiError) as caught:
+        client_for(stalled, clock=clock, retry=policy).get_json("/x")
+    assert "gave up after 2 attempts" in str(caught.value) and len(clock.sleeps) == 1
+    handler, seen = sequence(*[httpx.Response(500)] * 5)
+    with pytest.raises(RetriableApiError):
+        client_for(handler, clock=ManualClock(), retry=policy).get_json("/x")
+    assert len(seen) == 5

@@ -288,7 +288,35 @@ def test_same_id_later_reversed_keeps_the_line_id_with_the_new_state():
     raw = ImpactAction.model_validate(load("actions_later_reversed.json")["Actions"][0])
     assert line.line_id == before.line_id
     assert (before.status, line.status) == ("pending", "reversed")
-    assert raw.delta_payout == Decimal("-12.50") and line.commission_amount == Decimal("0")
+    assert raw.payout == Decimal("0") and raw.delta_payout == Decimal("-12.50")
+    # The line keeps the amount that was reversed, not the zeroed Payout (README).
+    assert (line.commission_amount, line.sale_amount) == (Decimal("12.50"), Decimal("250.00"))
+
+
+@pytest.mark.parametrize("state", ["REVERSED", " reversed "])  # the one-pass and per-model paths
+def test_a_reversed_action_keeps_its_intended_payout_and_amount_on_both_paths(state):
+    (record,) = load("actions_later_reversed.json")["Actions"]
+    batch = validate_page([{**record, "State": state}], account=SID, page=1)
+    (line,) = batch.lines
+    assert line.status == "reversed"
+    assert (line.commission_amount, line.sale_amount) == (Decimal("12.50"), Decimal("250.00"))
+
+
+def test_a_reversed_action_without_intended_values_keeps_what_it_reports():
+    (record,) = load("actions_later_reversed.json")["Actions"]
+    for bare in (
+        {**record, "IntendedPayout": "", "IntendedAmount": ""},
+        {k: v for k, v in record.items() if not k.startswith("Intended")},
+    ):
+        (line,) = validate_page([bare], account=SID, page=1).lines
+        assert (line.commission_amount, line.sale_amount) == (Decimal("0"), Decimal("0"))
+
+
+def test_only_a_reversed_action_takes_the_intended_values():
+    (record,) = load("actions_later_reversed.json")["Actions"]
+    modified = {**record, "State": "PENDING", "Payout": "5.00", "Amount": "100.00"}
+    (line,) = validate_page([modified], account=SID, page=1).lines
+    assert (line.commission_amount, line.sale_amount) == (Decimal("5.00"), Decimal("100.00"))
 
 
 def test_unknown_fields_are_ignored_and_money_never_accepts_float():

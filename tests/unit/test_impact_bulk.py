@@ -153,6 +153,7 @@ FIELDS: dict[str, list[Any]] = {
     "Currency": CURRENCIES,
     "DeltaPayout": MONEY,
     "IntendedPayout": MONEY,
+    "IntendedAmount": MONEY,
     "EventDate": TIMESTAMPS,
     "CreationDate": TIMESTAMPS,
     "LockingDate": TIMESTAMPS,

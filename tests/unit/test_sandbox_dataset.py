@@ -269,7 +269,9 @@ def _totals_from_served(
             status = _IMPACT[r["State"]]
             if status == "approved" and r["ClearedDate"]:
                 status = "paid"
-            add(r["Currency"], status, Decimal(r["Amount"]), Decimal(r["Payout"]))
+            # A reversed action keeps what was reversed: its intended amounts (README).
+            kept = "Intended" if status == "reversed" else ""
+            add(r["Currency"], status, Decimal(r[f"{kept}Amount"]), Decimal(r[f"{kept}Payout"]))
     elif network == "awin":
         for t in ds.awin:
             r = json.loads(render_awin_transaction(t), parse_float=Decimal)
