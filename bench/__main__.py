@@ -1,4 +1,4 @@
-"""`python -m bench ingest|reingest|tally|impact|all`: race the peers and print PASS/MISS."""
+"""`python -m bench ingest|reingest|tally|impact|prefect|all`: race the peers, print PASS/MISS."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.data import ensure_ledger, ensure_report
 from bench.harness import OUT, ROOT, Run, median, run, verdict
+from bench.prefect_bench import bench_prefect
 
 PYTHON = sys.executable
 PASSIVE = str(Path(sys.executable).parent / "passive")
@@ -111,9 +112,11 @@ def _target(name: str, value: float, bound: str, ok: bool) -> dict[str, Any]:
 
 _IN_PROCESS_INGEST = """
 import sys, time
-from flows import pipeline
+from flows import ingest_steps
 started = time.perf_counter()
-summary = pipeline.ingest_files([sys.argv[1]], db=sys.argv[2], account="bench", marketplace="US")
+summary = ingest_steps.ingest_files(
+    [sys.argv[1]], db=sys.argv[2], account="bench", marketplace="US"
+)
 elapsed = time.perf_counter() - started
 assert [r.status for r in summary.reports] == ["skipped"], summary.reports
 print(elapsed)
@@ -234,7 +237,7 @@ def _save(name: str, results: dict[str, Any]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the chosen benchmarks, print and save their figures."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("what", choices=("ingest", "reingest", "tally", "impact", "all"))
+    parser.add_argument("what", choices=("ingest", "reingest", "tally", "impact", "prefect", "all"))
     parser.add_argument("--lines", type=int, default=None, help="report or ledger lines")
     parser.add_argument("--actions", type=int, default=100_000, help="impact actions")
     parser.add_argument("--seed", type=int, default=1)
@@ -251,10 +254,12 @@ def main(argv: list[str] | None = None) -> int:
         "reingest": lambda: bench_reingest(args.lines or 1_000_000, args.seed, args.runs),
         "tally": lambda: bench_tally(args.lines or 10_000_000, args.seed, args.runs),
         "impact": lambda: bench_impact(args.actions, args.seed, args.runs),
+        "prefect": bench_prefect,
     }
     if args.what == "all":
         steps["ingest-10m-memory"] = lambda: bench_ingest(10_000_000, args.seed, 1, ("ours",))
-        results = {name: step() for name, step in steps.items()}
+        # The Prefect path's figures start servers; they run only when asked for by name.
+        results = {name: step() for name, step in steps.items() if name != "prefect"}
     else:
         results = {args.what: steps[args.what]()}
     path = _save(args.what, results)

@@ -12,6 +12,13 @@ if TYPE_CHECKING:
 
 _API_MODULES = {"impact": "connectors.impact", "awin": "connectors.awin", "cj": "connectors.cj"}
 _registry: dict[str, Any] = {}
+# Networks whose reports are files rather than an API (`passive ingest`).
+FILE_NETWORKS = ("amazon",)
+
+
+def known_networks() -> tuple[str, ...]:
+    """Every network the ledger can hold lines of, sorted (no connector is imported)."""
+    return tuple(sorted((*FILE_NETWORKS, *_API_MODULES)))
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +31,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'connectors' has no attribute {name!r}")
 
 
-__all__ = ["API_NETWORKS"]
+__all__ = ["API_NETWORKS", "FILE_NETWORKS", "known_networks"]

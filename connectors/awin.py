@@ -7,13 +7,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
-
-from connectors.base import DateWindow, Page, PagedNetwork, settings_client
+from connectors.base import DateWindow, Page, PagedNetwork, token_client
 from connectors.http import (
     ApiClient,
-    BearerAuth,
-    Clock,
     ResponseFormatError,
     redact,
 )
@@ -35,22 +31,6 @@ DATE_TYPES: tuple[DateType, ...] = ("transaction", "validation")
 def format_date(value: datetime) -> str:
     """`yyyy-MM-ddTHH:mm:ss` in UTC: Awin takes naive times in the `timezone` parameter."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def make_awin_client(
-    settings: AwinSettings,
-    *,
-    clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> ApiClient:
-    """An ApiClient sending `Authorization: Bearer` (not the legacy accessToken query)."""
-    return settings_client(
-        settings,
-        network=NETWORK,
-        auth=BearerAuth(settings.credential("token")),
-        clock=clock,
-        transport=transport,
-    )
 
 
 def fetch_transactions(
@@ -127,7 +107,7 @@ class AwinNetwork(PagedNetwork[AwinSettings]):
 
     def make_client(self, settings: AwinSettings) -> ApiClient:
         """Bearer auth with the personal token."""
-        return make_awin_client(settings)
+        return token_client(settings, network=NETWORK)
 
     def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
         """Awin transactions to ledger lines."""

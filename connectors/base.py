@@ -9,7 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
-from connectors.http import ApiClient, Clock, make_client
+from connectors.http import ApiClient, BearerAuth, Clock, make_client
 from connectors.settings import NetworkSettings
 from schemas.validation import ColumnarBatch, ValidatedBatch
 
@@ -122,6 +122,24 @@ def settings_client(
         limits=settings.request_limits(),
         secrets=settings.secret_values(),
         credential_settings=settings.secret_setting_names(),
+        clock=clock,
+        transport=transport,
+    )
+
+
+def token_client(
+    settings: NetworkSettings,
+    *,
+    network: str,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ApiClient:
+    """An ApiClient sending `Authorization: Bearer <token>` (Awin: not the legacy accessToken
+    query; CJ: its personal access token), the token being the settings' `token`."""
+    return settings_client(
+        settings,
+        network=network,
+        auth=BearerAuth(settings.credential("token")),
         clock=clock,
         transport=transport,
     )

@@ -8,14 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-from connectors.base import DateWindow, Page, PagedNetwork, settings_client
+from connectors.base import DateWindow, Page, PagedNetwork, token_client
 from connectors.http import (
     ApiClient,
     ApiError,
-    BearerAuth,
-    Clock,
     CursorTracker,
     PaginationError,
     ResponseFormatError,
@@ -71,22 +67,6 @@ def build_query(publisher_id: str, window: DateWindow, since_commission_id: str 
     return (
         f"{{ publisherCommissions({', '.join(arguments)}) "
         f"{{ count payloadComplete maxCommissionId records {{ {' '.join(RECORD_FIELDS)} }} }} }}"
-    )
-
-
-def make_cj_client(
-    settings: CJSettings,
-    *,
-    clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> ApiClient:
-    """An ApiClient sending `Authorization: Bearer <personal access token>`."""
-    return settings_client(
-        settings,
-        network=NETWORK,
-        auth=BearerAuth(settings.credential("token")),
-        clock=clock,
-        transport=transport,
     )
 
 
@@ -163,7 +143,7 @@ class CJNetwork(PagedNetwork[CJSettings]):
 
     def make_client(self, settings: CJSettings) -> ApiClient:
         """Bearer auth with the personal access token."""
-        return make_cj_client(settings)
+        return token_client(settings, network=NETWORK)
 
     def fetch(self, api: ApiClient, settings: CJSettings, window: DateWindow) -> Iterator[Page]:
         """The publisherCommissions pages of one posting-date window."""

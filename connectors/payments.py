@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.awin import make_awin_client
-from connectors.base import split_windows
+from connectors.awin import NETWORK as AWIN
+from connectors.base import split_windows, token_client
 from connectors.errors import ApiError, AuthError, PaginationError, ResponseFormatError
 from connectors.http import ApiClient, CursorTracker, redact, same_origin
 from connectors.impact import MAX_WINDOW_DAYS, format_date, make_impact_client
@@ -119,7 +119,7 @@ def pull_impact_payments(
             api, account, since, end, page_size=settings.page_size
         ):
             page = validate_invoices(invoices, account=account, page=number)
-            pull.batch.extend(page)
+            pull.batch.merge(page)
             pull.items_for |= {p.payment_id for p in page.payments}
         try:
             body = fetch_withdrawal_settings(api, account)
@@ -205,7 +205,7 @@ def pull_awin_payments(
     minute). A 403 names the Full Access role the payments API needs."""
     publisher = settings.credential("publisher_id")
     pull = PaymentsPull("awin", publisher)
-    api = client or make_awin_client(settings)
+    api = client or token_client(settings, network=AWIN)
     explain = _full_access(publisher)
     try:
         prefix = AWIN_PUBLIC
@@ -219,7 +219,7 @@ def pull_awin_payments(
             prefix = ""
             pages = list(fetch_awin_paged(api, _awin_payments(publisher), "payments"))
         for number, records in pages:
-            pull.batch.extend(validate_awin_payments(records, account=publisher, page=number))
+            pull.batch.merge(validate_awin_payments(records, account=publisher, page=number))
         for payment in pull.batch.payments:
             if payment.payment_id in settled:
                 continue

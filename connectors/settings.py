@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import ClassVar
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.errors import SettingsError, register_basic_credentials, register_secret
@@ -31,6 +33,7 @@ class NetworkSettings(BaseSettings):
     credential_fields: ClassVar[tuple[str, ...]] = ()
 
     base_url: str = Field(description="Scheme and host of the API; the connector adds the path.")
+    _from_blocks: dict[str, str] = PrivateAttr(default_factory=dict)
     lookback_days: int = Field(ge=1, description="Default pull re-reads this many days back.")
     max_window_days: int = Field(ge=1, description="Longest date range sent in one request.")
     rate_limit_requests: int = Field(ge=1, description="Client-side quota: requests per period.")
@@ -113,9 +116,25 @@ class NetworkSettings(BaseSettings):
             if isinstance(value, SecretStr)
         )
 
+    def note_secret_blocks(self, blocks: Mapping[str, str]) -> None:
+        """Record which settings were read from Prefect Secret blocks (field -> block name)."""
+        self._from_blocks = dict(blocks)
+
+    def credential_source(self, field: str) -> str:
+        """Where a setting's value came from: a Secret block, the environment or `.env`."""
+        block = self._from_blocks.get(field)
+        if block:
+            return f"the Secret block {block}"
+        return "the environment" if self.env_name(field) in os.environ else ".env"
+
     def secret_setting_names(self) -> tuple[str, ...]:
-        """Env var names an authentication failure should point at."""
-        return tuple(self.env_name(name) for name in self.credential_fields)
+        """The credentials an authentication failure should point at, each with its source:
+        a Secret block silently winning over the environment would send the user to the
+        wrong place."""
+        return tuple(
+            f"{self.env_name(name)} (from {self.credential_source(name)})"
+            for name in self.credential_fields
+        )
 
     def rate_limit(self) -> RateLimit:
         """The client-side quota as a RateLimit."""

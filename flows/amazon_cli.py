@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import amazon_pull
-from flows.cli import IN_PROCESS_NOTE, spinner, tracked_api
+from flows.console import IN_PROCESS_NOTE, spinner, tracked_api
 
 
 def pull_amazon_command(

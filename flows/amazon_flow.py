@@ -13,10 +13,11 @@ from prefect.runtime import flow_run
 
 from connectors.errors import ConnectorError
 from flows import amazon_pull
+from flows.artifacts import artifact_key, markdown_table
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
-from flows.report import artifact_key, markdown_table
 from flows.secrets import secret_overrides
+from schemas.networks import AMAZON
 
 
 # The HTTP layer owns request retries (429/5xx with backoff); a task retry would repeat them.
@@ -32,7 +33,7 @@ def fetch_reports_task(
     """List the store's reports and download and verify the new ones (the ledger unchanged)."""
     logger = get_run_logger()
     # Credentials are read here rather than passed in, so they never become task inputs.
-    settings = amazon_pull.load_settings(secret_overrides(amazon_pull.NETWORK))
+    settings = amazon_pull.load_settings(secret_overrides(AMAZON))
 
     def known() -> set[tuple[str, str]]:
         with ledger_writer():  # reading may migrate the file: a writer's slot
@@ -127,7 +128,7 @@ def pull_markdown(summary: amazon_pull.AmazonPullSummary) -> str:
 def _publish(markdown: str, account: str) -> None:
     create_markdown_artifact(
         markdown=markdown,
-        key=artifact_key("amazon", "pull", account),
+        key=artifact_key(AMAZON, "pull", account),
         description=f"amazon Creators API pull for {account}",
     )
 

@@ -20,14 +20,13 @@ from connectors.amazon.reports import EARNINGS_REPORT
 from connectors.amazon.unpack import UnpackedReport, period_from_name, report_period, unpack
 from connectors.errors import ConnectorError
 from connectors.settings import AmazonSettings
-from flows import pipeline
+from flows import ingest_steps
 from flows.pull_steps import PullInputError
+from schemas.networks import AMAZON as NETWORK
 from warehouse.amazon_api import ApiReportRecord, known_api_reports, record_api_reports
 from warehouse.connection import ledger
 from warehouse.load import new_run_id
 from warehouse.runs import RunInfo, finish_run, start_run
-
-NETWORK = "amazon"
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class AmazonPullSummary:
     listed: Listed
     run_id: str = ""
     reports: list[ReportLine] = field(default_factory=list)
-    months: list[pipeline.MonthTotal] = field(default_factory=list)
+    months: list[ingest_steps.MonthTotal] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         """Reports with this status."""
@@ -167,7 +166,7 @@ def ingest_earnings(
     account: str,
     marketplace: str,
     flow_run_id: str | None = None,
-) -> tuple[list[pipeline.ReportOutcome | str], pipeline.IngestSummary]:
+) -> tuple[list[ingest_steps.ReportOutcome | str], ingest_steps.IngestSummary]:
     """THE seam into the Amazon ingest path, exactly what `passive ingest` runs on each file.
 
     Each item is a plain report file and, when it has no title line, the period its file name
@@ -175,21 +174,21 @@ def ingest_earnings(
     opened) and the summary of the months touched. Re-point this one function when the
     ingest path moves.
     """
-    results: list[pipeline.ReportOutcome | str] = []
+    results: list[ingest_steps.ReportOutcome | str] = []
     for path, period in items:
         start, end = period if period else (None, None)
         try:
-            (report,) = pipeline.open_report_inputs(
+            (report,) = ingest_steps.open_report_inputs(
                 [path], marketplace=marketplace, period_start=start, period_end=end
             )
-        except pipeline.InputError as error:
+        except ingest_steps.InputError as error:
             results.append(str(error))
             continue
         results.append(
-            pipeline.load_report(report, db=db, account=account, flow_run_id=flow_run_id)
+            ingest_steps.load_report(report, db=db, account=account, flow_run_id=flow_run_id)
         )
-    outcomes = [r for r in results if isinstance(r, pipeline.ReportOutcome)]
-    summary = pipeline.summarize(db, network=NETWORK, account=account, outcomes=outcomes)
+    outcomes = [r for r in results if isinstance(r, ingest_steps.ReportOutcome)]
+    summary = ingest_steps.summarize(db, network=NETWORK, account=account, outcomes=outcomes)
     return results, summary
 
 
@@ -253,7 +252,7 @@ def _decide(fetched: Sequence[Fetched], marketplace: str) -> _Plan:
 
 
 def _loaded_line(
-    name: str, report: UnpackedReport, result: pipeline.ReportOutcome | str
+    name: str, report: UnpackedReport, result: ingest_steps.ReportOutcome | str
 ) -> ReportLine:
     line = ReportLine(name, report.name, report.report_type, "refused")
     if isinstance(result, str):

@@ -10,19 +10,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from flows.report_runs import NETWORK_AMAZON
-from flows.runmode import prefect_api_url
+from flows.console import IN_PROCESS_NOTE, PIPED_WIDTH, console, spinner, tracked_api
+from schemas.networks import AMAZON
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import Progress
-
     from connectors.amazon import ReportFile
 
-IN_PROCESS_NOTE = (
-    "[dim]ran in-process; for runs tracked in the Prefect UI, start `passive serve` "
-    "or set PREFECT_API_URL[/]"
-)
 # `passive ingest` options that take a value; --force and --no-force are the only flags.
 _VALUE_OPTIONS = frozenset(
     {"--account", "--network", "--marketplace", "--db", "--period-start", "--period-end"}
@@ -31,42 +24,6 @@ _VALUE_OPTIONS = frozenset(
 _RICH_TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
 # rich's emoji codes (`:smile:`) in a printed text; such a text is left to rich to print.
 _EMOJI_CODE = re.compile(r":\S*:")
-_PIPED_WIDTH = 200
-
-
-def console(*, stderr: bool = False) -> Console:
-    """A rich console on stdout or stderr, as every `passive` command prints."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    # Piped output would otherwise be cut at 80 columns and truncate the money columns.
-    return Console(stderr=stderr, width=None if stream.isatty() else _PIPED_WIDTH)
-
-
-def spinner(err: Console) -> Progress:
-    """A transient progress line on stderr for work of unknown length (lines, records)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=err, transient=True,
-    )  # fmt: skip
-
-
-def tracked_api() -> str | None:
-    """The Prefect API for tracked runs: PREFECT_API_URL / profile, else a running `passive serve`.
-
-    An explicitly empty PREFECT_API_URL means "in-process" and is respected (tests use it).
-    """
-    url = prefect_api_url()
-    if url or "PREFECT_API_URL" in os.environ:
-        return url
-    from flows.serve import running_api_url
-
-    found = running_api_url()
-    if found:
-        os.environ["PREFECT_API_URL"] = found  # before prefect is imported: it reads this
-    return found
 
 
 def _parse_ingest(argv: list[str]) -> tuple[list[str], dict[str, str]] | None:
@@ -122,7 +79,7 @@ def _plain_ingest(argv: list[str]) -> _PlainIngest | None:
     if parsed is None:
         return None
     files, options = parsed
-    if options.get("--network", NETWORK_AMAZON) != NETWORK_AMAZON:
+    if options.get("--network", AMAZON) != AMAZON:
         return None
     try:
         period_start, period_end = _day(options, "--period-start"), _day(options, "--period-end")
@@ -143,7 +100,7 @@ def _plain(text: str) -> bool:
         and text.isprintable()
         and "[" not in text
         and not _EMOJI_CODE.search(text)
-        and len(text) < _PIPED_WIDTH
+        and len(text) < PIPED_WIDTH
     )
 
 
@@ -178,9 +135,8 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
     """Record the skips and return the lines to print, if the ledger holds every report."""
     from connectors.amazon.errors import AmazonReportError
     from connectors.amazon.reports import open_reports
-    from flows.report_runs import report_run, skipped_message
-    from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
-    from warehouse.runs import finish_run, seen_source_file, start_run
+    from flows.reingest import first_ingested_as, record_skip, report_run
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, resolve_db_path
 
     db = resolve_db_path(ingest.options.get("--db"))
     if not db.is_file():
@@ -206,24 +162,16 @@ def _skip_seen(ingest: _PlainIngest) -> list[str] | None:
     try:
         # No waiting for a lock here: the full command waits, and says who holds it.
         with ledger(db, timeout=0) as con:
-            seen = [
-                seen_source_file(
-                    con, network=NETWORK_AMAZON, account=account, content_hash=r.content_hash
-                )
-                for r in reports
-            ]
-            if not all(seen):
+            # The skip check of ingest_steps.load_report, for every report before any is recorded.
+            firsts = [first_ingested_as(con, r, account=account) for r in reports]
+            if None in firsts:
                 return None
-            # The bookkeeping of pipeline.load_report for a report already ingested.
-            for report, first in zip(reports, seen, strict=True):
+            for report, first in zip(reports, firsts, strict=True):
                 assert first is not None
                 run = report_run(report, run_id=uuid.uuid4().hex, account=account)
-                message = skipped_message(first[1])
-                start_run(con, run)
-                finish_run(con, run.run_id, status="skipped", message=message)
-                lines.append(f"skipped {report.name}: {message}")
-    except LedgerLockedError:
-        return None
+                lines.append(f"skipped {report.name}: {record_skip(con, run, first)}")
+    except (LedgerLockedError, LedgerPathError):
+        return None  # the full command says what is wrong
     return lines
 
 
@@ -245,28 +193,11 @@ def _print_skips(lines: list[str], *, styled: bool) -> None:
     sys.stdout.flush()
 
 
-def _open_ahead(argv: list[str]) -> None:
-    """For a plain `passive ingest`, start opening its reports while typer and the pipeline
-    import (connectors/amazon/reports.py, open_reports_ahead)."""
-    ingest = _plain_ingest(argv)
-    if ingest is None:
-        return
-    from connectors.amazon.reports import open_reports_ahead
-
-    open_reports_ahead(
-        ingest.files,
-        marketplace=ingest.marketplace,
-        period_start=ingest.period_start,
-        period_end=ingest.period_end,
-    )
-
-
 def main() -> None:
     """Console-script entry point."""
     code = _reingest_unchanged(sys.argv[1:])
     if code is not None:
         sys.exit(code)
-    _open_ahead(sys.argv[1:])
     from flows.commands import app
 
     app()

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import re
-import sys
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from flows.cli import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
+from flows.output import emit as _emit
+from flows.output import fail as _fail
 from flows.payments_cli import commands as payments_commands
 from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
+from schemas.networks import AMAZON
 
 app = typer.Typer(
     name="passive",
@@ -48,54 +45,61 @@ FormatOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+def _check_db(db: Path | None) -> None:
+    """Refuse a `--db` that cannot be a ledger file in one line, before any work (or any
+    tracked flow run, whose failure would print Prefect's logs instead)."""
+    from warehouse.connection import LedgerPathError, check_ledger_path
+
+    try:
+        check_ledger_path(db)
+    except LedgerPathError as error:
+        raise _fail(str(error)) from None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
+def run_tags(flow_name: str, parameters: dict[str, Any]) -> list[str]:
+    """The tags prefect.yaml gives the deployments of `flow_name` that match `parameters`."""
+    from flows.deployments import load_specs
+
+    found: list[str] = []
+    for spec in load_specs():
+        if not spec.entrypoint.endswith(f".{flow_name.replace('-', '_')}"):
+            continue
+        if all(parameters.get(k, v) == v for k, v in spec.parameters.items() if v is not None):
+            found += [t for t in spec.tags if t not in found]
+    return found or ["passive"]
 
 
-# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)`,
-# `+1+1`, `@SUM(...)`): OWASP's "CSV Injection" advice is to write such a cell with a leading
-# single quote, which makes it text. A number (`-3.10`) is left as it is. Only the CSV output
-# changes: the ledger keeps what the report said.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+def _tracked(flow: Any, what: str, **parameters: Any) -> Any:
+    """Run a flow tracked by the Prefect server; a failed run ends in one `error:` line.
+
+    Prefect re-raises the flow's exception after its own logs; the user needs the cause once,
+    last, and the run to look at (flows/hooks.py already logged it in the run).
+    """
+    from prefect import tags
+
+    from flows.hooks import failure_cause
+
+    # The tags of the deployment that runs this flow on schedule (prefect.yaml), so that
+    # alerts (`passive alerts`) and filters in the UI treat a CLI run like a scheduled one.
+    with tags(*run_tags(flow.name, parameters)):
+        state = flow(**parameters, return_state=True)
+    if state.is_completed():
+        return state.result()
+    raise _fail(f"{what} failed: {failure_cause(state)}; the run's logs are in the Prefect UI")
 
 
-def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text: formula-like text gets a leading `'`."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+def _tuning() -> Any:
+    """The performance settings from the environment, or a one-line error naming the bad one."""
+    from pydantic import ValidationError
 
+    from warehouse.tuning import Tuning
 
-def _emit(columns: tuple[str, ...], rows: list[tuple[Any, ...]], fmt: str, title: str) -> None:
-    if fmt == "json":
-        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([spreadsheet_safe(c) for c in columns])
-        writer.writerows([[spreadsheet_safe(_plain(v)) for v in row] for row in rows])
-        sys.stdout.write(buffer.getvalue())
-    elif fmt == "table":
-        table = Table(title=title, title_justify="left")
-        for column in columns:
-            numeric = rows and isinstance(rows[0][columns.index(column)], int | Decimal)
-            table.add_column(column, justify="right" if numeric else "left")
-        for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row))
-        out.print(table)
-    else:
-        raise _fail(f"--format must be table, csv or json; got {fmt!r}")
+    try:
+        return Tuning()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = "PASSIVE_" + "_".join(str(p) for p in problem["loc"]).upper()
+        raise _fail(f"{name}: {problem['msg']}") from None
 
 
 @app.command()
@@ -104,7 +108,7 @@ def ingest(
     account: Annotated[
         str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
     ],
-    network: Annotated[str, typer.Option(help="Network the reports come from.")] = "amazon",
+    network: Annotated[str, typer.Option(help="Network the reports come from.")] = AMAZON,
     marketplace: Annotated[
         str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
     ] = "US",
@@ -136,12 +140,13 @@ def ingest(
 
     Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
     """
-    from flows import pipeline
-    from warehouse.connection import LedgerLockedError
+    from flows import ingest_steps
+    from warehouse.connection import LedgerLockedError, LedgerPathError
 
     start = period_start.date() if period_start else None
     end = period_end.date() if period_end else None
-    if network != pipeline.NETWORK_AMAZON:
+    _check_db(db)
+    if network != AMAZON:
         raise _fail(
             f"--network {network}: only amazon report files can be ingested; "
             "API networks are pulled with `passive pull NETWORK`"
@@ -150,8 +155,10 @@ def ingest(
         if tracked_api():
             from flows.ingest import ingest_report_files
 
-            summary = ingest_report_files(
-                [str(f) for f in files],
+            summary = _tracked(
+                ingest_report_files,
+                "ingest",
+                paths=[str(f) for f in files],
                 account=account,
                 marketplace=marketplace.upper(),
                 db=str(db) if db else None,
@@ -160,38 +167,46 @@ def ingest(
                 period_end=end,
             )
         else:
-            from connectors.amazon.scan import scannable
-            from schemas.amazon import start_workers
+            from flows.amazon_validation import ValidationWorkers
+            from warehouse.amazon_scan import scannable
 
-            reports = pipeline.open_report_inputs(
+            tuning = _tuning()
+            reports = ingest_steps.open_report_inputs(
                 files, marketplace=marketplace.upper(), period_start=start, period_end=end
             )
-            if not all(scannable(report) for report in reports):
-                # Reports DuckDB does not read are parsed and validated in worker processes,
-                # forked before the progress bar's thread exists (see start_workers).
-                start_workers()
-            with spinner(err) as progress:
-                bar = progress.add_task("reading reports", total=None)
-                lines = [0]
+            with ValidationWorkers(tuning.workers, start_method="fork") as workers:
+                if not (tuning.scan and all(scannable(report) for report in reports)):
+                    # Reports DuckDB does not read are parsed and validated in worker
+                    # processes, forked before the progress bar's thread exists.
+                    workers.start()
+                with spinner(err) as progress:
+                    bar = progress.add_task("reading reports", total=None)
+                    lines = [0]
 
-                def advance(batch: Any) -> None:
-                    lines[0] += batch.records_read
-                    progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
+                    def advance(batch: Any) -> None:
+                        lines[0] += batch.records_read
+                        progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
 
-                summary = pipeline.ingest_reports(
-                    reports, db=db, account=account, force=force, on_batch=advance
-                )
+                    summary = ingest_steps.ingest_reports(
+                        reports,
+                        db=db,
+                        account=account,
+                        force=force,
+                        on_batch=advance,
+                        tuning=tuning,
+                        workers=workers,
+                    )
             err.print(IN_PROCESS_NOTE)
-    except pipeline.InputError as error:
+    except ingest_steps.InputError as error:
         raise _fail(str(error)) from None
-    except LedgerLockedError as error:
+    except (LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _print_summary(summary)
     raise typer.Exit(summary.exit_code)
 
 
 def _print_summary(summary: Any) -> None:
-    from flows.pipeline import IngestSummary
+    from flows.ingest_steps import IngestSummary
 
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
@@ -255,7 +270,7 @@ def pull(
 
     Credentials come from the environment or `.env`: PASSIVE_IMPACT_ACCOUNT_SID and
     PASSIVE_IMPACT_AUTH_TOKEN, PASSIVE_AWIN_TOKEN and PASSIVE_AWIN_PUBLISHER_ID,
-    PASSIVE_CJ_TOKEN and PASSIVE_CJ_PUBLISHER_ID (and PASSIVE_<NETWORK>_BASE_URL to point
+    PASSIVE_CJ_TOKEN and PASSIVE_CJ_PUBLISHER_ID (and `PASSIVE_<NETWORK>_BASE_URL` to point
     elsewhere). Records that changed status are updated in place and recorded in
     `commission_changes`; the cursor moves only when the load committed.
 
@@ -275,10 +290,11 @@ def pull(
     --since/--until filter the reports' last-modified day.
     """
     from flows import pull_steps
-    from warehouse.connection import LedgerLockedError
+    from warehouse.connection import LedgerLockedError, LedgerPathError
 
     start = since.date() if since else None
     end = until.date() if until else None
+    _check_db(db)
     if network == "amazon":
         from flows.amazon_cli import pull_amazon_command
 
@@ -297,7 +313,10 @@ def pull(
         if tracked_api():
             from flows.pull import pull_network
 
-            summary = pull_network(network, since=start, until=end, db=str(db) if db else None)
+            summary = _tracked(
+                pull_network, f"pull {network}", network=network, since=start, until=end,
+                db=str(db) if db else None,
+            )  # fmt: skip
         else:
             with spinner(err) as progress:
                 bar = progress.add_task(f"pulling {network}", total=None)
@@ -311,13 +330,15 @@ def pull(
                     )
 
                 summary = pull_steps.pull(network, db=db, since=start, until=end, on_window=advance)
-    except (pull_steps.PullInputError, LedgerLockedError) as error:
+    except (pull_steps.PullInputError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _print_pull(summary)
     raise typer.Exit(summary.exit_code)
 
 
 def _print_pull(summary: Any) -> None:
+    from flows.pull_steps import record_counts
+
     plan = summary.plan
     if summary.status == "failed":
         err.print(f"[red]pull {plan.network} failed[/]: {summary.message}", highlight=False)
@@ -326,7 +347,7 @@ def _print_pull(summary: Any) -> None:
     r = summary.result
     out.print(
         f"pulled {plan.network} ({plan.account}) {plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}: "
-        f"{r.records_read} records, {r.inserted} new, {r.changed} changed, {r.rejected} rejected",
+        f"{record_counts(r)}",
         highlight=False,
     )
     if r.rejected:
@@ -374,7 +395,7 @@ def tally(
 
         tally_in(by=by, base=base, basis=basis, db=db, fmt=fmt, network=network, account=account)
         return
-    from warehouse.connection import LedgerLockedError, ledger
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger
     from warehouse.tally import GROUPS
     from warehouse.tally import tally as run_tally
 
@@ -382,10 +403,23 @@ def tally(
         raise _fail(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
     try:
         with ledger(db, read_only=True) as con:
+            _check_network(con, network)
             result = run_tally(con, by, network=network, account=account)  # type: ignore[arg-type]
-    except (FileNotFoundError, LedgerLockedError) as error:
+    except (FileNotFoundError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _emit(result.columns, result.rows, fmt, f"Commission by {by}")
+
+
+def _check_network(con: Any, network: str | None) -> None:
+    """Refuse a --network that is neither a known network nor in the ledger (a typo)."""
+    from connectors import known_networks
+
+    if network is None or network in known_networks():
+        return
+    held = {row[0] for row in con.execute("SELECT DISTINCT network FROM commissions").fetchall()}
+    if network not in held:
+        known = ", ".join(sorted({*known_networks(), *held}))
+        raise _fail(f"--network {network}: no such network; known networks: {known}")
 
 
 @app.command()
@@ -403,7 +437,7 @@ def rejects(
 
         passive rejects --run 3f2a... --format json
     """
-    from warehouse.connection import LedgerLockedError, ledger
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger
 
     query = (
         "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
@@ -416,7 +450,7 @@ def rejects(
             cursor = con.execute(query, [run, run])
             columns = tuple(d[0] for d in cursor.description or ())
             rows = cursor.fetchall()
-    except (FileNotFoundError, LedgerLockedError) as error:
+    except (FileNotFoundError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _emit(columns, rows, fmt, "Rejected records")
 
@@ -443,6 +477,7 @@ def demo(
     """
     from flows.demo import run_demo
 
+    _check_db(db)
     code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
     tally(by="month", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
@@ -521,6 +556,7 @@ def serve(
         "marketplace": marketplace.upper() if marketplace else None,
     }
     configured = prefect_api_url()
+    _check_db(db)
     try:
         run_serve(
             home=(home or default_home()).expanduser().resolve(),
@@ -627,6 +663,81 @@ def secrets_list(
             (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()
         ]
     _emit(("network", "block", "state"), rows, "table", "Secret blocks")
+
+
+alerts_app = typer.Typer(
+    help=(
+        "Notifications when a `passive` run fails, crashes or completes with rejects "
+        "(Prefect notification blocks and automations)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("add")
+def alerts_add(
+    name: Annotated[str, typer.Option(help="The alert's name.")] = "default",
+    slack_webhook: Annotated[
+        str | None, typer.Option(help="A Slack incoming-webhook URL.", show_default=False)
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="Any URL that takes a JSON POST {subject, text}.", show_default=False),
+    ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(
+            help="A notification block you made already, as TYPE/NAME "
+            "(e.g. `slack-webhook/team`; `prefect block ls` lists them).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Notify when any `passive` run fails, crashes or ends "Completed with rejects".
+
+    Creates the notification block (for a URL) and a Prefect automation
+    `passive-alert-NAME` that fires for every run tagged `passive`: the scheduled deployments
+    and the runs `passive ingest` / `passive pull` start while `passive serve` runs.
+
+    Examples:
+
+        passive alerts add --slack-webhook https://hooks.slack.com/services/T000/B000/XXXX
+
+        passive alerts add --name ops --block pager-duty-webhook/on-call
+    """
+    _require_api("alerts")
+    from flows.alerts import AlertError, add_alert
+
+    try:
+        alert = add_alert(name, slack_webhook=slack_webhook, webhook=webhook, block=block)
+    except AlertError as error:
+        raise _fail(str(error)) from None
+    out.print(f"alert {alert.name}: notifies {alert.target}", highlight=False)
+
+
+@alerts_app.command("list")
+def alerts_list(fmt: FormatOption = "table") -> None:
+    """Show the alerts: name, where they notify, and whether they are on."""
+    _require_api("alerts")
+    from flows.alerts import list_alerts
+
+    rows = [(a.name, a.target, "on" if a.enabled else "off") for a in list_alerts()]
+    _emit(("name", "notifies", "state"), rows, fmt, "Alerts")
+
+
+@alerts_app.command("remove")
+def alerts_remove(name: Annotated[str, typer.Argument(help="The alert's name.")]) -> None:
+    """Delete an alert's automation, and the notification block it created."""
+    _require_api("alerts")
+    from flows.alerts import AlertError, remove_alert
+
+    try:
+        remove_alert(name)
+    except AlertError as error:
+        raise _fail(str(error)) from None
+    out.print(f"removed alert {name}", highlight=False)
 
 
 def main() -> None:

@@ -6,10 +6,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from flows import pipeline, pull_steps
+if TYPE_CHECKING:
+    from sandbox.amazon_reports import DemoReport
+
+from flows import ingest_steps, pull_steps
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
@@ -52,6 +56,20 @@ def _sandbox_env(console: Console) -> Iterator[None]:
                     os.environ[key] = value
 
 
+def _store_batches(reports: list[DemoReport]) -> list[list[DemoReport]]:
+    """The reports in their order, cut where the store (account, marketplace) changes."""
+    batches: list[list[DemoReport]] = []
+    for report in reports:
+        same = batches and (batches[-1][0].account, batches[-1][0].marketplace) == (
+            report.account, report.marketplace,
+        )  # fmt: skip
+        if same:
+            batches[-1].append(report)
+        else:
+            batches.append([report])
+    return batches
+
+
 def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Console) -> int:
     """Ingest the sample reports and pull the sandbox networks into the ledger.
 
@@ -72,18 +90,26 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         from flows.ingest import ingest_report_files
         from flows.pull import pull_network
     code = 0
-    for report in reports:
-        account, marketplace = report.account, report.marketplace
+    restated = {report.path.name for report in reports if report.restatement}
+    for batch in _store_batches(reports):
+        account, marketplace = batch[0].account, batch[0].marketplace
         if use_prefect:
+            # One flow run per store's consecutive reports, loaded in order: each flow run
+            # costs about a second of orchestration, whatever its size (issue 12, §6).
             summary = ingest_report_files(
-                [str(report.path)], account=account, marketplace=marketplace, db=db_arg
+                [str(r.path) for r in batch], account=account, marketplace=marketplace, db=db_arg
             )
+            assert isinstance(summary, ingest_steps.IngestSummary)  # a failed run raises
         else:
-            summary = pipeline.ingest_files(
-                [report.path], account=account, marketplace=marketplace, db=db
+            summary = ingest_steps.ingest_files(
+                [r.path for r in batch], account=account, marketplace=marketplace, db=db
             )
         for outcome in summary.reports:
-            note = " (restated month: replaces the earlier download)" if report.restatement else ""
+            note = (
+                " (restated month: replaces the earlier download)"
+                if outcome.name in restated
+                else ""
+            )
             counts = outcome.result
             detail = (
                 f"{counts.loaded} lines ({counts.inserted} new, {counts.removed} removed)"
@@ -96,14 +122,12 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         for network in DEMO_NETWORKS:
             if use_prefect:
                 pulled = pull_network(network, db=db_arg)
+                # A failed flow run raises when called directly; a returned value is a summary.
+                assert isinstance(pulled, pull_steps.PullSummary)
             else:
                 pulled = pull_steps.pull(network, db=db)
             result = pulled.result
-            detail = (
-                f"{result.records_read} records, {result.inserted} new, {result.changed} changed"
-                if result
-                else pulled.message
-            )
+            detail = pull_steps.record_counts(result) if result else pulled.message
             console.print(f"  pulled {network}: {detail}", highlight=False)
             if pulled.payments is not None:
                 console.print(f"    {pulled.payments.line()}", highlight=False)

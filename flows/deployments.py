@@ -101,13 +101,25 @@ def with_overrides(
     return parameters
 
 
+def with_summary_link(description: str, link: str | None) -> str:
+    """A deployment's description followed by the link to the latest income summary."""
+    if not link:
+        return description
+    return f"{description}\n\nIncome summary, latest: [{link}]({link})".strip()
+
+
 def runner_deployments(
     specs: list[DeploymentSpec],
     *,
     overrides: dict[str, Any] | None = None,
     base: Path | None = None,
+    summary_link: str | None = None,
 ) -> list[RunnerDeployment]:
-    """The specs as deployments `prefect.serve` can run from this process."""
+    """The specs as deployments `prefect.serve` can run from this process.
+
+    With `summary_link`, each description ends with it: the deployment page (where a user
+    lands first) is then one click from the latest income summary.
+    """
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.deployments.runner import RunnerDeployment
     from prefect.flows import Flow, load_flow_from_entrypoint
@@ -127,7 +139,7 @@ def runner_deployments(
             RunnerDeployment,
             flow.to_deployment(
                 name=spec.name,
-                description=spec.description or None,
+                description=with_summary_link(spec.description, summary_link) or None,
                 tags=list(spec.tags),
                 parameters=with_overrides(spec, overrides or {}, base),
                 schedules=[to_schedule(s) for s in spec.schedules] or None,

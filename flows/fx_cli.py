@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import IN_PROCESS_NOTE, console, tracked_api
+from flows.console import IN_PROCESS_NOTE, console, tracked_api
+from flows.output import emit as _emit
+from flows.output import fail as _fail
 
 fx_app = typer.Typer(
     help=(
@@ -27,11 +29,6 @@ DbOption = Annotated[
         "--db", help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.", show_default=False
     ),
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _print_load(result: Any) -> None:
@@ -135,12 +132,13 @@ def show(
 
         passive fx show -c USD -c GBP --days 5
     """
-    from flows.commands import _emit
     from warehouse.connection import LedgerLockedError, ledger
-    from warehouse.fx import fixings
+    from warehouse.fx import fixings, has_fx
 
     try:
         with ledger(db, read_only=True) as con:
+            if not has_fx(con):
+                raise _fail("no ECB rates in the ledger yet: run `passive fx update`")
             result = fixings(con, currencies=currency, day=day.date() if day else None, days=days)
     except (FileNotFoundError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
@@ -162,8 +160,8 @@ def tally_in(
     """`passive tally --currency BASE`: one total per group across currencies, and a footer
     counting the lines at a fallback fixing and those left unconverted."""
     from flows import fx_steps
-    from flows.commands import _emit
     from warehouse.connection import LedgerLockedError, ledger
+    from warehouse.fx import latest_fixing_day
     from warehouse.fx import tally_in as run_tally_in
     from warehouse.tally import GROUPS
 
@@ -174,8 +172,12 @@ def tally_in(
     try:
         code = fx_steps.base_currency(base)
         with ledger(db, read_only=True) as con:
+            if latest_fixing_day(con) is None:
+                raise _fail(
+                    "no ECB rates in the ledger yet: run `passive fx update`, or `passive fx "
+                    "load FILE` with a downloaded eurofxref-hist.zip"
+                )
             result = run_tally_in(con, by, code, basis=basis, network=network, account=account)
-            rated = con.execute("SELECT count(*) FROM fx_rates").fetchone()
     except (fx_steps.FxInputError, FileNotFoundError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
     _emit(result.columns, result.rows, fmt, f"Commission by {by} in {code} ({basis} rates)")
@@ -190,5 +192,3 @@ def tally_in(
         highlight=False,
         soft_wrap=True,
     )
-    if rated == (0,):
-        footer.print("no ECB rates in the ledger yet: run `passive fx update`", highlight=False)

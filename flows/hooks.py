@@ -21,8 +21,22 @@ def failure_cause(state: State[Any]) -> str:
     return text.strip().splitlines()[0] if text.strip() else "unknown cause"
 
 
+def _raised(state: State[Any]) -> bool:
+    """Whether the run failed by an exception (rather than by returning `failed(...)`)."""
+    try:
+        return isinstance(state.result(raise_on_failure=False), BaseException)
+    except Exception:
+        return False
+
+
 def log_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
-    """on_failure / on_crashed hook: one line naming the run and the cause."""
+    """on_failure / on_crashed hook: one line naming the run and the cause.
+
+    A run ended by `flows.states.failed(...)` is skipped: its cause is its state message,
+    which Prefect logs as "Finished in state Failed('...')"; saying it twice helps nobody.
+    """
+    if state.is_failed() and not _raised(state):
+        return
     logger = flow_run_logger(flow_run, flow)
     logger.error("%s %s: %s", flow_run.name, (state.name or "failed").lower(), failure_cause(state))
 

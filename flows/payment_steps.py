@@ -12,9 +12,9 @@ import duckdb
 
 from connectors.errors import ConnectorError
 from connectors.payments import PAYMENT_SOURCES, pull_payments
-from flows.report import markdown_table
+from flows.artifacts import markdown_table
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, new_run_id
+from warehouse.load import new_run_id
 from warehouse.payments import (
     PaymentsResult,
     Rows,
@@ -23,7 +23,7 @@ from warehouse.payments import (
     set_as_of,
     settled_payments,
 )
-from warehouse.runs import RunInfo, finish_run, start_run
+from warehouse.runs import LoadResult, RunInfo, finish_run, start_run
 
 FORECAST_MONTHS = 6
 

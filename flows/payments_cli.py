@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import console
+from flows.console import console
 from flows.payment_steps import FORECAST_MONTHS, PaymentsSummary
 
 commands = typer.Typer()
@@ -90,7 +90,8 @@ def forecast(
     """Money expected per month for the next months, firm (approved) and likely (pending
     discounted by the account's reversal rate), per network and currency."""
     from flows import payment_steps
-    from flows.commands import _emit, _fail
+    from flows.output import emit as _emit
+    from flows.output import fail as _fail
     from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
     from warehouse.payments import set_threshold
 
@@ -134,7 +135,8 @@ def payments(db: DbOption = None, as_of: AsOfOption = None, fmt: FormatOption = 
     """Payments the networks reported, the months whose paid lines no payment accounts for,
     and approved lines more than 30 days past their expected payment day."""
     from flows import payment_steps
-    from flows.commands import _emit, _fail
+    from flows.output import emit as _emit
+    from flows.output import fail as _fail
 
     try:
         paid, differences, overdue = payment_steps.payments_report(db, as_of=_day(as_of))

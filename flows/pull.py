@@ -3,32 +3,55 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run, task_run
 
 from connectors.base import DateWindow
 from connectors.errors import ConnectorError
 from flows import payment_steps, pull_steps
+from flows.artifacts import artifact_key, pull_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
-from flows.report import artifact_key, pull_markdown
 from flows.secrets import secret_overrides
+from flows.states import completed, failed
 from schemas.validation import ColumnarBatch
 from warehouse.load import new_run_id
 
 
 # The HTTP layer owns request retries (429/5xx with backoff); a task retry would repeat them.
-@task(name="fetch-window", cache_policy=NO_CACHE, task_run_name="fetch {network} {window}")
-def fetch_window_task(network: str, window: DateWindow) -> list[ColumnarBatch]:
-    """Fetch and validate one API window."""
-    # Credentials are read here rather than passed in, so they never become task inputs.
-    batches = pull_steps.fetch_window(network, window, secret_overrides(network))
+def window_days(window: DateWindow) -> str:
+    """The days a window covers, both ends inclusive: 2026-09-01..2026-09-30."""
+    last = window.end - timedelta(microseconds=1)  # the window's end is exclusive
+    return f"{window.start:%Y-%m-%d}..{last:%Y-%m-%d}"
+
+
+def _fetch_run_name() -> str:
+    # Task run names are read in the UI's run graph: days, not microsecond timestamps.
+    parameters = task_run.parameters
+    return f"fetch {parameters['network']} {window_days(parameters['window'])}"
+
+
+@task(name="fetch-window", cache_policy=NO_CACHE, task_run_name=_fetch_run_name)
+def fetch_window_task(network: str, window: DateWindow) -> list[ColumnarBatch] | ConnectorError:
+    """Fetch and validate one API window; a network's refusal is returned, not raised.
+
+    A raised error would be logged with its traceback by the task run and again by the flow
+    run; the flow ends the run in a Failed state whose message is the cause (flows/hooks.py).
+    """
+    try:
+        # Credentials are read here rather than passed in, so they never become task inputs.
+        batches = pull_steps.fetch_window(network, window, secret_overrides(network))
+    except ConnectorError as error:
+        return error
     get_run_logger().info(
-        "%s %s: %d records", network, window, sum(b.records_read for b in batches)
-    )
+        "Fetched %d records of %s for %s.",
+        sum(b.records_read for b in batches), network, window_days(window),
+    )  # fmt: skip
     return batches
 
 
@@ -45,10 +68,12 @@ def load_pull_task(
 
 @task(name="publish-pull-summary", cache_policy=NO_CACHE)
 def publish_pull_summary_task(summary: pull_steps.PullSummary) -> None:
-    """Publish the pull's summary as a markdown artifact."""
+    """Publish the pull's summary as one markdown artifact: every window, counts, rejects."""
+    from flows.summary import summary_link
+
     plan = summary.plan
     create_markdown_artifact(
-        markdown=pull_markdown(summary),
+        markdown=pull_markdown(summary, link=summary_link()),
         key=artifact_key(plan.network, "pull"),
         description=f"{plan.network} pull {plan.start:%Y-%m-%d}..{plan.end:%Y-%m-%d}",
     )
@@ -87,26 +112,33 @@ def pull_network(
     since: date | None = None,
     until: date | None = None,
     db: str | None = None,
-) -> pull_steps.PullSummary:
+) -> pull_steps.PullSummary | State[Any]:
     """Pull one API network from the saved cursor (minus lookback) or `since`, to now or `until`."""
     plan = _plan(network, db, since, until)
-    last_day = plan.end - timedelta(microseconds=1)  # the plan's end is exclusive
-    name_run(f"pull {network} {plan.start:%Y-%m-%d}..{last_day:%Y-%m-%d}")
+    name_run(f"pull {network} {window_days(DateWindow(plan.start, plan.end))}")
     run_id = new_run_id()
-    try:
-        fetched = [fetch_window_task(network, window) for window in plan.windows]
-    except ConnectorError as error:
-        with ledger_writer():
-            summary = pull_steps.record_failed_pull(
-                plan, error, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
-            )
-        publish_pull_summary_task(summary)
-        raise
+    fetched: list[list[ColumnarBatch]] = []
+    windows: list[tuple[str, int]] = []
+    for window in plan.windows:
+        got = fetch_window_task(network, window)
+        if isinstance(got, ConnectorError):
+            with ledger_writer():
+                summary = pull_steps.record_failed_pull(
+                    plan, got, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
+                )
+            summary.window_records = [*windows, (window_days(window), 0)]
+            publish_pull_summary_task(summary)
+            return failed(f"pull {network} failed: {got}; the ledger and the cursor are unchanged")
+        fetched.append(got)
+        windows.append((window_days(window), sum(b.records_read for b in got)))
     batches = [batch for window_batches in fetched for batch in window_batches]
     summary = load_pull_task(plan, batches, db, run_id)
+    summary.window_records = windows
     summary.payments = pull_payments_task(plan, db)
     publish_pull_summary_task(summary)
-    return summary
+    rejected = summary.result.rejected if summary.result else 0
+    problems = [f"{rejected} records rejected (`passive rejects --run {run_id}`)"]
+    return completed(summary, problems if rejected else [])
 
 
 @task(name="pull-payments", cache_policy=NO_CACHE, task_run_name="payments {plan.network}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from connectors import API_NETWORKS
 from connectors.base import ApiNetwork, DateWindow, split_windows
@@ -14,9 +17,18 @@ from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
-from warehouse.load import LoadResult, load_batches, new_run_id, to_columnar, utc_now
+from warehouse.load import load_batches, new_run_id, to_columnar
 from warehouse.payments import load_terms
-from warehouse.runs import RunInfo, finish_run, get_cursor, set_cursor, start_run
+from warehouse.rejects import RejectSample, reject_sample
+from warehouse.runs import (
+    LoadResult,
+    RunInfo,
+    finish_run,
+    get_cursor,
+    set_cursor,
+    start_run,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from flows.payment_steps import PaymentsSummary
@@ -50,6 +62,8 @@ class PullSummary:
     result: LoadResult | None = None
     message: str | None = None
     ledger_totals: list[tuple[str, str, int, str, str]] = field(default_factory=list)
+    rejects: RejectSample = field(default_factory=RejectSample)
+    window_records: list[tuple[str, int]] = field(default_factory=list)  # (days, records)
     # The network's payments, pulled after its lines (None: it has no payments API).
     payments: PaymentsSummary | None = None
 
@@ -65,6 +79,22 @@ class PullSummary:
         ):
             return 1
         return 1 if self.result and self.result.rejected else 0
+
+
+def secret_block_name(network: str, field: str) -> str:
+    """The Prefect Secret block holding one setting: passive-impact-auth-token."""
+    return f"passive-{network}-{field}".replace("_", "-").lower()
+
+
+def record_counts(result: LoadResult) -> str:
+    """Every pulled record accounted for: "3150 records: 2000 new, 0 changed, 1150 unchanged,
+    0 rejected". Unchanged: already in the ledger as fetched, or read twice in one pull, as
+    Awin's validated records are (it is read by transaction date, then by validation date)."""
+    unchanged = result.records_read - result.inserted - result.changed - result.rejected
+    return (
+        f"{result.records_read} records: {result.inserted} new, {result.changed} changed, "
+        f"{unchanged} unchanged, {result.rejected} rejected"
+    )
 
 
 def connector_for(network: str) -> ApiNetwork[Any]:
@@ -84,12 +114,40 @@ def load_settings(network: str, overrides: Mapping[str, Any] | None = None) -> N
     connector = connector_for(network)
     try:
         settings: NetworkSettings = connector.settings_class(**dict(overrides or {}))
+        settings.note_secret_blocks({f: secret_block_name(network, f) for f in overrides or {}})
         settings.require_credentials()
     except ConnectorError as error:
         raise PullInputError(str(error)) from None
-    except ValueError as error:  # pydantic-settings: a malformed PASSIVE_* value
+    except ValidationError as error:  # pydantic-settings: a malformed PASSIVE_* value
+        problem = settings_problem(network, connector.settings_class, error, overrides or {})
+        raise PullInputError(problem) from None
+    except ValueError as error:
         raise PullInputError(f"{network} settings: {error}") from None
     return settings
+
+
+def settings_problem(
+    network: str,
+    settings_class: type[NetworkSettings],
+    error: ValidationError,
+    overrides: Mapping[str, Any],
+) -> str:
+    """One line naming each bad PASSIVE_* setting, where it came from, and what is expected.
+
+    pydantic's own text spans several lines and a documentation link per error.
+    """
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        name = settings_class.env_name(field) if field else settings_class.__name__
+        if field in overrides:
+            source = f"Secret block {secret_block_name(network, field)}"
+        else:
+            source = "environment" if name in os.environ else ".env"
+        # A validator's ValueError reads "Value error, <our message>" (pydantic's prefix).
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{name} (from the {source}): {message}")
+    return "; ".join(problems)
 
 
 def plan_pull(
@@ -186,7 +244,10 @@ def load_pull(
             " GROUP BY ALL ORDER BY ALL",
             [plan.network, plan.account],
         ).fetchall()
-    return PullSummary(plan, run_id, status, result, ledger_totals=[tuple(r) for r in totals])
+        rejects = reject_sample(con, [run_id]) if result.rejected else RejectSample()
+    return PullSummary(
+        plan, run_id, status, result, ledger_totals=[tuple(r) for r in totals], rejects=rejects
+    )
 
 
 def record_failed_pull(

@@ -6,19 +6,20 @@ from typing import Any, cast
 
 from connectors import API_NETWORKS
 from connectors.settings import AmazonSettings, NetworkSettings
-from flows.pull_steps import PullInputError
+from flows.pull_steps import PullInputError, secret_block_name
+from schemas.networks import AMAZON
 
 PREFIX = "passive"
 
 
 def secret_networks() -> list[str]:
     """Every network with credentials: the paged API networks and Amazon's Creators API."""
-    return sorted([*API_NETWORKS, "amazon"])
+    return sorted([*API_NETWORKS, AMAZON])
 
 
 def settings_class(network: str) -> type[NetworkSettings]:
     """The settings class of a network with credentials, or a usage error naming the known."""
-    if network == "amazon":
+    if network == AMAZON:
         # The Creators API pulls report files, not windows of records: not an ApiNetwork.
         return AmazonSettings
     try:
@@ -35,7 +36,7 @@ def credential_fields(network: str) -> tuple[str, ...]:
 
 def block_name(network: str, field: str) -> str:
     """The Secret block holding one setting: passive-impact-auth-token."""
-    return f"{PREFIX}-{network}-{field}".replace("_", "-").lower()
+    return secret_block_name(network, field)
 
 
 def read_secret(name: str) -> str | None:

@@ -277,10 +277,15 @@ def _serve_deployments(
     from prefect import serve as prefect_serve
 
     from flows.deployments import runner_deployments
+    from flows.summary import summary_link
 
-    deployments = runner_deployments(specs, overrides={**overrides, "db": str(db)}, base=Path.cwd())
+    link = summary_link(ui_url)
+    deployments = runner_deployments(
+        specs, overrides={**overrides, "db": str(db)}, base=Path.cwd(), summary_link=link
+    )
     say(f"serving {len(deployments)} deployments: {', '.join(d.name for d in deployments)}")
     say(f"ledger: {db}")
+    say(f"income summary (latest): {link}")
     say(f"Prefect UI: {ui_url}  (Ctrl-C stops serving; the schedules stay active)")
     prefect_serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
     say("stopped serving")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import hashlib
-import multiprocessing
-import os
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache, partial
-from multiprocessing.pool import AsyncResult, Pool
 from operator import attrgetter, itemgetter
-from typing import Annotated, Any, overload
+from typing import Annotated, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,21 +22,11 @@ from pydantic import (
     field_validator,
 )
 
-from connectors.amazon import (
-    CANONICAL_COLUMNS,
-    RawBatch,
-    RawChunk,
-    RawLine,
-    ReportFile,
-    parse_chunk,
-)
-from connectors.amazon.reports import ParsedChunk
-from connectors.amazon.scan import ScanUnavailableError, data_lines
+from schemas import networks
 from schemas.commission import CommissionLine
 from schemas.validation import (
     LEDGER_ARROW_SCHEMA,
     BatchValidator,
-    ColumnarBatch,
     Reject,
     ValidatedBatch,
     format_errors,
@@ -49,16 +34,100 @@ from schemas.validation import (
     map_valid,
 )
 
-NETWORK = "amazon"
-# The content key's fields, in the canonical column order (connectors/amazon/scan.py hashes the
+NETWORK = networks.AMAZON
+# The content key's fields, in the reader's canonical column order (connectors/amazon/columns.py;
+# tests/unit/test_amazon_schema.py holds the two equal, and warehouse/amazon_scan.py hashes the
 # same order in SQL): reordering them would change every line id already in a ledger.
-LINE_ID_FIELDS: tuple[str, ...] = CANONICAL_COLUMNS
+LINE_ID_FIELDS: tuple[str, ...] = (
+    "category",
+    "name",
+    "asin",
+    "seller",
+    "tracking_id",
+    "date_shipped",
+    "price",
+    "items_shipped",
+    "returns",
+    "revenue",
+    "ad_fees",
+    "device_type_group",
+    "direct",
+)
 _SEPARATOR = "\x1f"  # ASCII unit separator: csv cells cannot carry it as meaningful text
 _MONEY_LIMIT = Decimal("1e14")  # DECIMAL(18,4) holds 14 integer digits
 
 # Bounded before CommissionLine quantizes: Decimal.quantize raises InvalidOperation (not a
 # ValueError) for huge values, which would escape the validation boundary.
 RawMoney = Annotated[Decimal, Field(allow_inf_nan=False, gt=-_MONEY_LIMIT, lt=_MONEY_LIMIT)]
+
+
+class ReportContext(Protocol):
+    """What the mapping needs of the report a row came from (connectors' ReportContext has it)."""
+
+    @property
+    def name(self) -> str:
+        """The file name rejects are located in."""
+
+    @property
+    def currency(self) -> str:
+        """The store's currency, for every line of the report."""
+
+    @property
+    def period_start(self) -> date:
+        """First day the report covers."""
+
+    @property
+    def period_end(self) -> date:
+        """Last day the report covers (inclusive)."""
+
+
+class RawRow(Protocol):
+    """One data row as the reader gives it: canonical key -> cell text, and where it was."""
+
+    @property
+    def line_no(self) -> int:
+        """1-based physical line number in the report."""
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Canonical column -> cell text."""
+
+    @property
+    def raw(self) -> str:
+        """The original line text, for the rejects table."""
+
+
+class ParsedRows(Protocol):
+    """A chunk of parsed rows: well-formed ones as cell lists in `columns` order, the rest as
+    raw rows (connectors' ParsedChunk has it)."""
+
+    @property
+    def cells(self) -> Sequence[Sequence[str]]:
+        """Each well-formed row's cells, numbers and dates already normalised."""
+
+    @property
+    def line_nos(self) -> Sequence[int]:
+        """The physical line of each well-formed row."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The canonical column of each cell position."""
+
+    @property
+    def ragged(self) -> Sequence[RawRow]:
+        """Rows whose cells do not line up with the header."""
+
+    def raw(self, index: int) -> str:
+        """The original text of well-formed row `index`."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A well-formed row sent down the per-model path (a RawRow)."""
+
+    line_no: int
+    fields: dict[str, str]
+    raw: str
 
 
 class AmazonEarningsRow(BaseModel):
@@ -100,7 +169,7 @@ _KEY_QUANTUM = Decimal("0.0001")
 def key_text(value: object) -> str:
     """One field of a line's content key, written as DuckDB writes the same typed value.
 
-    The key is also computed in SQL (connectors/amazon/scan.sql) for lines DuckDB reads, so
+    The key is also computed in SQL (warehouse/sql/amazon/scan.sql) for lines DuckDB reads, so
     both must spell a value alike: money with exactly 4 decimals (`49.9900`, never `-0.0000`),
     dates ISO, counts as plain integers, absent text as "".
     """
@@ -136,7 +205,7 @@ def returned_for_money(quantity: int, revenue: Decimal, ad_fees: Decimal) -> boo
 
 
 def to_commission_line(
-    row: AmazonEarningsRow, report: ReportFile, *, account: str
+    row: AmazonEarningsRow, report: ReportContext, *, account: str
 ) -> CommissionLine:
     """Map a valid row to the ledger; a ship date outside the report's period is an error."""
     if not report.period_start <= row.date_shipped <= report.period_end:
@@ -175,35 +244,16 @@ _VALIDATOR = BatchValidator(AmazonEarningsRow)
 _SLICE = 5_000
 
 
-@overload
-def validate_earnings_batch(  # type: ignore[overload-overlap]  # RawBatch is the specific case
-    batch: RawBatch, report: ReportFile, *, account: str
-) -> ColumnarBatch: ...
-
-
-@overload
 def validate_earnings_batch(
-    batch: Sequence[RawLine], report: ReportFile, *, account: str
-) -> ValidatedBatch: ...
-
-
-def validate_earnings_batch(
-    batch: RawBatch | Sequence[RawLine], report: ReportFile, *, account: str
-) -> ColumnarBatch | ValidatedBatch:
-    """Validate a batch of raw rows: ledger lines for the good ones, located rejects for the rest.
+    batch: Sequence[RawRow], report: ReportContext, *, account: str
+) -> ValidatedBatch:
+    """Validate rows one model each (the per-model path): ledger lines for the good ones,
+    located rejects for the rest.
 
     Identical rows are all kept (two identical lines are two sales); returns stay as their own
-    negative rows. A RawBatch straight from the reader takes the bulk path (columns, spread
-    over worker processes); RawLines already in hand take the per-model path.
+    negative rows. The bulk path (validate_parsed) sends the rows it cannot decide here, so
+    every reject is worded by this one function.
     """
-    if isinstance(batch, RawBatch):
-        return _validate_raw_batch(batch, account=account)
-    return _validate_lines(batch, report, account=account)
-
-
-def _validate_lines(
-    batch: Sequence[RawLine], report: ReportFile, *, account: str
-) -> ValidatedBatch:
     mapper = partial(to_commission_line, report=report, account=account)
     result = ValidatedBatch(records_read=len(batch))
     for start in range(0, len(batch), _SLICE):
@@ -232,7 +282,6 @@ def _validate_lines(
 
 _ROW_CONFIG = ConfigDict(str_strip_whitespace=True)
 _VALIDATE_SLICE = 5_000  # a bad row costs re-validating at most this many good ones
-_PARALLEL_MIN_RECORDS = 20_000  # below this a batch is validated in-process
 
 
 @cache
@@ -255,139 +304,14 @@ def _row_adapter(
     return TypeAdapter(list[tuple[items]], config=config)  # type: ignore[valid-type]
 
 
-def _workers() -> int:
-    """Validation processes: `PASSIVE_WORKERS`, else one per core up to two (the target box)."""
-    configured = os.environ.get("PASSIVE_WORKERS")
-    if configured:
-        return max(0, int(configured))
-    return min(2, os.cpu_count() or 1)
-
-
-_POOL: Pool | None = None
-
-
-def _pool() -> Pool | None:
-    """The worker pool, forked on first use; None where fork is unavailable or unwanted."""
-    global _POOL
-    if _POOL is None:
-        workers = _workers()
-        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return None
-        # Fork only a single-threaded process: another thread (Prefect's API client and log
-        # shipping, a progress bar) may hold a lock that the fork would copy mid-use, and a
-        # spawned pool would re-import the caller's entry module instead. So Prefect runs
-        # validate on one core; the CLI starts the workers before its progress bar.
-        if threading.active_count() > 1:
-            return None
-        # fork: the workers start in milliseconds with everything imported; they run only
-        # parse/validate code, never DuckDB or the CLI's threads.
-        _POOL = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
-        atexit.register(_close_pool)
-    return _POOL
-
-
-def start_workers() -> bool:
-    """Fork the validation workers now, while the process has one thread; True if running."""
-    return _pool() is not None
-
-
-def _close_pool() -> None:
-    global _POOL
-    if _POOL is not None:
-        _POOL.close()
-        _POOL.join()
-        _POOL = None
-
-
-def _worker_init() -> None:
-    # Workers only make short-lived acyclic objects (cells, tuples, Decimals); letting the
-    # cyclic GC walk them cost ~40% of validation time in the profile.
-    gc.disable()
-
-
-def _jobs(batch: RawBatch, account: str) -> list[tuple[ReportFile, str, RawChunk]]:
-    return [(batch.report, account, chunk) for chunk in batch.chunks]
-
-
-def _parallel(batch: RawBatch) -> bool:
-    return len(batch.chunks) > 1 and sum(c.records for c in batch.chunks) >= _PARALLEL_MIN_RECORDS
-
-
-def _validate_raw_batch(batch: RawBatch, *, account: str) -> ColumnarBatch:
-    pool = _pool() if _parallel(batch) else None
-    jobs = _jobs(batch, account)
-    if pool is not None:
-        return _collect(pool.map(_validate_chunk_job, jobs, chunksize=1))
-    return _collect([_validate_chunk_job(job) for job in jobs])
-
-
-# A chunk's ledger columns, rejects, rows read, and its skipped and continued lines.
-_ChunkResult = tuple[pa.Table, list[Reject], int, int, int]
-
-
-def validate_earnings_stream(
-    batches: Iterable[RawBatch], *, account: str
-) -> Iterator[ColumnarBatch]:
-    """`validate_earnings_batch` over a report's batches, one batch ahead in the workers.
-
-    While the caller stages batch N into DuckDB, the worker processes already validate batch
-    N+1 (the profile showed the main process idle during validation and the workers idle
-    during staging). At most two batches are in flight, so memory stays flat.
-    """
-    pending: AsyncResult[list[_ChunkResult]] | None = None
-    for batch in batches:
-        pool = _pool() if _parallel(batch) else None
-        if pool is None:
-            if pending is not None:
-                yield _collect(pending.get())
-                pending = None
-            yield _validate_raw_batch(batch, account=account)
-            continue
-        submitted = pool.map_async(_validate_chunk_job, _jobs(batch, account), chunksize=1)
-        if pending is not None:
-            yield _collect(pending.get())
-        pending = submitted
-    if pending is not None:
-        yield _collect(pending.get())
-
-
-def _collect(results: list[_ChunkResult]) -> ColumnarBatch:
-    tables = [result[0] for result in results]
-    rejects = [reject for result in results for reject in result[1]]
-    table = (
-        (pa.concat_tables(tables) if len(tables) > 1 else tables[0])
-        if tables
-        else LEDGER_ARROW_SCHEMA.empty_table()
-    )
-    return ColumnarBatch(
-        table,
-        rejects,
-        sum(result[2] for result in results),
-        skipped_lines=sum(result[3] for result in results),
-        continued_lines=sum(result[4] for result in results),
-    )
-
-
-def _validate_chunk_job(job: tuple[ReportFile, str, RawChunk]) -> _ChunkResult:
-    report, account, chunk = job
-    enabled = gc.isenabled()
-    gc.disable()  # see _worker_init; nothing here makes cycles
-    try:
-        parsed = parse_chunk(report, chunk)
-        table, rejects = _validate_parsed(parsed, report, account=account)
-    finally:
-        if enabled:
-            gc.enable()
-    return table, rejects, parsed.records, parsed.skipped, parsed.continued
-
-
-def _validate_parsed(
-    parsed: ParsedChunk, report: ReportFile, *, account: str
+def validate_parsed(
+    parsed: ParsedRows, report: ReportContext, *, account: str
 ) -> tuple[pa.Table, list[Reject]]:
-    """Ledger columns for a parsed chunk's valid rows, and its rejects in line order."""
+    """Ledger columns for a parsed chunk's valid rows, and its rejects in line order (the
+    bulk path: one reused TypeAdapter over the cells, the ledger columns built in Arrow)."""
     columns = parsed.columns
     adapter = _row_adapter(columns)
-    cells = parsed.cells
+    cells = list(parsed.cells)
     good: list[tuple[Any, ...]] = []
     good_at: list[int] = []  # index into parsed.cells of each good row
     slow: list[int] = []  # rows the per-model path decides (rejects, rounding)
@@ -444,11 +368,11 @@ def _validate_parsed(
                      account=account)  # fmt: skip
     rejects: list[Reject] = []
     if slow or parsed.ragged:
-        lines = [
-            RawLine(parsed.line_nos[i], dict(zip(columns, cells[i], strict=True)), parsed.raw(i))
+        lines: list[RawRow] = [
+            _Row(parsed.line_nos[i], dict(zip(columns, cells[i], strict=True)), parsed.raw(i))
             for i in sorted(slow)
         ]
-        checked = _validate_lines(
+        checked = validate_earnings_batch(
             sorted([*lines, *parsed.ragged], key=attrgetter("line_no")), report, account=account
         )
         rejects = checked.rejects
@@ -465,7 +389,7 @@ def _columns(
     index: dict[str, int],
     sales: pa.Array,
     fees: pa.Array,
-    report: ReportFile,
+    report: ReportContext,
     *,
     account: str,
 ) -> pa.Table:
@@ -518,158 +442,20 @@ def _line_ids(rows: list[tuple[Any, ...]], index: dict[str, int]) -> list[str]:
 
 
 # --- scanned path ---------------------------------------------------------------------------
-# DuckDB parses the report and types the ledger columns (connectors/amazon/scan.py); pydantic
+# DuckDB parses the report and types the ledger columns (warehouse/amazon_scan.py); pydantic
 # still validates every line, from the JSON of its cells, with the same row adapter as the
-# bulk path. A line DuckDB marks plain must pass pydantic, else the report is read in Python
-# from the start. Lines that are not plain (rejects, fillers, odd spellings) are decided here
-# by the Python reader and validator, exactly as if the whole report had been read that way.
-
-_JSON_ROWS = 4_096  # lines per pydantic call: bounds the Python objects alive at once
+# bulk path.
 
 
-def _json_rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:
+def json_rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:
     """None when every row of a JSON array of plain rows passes AmazonEarningsRow's rules,
     else the first failure as pydantic words it.
 
     Plain rows have no cell with edge whitespace (scan.sql), so the model's stripping would
     change nothing: they are validated without it (a quarter of the time).
     """
-    enabled = gc.isenabled()
-    gc.disable()  # see _worker_init: validation makes only acyclic objects
     try:
         _row_adapter(columns, strip=False).validate_json(payload)
         return None
     except ValidationError as exc:
         return format_errors(exc)[0]
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _json_payloads(cells: pa.Array) -> Iterator[bytes]:
-    """JSON arrays of up to `_JSON_ROWS` rows, cut straight from the Arrow string buffer.
-
-    scan.sql ends each plain row's JSON with `,` (and writes '' for other rows), so
-    consecutive rows are already a JSON list body.
-    """
-    if not pa.types.is_string(cells.type):
-        cells = cells.cast(pa.string())
-    if cells.null_count:
-        raise ValueError("scan.sql wrote a NULL cells_json")
-    _, offsets, data = cells.buffers()
-    assert offsets is not None and data is not None
-    ends = memoryview(offsets).cast("i")[cells.offset : cells.offset + len(cells) + 1]
-    body = memoryview(data)
-    for start in range(0, len(cells), _JSON_ROWS):
-        stop = min(start + _JSON_ROWS, len(cells))
-        if ends[stop] > ends[start]:
-            yield b"[" + body[ends[start] : ends[stop] - 1] + b"]"
-
-
-class ScanCheck:
-    """pydantic over the cells of every plain line DuckDB scanned, in a thread of its own.
-
-    The scan keeps each distinct line once (with how many copies the report holds), so each
-    distinct text is validated once: validation is a function of the text alone. The lines
-    that were not plain are validated by the Python path (decide_leftovers). The verdict is
-    only needed before the load commits: `confirm` then raises ScanUnavailableError if
-    pydantic rejects a plain line, or did not see every one.
-    """
-
-    def __init__(self, rows: Iterator[pa.RecordBatch], columns: tuple[str, ...]) -> None:
-        self._batches = rows
-        self._columns = columns
-        self._stop = threading.Event()
-        self._failure: str | None = None
-        self._rows = 0
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="passive-validate", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for batch in self._batches:
-                if self._stop.is_set():
-                    return
-                # In this thread, not the worker processes: shipping the JSON to them cost more
-                # than it saved while DuckDB keeps both cores busy (bench/: 5.9 s -> 5.6 s).
-                for payload in _json_payloads(batch.column(0)):
-                    self._failure = self._failure or _json_rows_fail(self._columns, payload)
-                self._rows += batch.num_rows
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            close = getattr(self._batches, "close", None)
-            if close is not None:
-                close()
-
-    def confirm(self, texts: int) -> None:
-        """pydantic must have accepted all `texts` distinct plain lines DuckDB staged."""
-        self._thread.join()
-        if self._error is not None:
-            if isinstance(self._error, ScanUnavailableError):
-                raise self._error
-            raise ScanUnavailableError(f"validation failed ({self._error})") from self._error
-        if self._failure is not None:
-            raise ScanUnavailableError(
-                f"pydantic rejects a line DuckDB read as plain: {self._failure}"
-            )
-        if self._rows != texts:
-            raise ScanUnavailableError(
-                f"DuckDB staged {texts} plain lines, pydantic saw {self._rows}"
-            )
-
-    def close(self) -> None:
-        """Stop early (the load failed); safe to call after confirm."""
-        self._stop.set()
-        self._thread.join()
-
-
-# Lines apart that still share one chunk in decide_leftovers: the gap is filled with blank
-# lines (which the parser skips), so a chunk is one parse and one validation however the
-# lines are scattered (10,000 bad lines, one in every hundred: 1.6 s and +120 MB as one chunk
-# per line, bench/), while a few lines far apart do not make a chunk of the whole file.
-_LEFTOVER_GAP = 10_000
-
-
-def decide_leftovers(
-    leftovers: dict[int, tuple[str | None, str | None]], report: ReportFile, *, account: str
-) -> ColumnarBatch:
-    """The lines that were not plain, read and validated by the Python path."""
-    found = data_lines(report, set(leftovers))
-    tables: list[pa.Table] = []
-    rejects: list[Reject] = []
-    records = skipped = 0
-    groups: list[list[int]] = []
-    for ordinal in sorted(found):
-        line_no = found[ordinal][0]
-        if groups and line_no - found[groups[-1][-1]][0] <= _LEFTOVER_GAP:
-            groups[-1].append(ordinal)
-        else:
-            groups.append([ordinal])
-    for group in groups:
-        first, last = found[group[0]][0], found[group[-1]][0]
-        text = ["\n"] * (last - first + 1)  # parse_chunk numbers lines from the first
-        for ordinal in group:
-            text[found[ordinal][0] - first] = found[ordinal][1]
-        parsed = parse_chunk(report, RawChunk(first, text, len(group)))
-        _check_same_row(parsed, {found[o][0]: leftovers[o] for o in group}, report)
-        table, chunk_rejects = _validate_parsed(parsed, report, account=account)
-        tables.append(table)
-        rejects += chunk_rejects
-        records += parsed.records
-        # The blank lines filling the gaps are not the report's: only its own fillers count.
-        skipped += parsed.skipped - (len(text) - len(group))
-    table = pa.concat_tables(tables) if tables else LEDGER_ARROW_SCHEMA.empty_table()
-    return ColumnarBatch(table, rejects, records, skipped_lines=skipped)
-
-
-def _check_same_row(
-    parsed: ParsedChunk, scanned: dict[int, tuple[str | None, str | None]], report: ReportFile
-) -> None:
-    """The Python reader must see, line by line, the row DuckDB saw there (else it drifted)."""
-    keys = [report.columns.index("asin"), report.columns.index("tracking_id")]
-    for line_no, cells in zip(parsed.line_nos, parsed.cells, strict=True):
-        seen = [(value or "").strip() for value in scanned[line_no]]
-        if [cells[i].strip() for i in keys] != seen:
-            raise ScanUnavailableError(f"DuckDB and the Python reader disagree at line {line_no}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
 from schemas.raw_types import (
     DecimalAmount,
@@ -21,7 +22,7 @@ from schemas.raw_types import (
 from schemas.terms import cj_terms
 from schemas.validation import BatchValidator, ValidatedBatch
 
-NETWORK = "cj"
+NETWORK = networks.CJ
 
 _STATUSES: dict[str, CommissionStatus] = {
     # CJ docs mix the casing of these enum values (affiliate-formats.md §3).

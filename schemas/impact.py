@@ -26,6 +26,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
 from schemas.raw_types import (
     DecimalAmount,
@@ -44,7 +45,7 @@ from schemas.validation import (
     map_valid,
 )
 
-NETWORK = "impact"
+NETWORK = networks.IMPACT
 
 
 class ImpactAction(BaseModel):

@@ -142,6 +142,14 @@ class PaymentBatch:
         self.rejects += other.rejects
         self.records_read += other.records_read
 
+    def merge(self, other: PaymentBatch) -> None:
+        """Append a later page: a payment read again (a listing that moved while it was paged)
+        keeps only its latest reading, with that reading's items."""
+        again = {p.payment_id for p in other.payments}
+        self.payments = [p for p in self.payments if p.payment_id not in again]
+        self.items = [i for i in self.items if i.payment_id not in again]
+        self.extend(other)
+
 
 def _each(
     records: Sequence[Any],
@@ -346,7 +354,7 @@ def _money_object(data: Any, *keys: str) -> Any:
     for key in keys:
         value = data.get(key)
         if isinstance(value, dict):
-            flat = {**data, key: value.get("amount")}
+            flat = {**data, key: value.get("amount", value.get("value"))}
             if "currency" in value and data.get("currency") in (None, ""):
                 flat["currency"] = value["currency"]
             return flat

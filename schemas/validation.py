@@ -88,7 +88,7 @@ class ColumnarBatch:
     terms: pa.Table | None = None  # as in ValidatedBatch
     # Input lines that are no record of their own (report files): blank or `Total` lines, and
     # the further lines of a record whose quoted cell spans lines. Every line of a report must
-    # be a loaded or rejected record or one of these (flows/pipeline.py checks it).
+    # be a loaded or rejected record or one of these (flows/ingest_steps.py checks it).
     skipped_lines: int = 0
     continued_lines: int = 0
 

@@ -7,10 +7,9 @@ from datetime import date, datetime
 
 import duckdb
 
+from schemas.networks import AMAZON
 from warehouse import sql
 from warehouse.runs import record_source_file, utc_now
-
-NETWORK_AMAZON = "amazon"
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def record_api_reports(
                 record_source_file(
                     con,
                     content_hash=record.content_hash,
-                    network=NETWORK_AMAZON,
+                    network=AMAZON,
                     account=record.account,
                     file_name=record.member,
                     report_type=record.report_type,

@@ -61,6 +61,45 @@ class LedgerLockedError(RuntimeError):
     """Another process keeps the ledger file open for longer than we were willing to wait."""
 
 
+class LedgerPathError(ValueError):
+    """`--db` names something that cannot be a ledger file: a folder, a missing folder, or a
+    file that is not a DuckDB database. Bad input: the CLI prints it as one line (exit 2)."""
+
+
+# A DuckDB database file starts with an 8-byte checksum, then the magic bytes "DUCK"
+# (DuckDB's storage format, MainHeader::MAGIC_BYTES at offset 8).
+_DUCKDB_MAGIC = b"DUCK"
+_MAGIC_OFFSET = 8
+
+
+def check_ledger_path(db: str | os.PathLike[str] | None) -> Path:
+    """The ledger path, or LedgerPathError saying in one line why it cannot be a ledger file.
+
+    Checked before DuckDB opens it: DuckDB's own messages ("Cannot open file ...",
+    "Is a directory") do not say that `--db` is the thing to change.
+    """
+    path = resolve_db_path(db)
+    if path.is_dir():
+        raise LedgerPathError(
+            f"{path}: is a folder, not a ledger file; give a file such as --db {path / DEFAULT_DB}"
+        )
+    parent = path.parent
+    if not parent.is_dir():
+        raise LedgerPathError(
+            f"{path}: the folder {parent} does not exist; create it or give another --db"
+        )
+    if path.is_file():
+        with path.open("rb") as file:
+            head = file.read(_MAGIC_OFFSET + len(_DUCKDB_MAGIC))
+        if head[_MAGIC_OFFSET:] != _DUCKDB_MAGIC:
+            what = "an empty file" if not head else "not a DuckDB database"
+            raise LedgerPathError(
+                f"{path}: {what}, not a ledger; give another --db, or remove the file "
+                "to start a new ledger there"
+            )
+    return path
+
+
 def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
     """`--db`, else `$PASSIVE_DB`, else ./ledger.duckdb (DESIGN.md, command line)."""
     return Path(db or os.environ.get("PASSIVE_DB") or DEFAULT_DB)
@@ -95,7 +134,7 @@ def open_ledger(
     DuckDB allows one writing process or many reading ones per file; a user's `duckdb`
     shell on the file blocks us, so we retry for `timeout` seconds before giving up.
     """
-    path = resolve_db_path(db)
+    path = check_ledger_path(db)
     if read_only and not path.exists():
         raise FileNotFoundError(
             f"{path}: no ledger here yet; run `passive ingest` or `passive demo` first"

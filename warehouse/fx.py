@@ -12,8 +12,7 @@ import pyarrow as pa
 
 from schemas.fx import FxFixing, FxFixingError
 from warehouse import sql
-from warehouse.load import LoadResult
-from warehouse.runs import RunInfo, finish_run, start_run, utc_now
+from warehouse.runs import LoadResult, RunInfo, finish_run, start_run, utc_now
 from warehouse.tally import Tally, grouped_query
 
 FX_NETWORK = "ecb"
@@ -134,8 +133,19 @@ def _as_load_result(result: FxLoadResult) -> LoadResult:
     )
 
 
+def has_fx(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the ledger has fx_rates and the *_in macros: a ledger made before them gets
+    them from its next writer (migrations run on write), not from a read-only open."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'commissions_in'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def latest_fixing_day(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The newest day fx_rates holds a fixing for (None when it holds none)."""
+    """The newest day fx_rates holds a fixing for (None when it holds none, or no fx_rates)."""
+    if not has_fx(con):
+        return None
     row = con.execute("SELECT max(day) FROM fx_rates").fetchone()
     return row[0] if row else None
 

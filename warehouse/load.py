@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Literal
 
 import duckdb
@@ -25,6 +24,9 @@ from schemas.validation import (
 )
 from warehouse import sql
 from warehouse.publish import begin_load, discard_load, publish_load
+from warehouse.runs import LoadResult as LoadResult  # re-exported for the load's callers
+from warehouse.runs import utc_now as utc_now
+from warehouse.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +44,6 @@ REJECTS_SCHEMA = pa.schema(
         ("rejected_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What one load did to the ledger."""
-
-    records_read: int
-    loaded: int
-    rejected: int
-    inserted: int
-    changed: int
-    removed: int
 
 
 class LoadRefusedError(ValueError):
@@ -106,11 +96,6 @@ class Slice:
 def new_run_id() -> str:
     """A fresh run id for work that does not run under a Prefect flow run."""
     return uuid.uuid4().hex
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (one value per run, shared by every row it writes)."""
-    return datetime.now(UTC)
 
 
 def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:
@@ -207,6 +192,7 @@ def load_batches(
     before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
     check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None,
+    tuning: Tuning | None = None,
 ) -> LoadResult:
     """Load every batch; the ledger shows all of it or, on any error or kill, none of it.
 
@@ -219,11 +205,13 @@ def load_batches(
     many records it read. `check` sees what the load did before anything commits and may
     raise (for example LoadRefusedError) to roll it all back; `_load_rejects` still holds
     the run's rejects then.
+    `tuning` (default: from the environment) bounds its memory.
     """
     if mode == "replace_slice" and replace is None:
         raise ValueError("replace_slice needs the slice to replace")
     now = now or utc_now()
-    with _bounded_memory(con):
+    tuning = tuning or Tuning()
+    with _bounded_memory(con, tuning.memory_limit):
         try:
             read, rejected = _stage(
                 con,
@@ -241,7 +229,7 @@ def load_batches(
             # Numbering or de-duplicating touches only scratch tables: it runs before the
             # ledger's transaction, so its work spills to disk instead of piling up uncommitted.
             if mode == "replace_slice":
-                _number_report_lines(con)
+                _number_report_lines(con, tuning.numbering_pass_lines)
             else:
                 _with_more_memory_if_needed(con, "incoming_latest")
             load_seq = begin_load(con, run_id)
@@ -347,16 +335,14 @@ def _append_load(
     return result
 
 
-# DuckDB's default memory limit is 80% of RAM. A load caps it (PASSIVE_DUCKDB_MEMORY, default
+# DuckDB's default memory limit is 80% of RAM. A load caps it (Tuning.duckdb_memory, default
 # 128MB) so its temp tables spill to `<ledger>.tmp` instead of growing the process with the
 # file. The ledger has no index to hold in memory (uniqueness is kept by the load SQL), so the
-# cap cannot fail a commit; `0` leaves DuckDB's own default.
-MEMORY_ENV = "PASSIVE_DUCKDB_MEMORY"
-DEFAULT_LOAD_MEMORY = "128MB"
+# cap cannot fail a commit.
 
 
 @contextmanager
-def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _bounded_memory(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
     """The load's DuckDB settings: its memory budget, and rows kept in no particular order.
 
     No load step relies on DuckDB's row order (source_line carries the order that matters),
@@ -367,9 +353,8 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
     ).fetchone()
     previous, keep_order = (str(row[0]), bool(row[1])) if row else (None, True)
-    limit = os.environ.get(MEMORY_ENV, DEFAULT_LOAD_MEMORY)
-    bounded = limit.strip() not in ("", "0")
-    if bounded:
+    bounded = limit is not None
+    if limit is not None:
         con.execute(f"SET memory_limit = '{_checked_size(limit)}'")
     con.execute("SET preserve_insertion_order = false")
     try:
@@ -380,29 +365,24 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute(f"SET memory_limit = '{_checked_size(previous)}'")
 
 
-# Lines grouped per pass of incoming_grouped.sql: a million all-distinct ones fit the default
-# 128MB budget (bench/); a pass that does not is retried with more (below).
-NUMBERING_PASS_LINES = 1_000_000
-
-
-def _number_report_lines(con: duckdb.DuckDBPyConnection) -> None:
+def _number_report_lines(con: duckdb.DuckDBPyConnection, pass_lines: int) -> None:
     """`incoming` from `_load_stage`: each line's id numbered by occurrence of its content.
 
     The DuckDB reader stages each distinct line once with its `copies`: then the stage is
     already grouped and is numbered as it is. Lines from the Python reader come one row each
     and are grouped first.
     """
-    lines, keys = _lines_and_keys(con, "_load_stage")
+    lines, keys = _lines_and_keys(con, "_load_stage", pass_lines)
     if lines == keys:
         con.execute("CREATE OR REPLACE TEMP VIEW _load_groups AS FROM _load_stage")
     else:
-        buckets = max(1, -(-lines // NUMBERING_PASS_LINES))
+        buckets = max(1, -(-lines // pass_lines))
         con.execute("CREATE OR REPLACE TEMP TABLE _load_groups AS FROM _load_stage LIMIT 0")
         for bucket in range(buckets):
             _with_more_memory_if_needed(con, "incoming_grouped", buckets=buckets, bucket=bucket)
         # The stage is a full copy of the report: free it before the ledger is written.
         con.execute("DROP VIEW _load_stage; DROP TABLE _load_rows")
-        grouped, keys = _lines_and_keys(con, "_load_groups")
+        grouped, keys = _lines_and_keys(con, "_load_groups", pass_lines)
         if grouped != keys:
             # Two different lines with one md5 content key: numbering them apart would give
             # two ledger lines one id. Never seen; refuse rather than corrupt the ledger.
@@ -410,11 +390,11 @@ def _number_report_lines(con: duckdb.DuckDBPyConnection) -> None:
     sql.execute(con, "incoming_numbered")
 
 
-def _lines_and_keys(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+def _lines_and_keys(con: duckdb.DuckDBPyConnection, table: str, pass_lines: int) -> tuple[int, int]:
     """Rows and distinct line ids of a stage, counted in passes that fit the memory budget."""
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     lines = int(row[0]) if row else 0
-    buckets = max(1, -(-lines // NUMBERING_PASS_LINES))
+    buckets = max(1, -(-lines // pass_lines))
     keys = 0
     for bucket in range(buckets):
         row = con.execute(

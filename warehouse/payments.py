@@ -15,7 +15,8 @@ from schemas.payments import PaymentBatch, PaymentItemRow, PaymentRow, PayoutSet
 from schemas.terms import TERMS_SCHEMA
 from schemas.validation import ColumnarBatch, ValidatedBatch
 from warehouse import sql
-from warehouse.load import REJECTS_SCHEMA, utc_now
+from warehouse.load import REJECTS_SCHEMA
+from warehouse.runs import utc_now
 
 _MONEY = pa.decimal128(18, 4)
 PAYMENTS_SCHEMA = pa.schema(

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from warehouse import sql
 from warehouse.publish import mark_done, mark_live
 
-if TYPE_CHECKING:
-    # Types only: warehouse.load imports pyarrow and pydantic, and recording that a re-ingest
-    # was skipped must not wait for them (bench reingest).
-    from warehouse.load import LoadResult
-
 
 def utc_now() -> datetime:
-    """The current time in UTC, as warehouse.load stamps the rows it writes."""
+    """The current time in UTC (one value per run, shared by every row it writes)."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did to the ledger (kept here, not in warehouse.load: recording that a
+    re-ingest was skipped must not wait for pyarrow and pydantic; bench reingest)."""
+
+    records_read: int
+    loaded: int
+    rejected: int
+    inserted: int
+    changed: int
+    removed: int
 
 
 @dataclass(frozen=True)

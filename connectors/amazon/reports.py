@@ -8,13 +8,12 @@ import csv
 import hashlib
 import io
 import re
-import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import IO, overload
 
 from .columns import NUMERIC_COLUMNS, HeaderMap, resolve_header
 from .errors import AmazonReportError
@@ -45,7 +44,9 @@ _TITLE = re.compile(
 )
 # Some parsers skip trailing `Total...` lines (section 1.2); IT writes `Totale`.
 _TOTAL_PREFIXES = ("total", "gesamt", "合計")
-_ZIP_MAGIC = b"PK\x03\x04"
+# A ZIP starts with a local file header, or with the end record when it holds no file (an
+# empty archive is 22 bytes), or with a spanning marker.
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -88,79 +89,6 @@ class RawLine:
     raw: str  # the original line text, for the rejects table
 
 
-_OpenKey = tuple[Path, int, int, str, "date | None", "date | None", bool]
-
-
-class _Ahead(threading.Thread):
-    """open_reports run ahead in a thread (see open_reports_ahead)."""
-
-    def __init__(self, paths: list[Path], **options: Any) -> None:
-        super().__init__(name="passive-open-ahead", daemon=True)
-        self.options = options
-        self.keys = {key: path for path in paths if (key := _open_key(path, **options)) is not None}
-        self._todo = list(self.keys.items())  # `keys` entries are claimed by open_reports
-        self.results: dict[_OpenKey, list[ReportFile] | BaseException] = {}
-
-    def run(self) -> None:
-        for key, path in self._todo:
-            try:
-                self.results[key] = _open_reports(path, **self.options)
-            except BaseException as exc:  # raised again by the open_reports call it serves
-                self.results[key] = exc
-
-
-_AHEAD: list[_Ahead] = []
-
-
-def open_reports_ahead(
-    paths: Sequence[str | Path],
-    *,
-    marketplace: str,
-    period_start: date | None = None,
-    period_end: date | None = None,
-) -> None:
-    """Start opening (hashing, text-checking) reports in a thread, for `open_reports` later.
-
-    `passive ingest` calls this before it imports its heavy modules: hashing and Arrow's text
-    check release the GIL, so they overlap the imports (~0.1 s of a 1M-line ingest, bench/).
-    A later open_reports call with the same arguments, on an unchanged file, waits for and
-    takes the result (or the error); any other call opens the file itself.
-    """
-    ahead = _Ahead(
-        [Path(p) for p in paths],
-        marketplace=marketplace,
-        period_start=period_start,
-        period_end=period_end,
-        check_text=True,
-    )
-    _AHEAD.append(ahead)
-    ahead.start()
-
-
-def _open_key(
-    path: Path,
-    *,
-    marketplace: str,
-    period_start: date | None,
-    period_end: date | None,
-    check_text: bool,
-) -> _OpenKey | None:
-    try:
-        stat = path.stat()
-        resolved = path.resolve()
-    except OSError:
-        return None
-    return (
-        resolved,
-        stat.st_size,
-        stat.st_mtime_ns,
-        marketplace,
-        period_start,
-        period_end,
-        check_text,
-    )
-
-
 def open_reports(
     path: Path,
     *,
@@ -177,21 +105,13 @@ def open_reports(
     `check_report_text`: a caller that only needs the content hash to find the report already
     ingested (and so already checked) saves that pass over the file.
     """
-    options: dict[str, Any] = {
-        "marketplace": marketplace,
-        "period_start": period_start,
-        "period_end": period_end,
-        "check_text": check_text,
-    }
-    key = _open_key(Path(path), **options) if _AHEAD else None
-    for ahead in _AHEAD:
-        if key is not None and ahead.keys.pop(key, None) is not None:
-            ahead.join()
-            found = ahead.results.pop(key)
-            if isinstance(found, BaseException):
-                raise found
-            return found
-    return _open_reports(Path(path), **options)
+    return _open_reports(
+        Path(path),
+        marketplace=marketplace,
+        period_start=period_start,
+        period_end=period_end,
+        check_text=check_text,
+    )
 
 
 def _open_reports(
@@ -214,19 +134,33 @@ def _open_reports(
         raise AmazonReportError(
             path.name, None, "gzip-compressed file", "a .csv, .tsv or .zip report; gunzip it first"
         )
-    if not magic.startswith(_ZIP_MAGIC):
+    if not magic.startswith(_ZIP_MAGICS):
         return [_open_one(path, None, path.name, market, period_start, period_end, check_text)]
     try:
         with zipfile.ZipFile(path) as archive:
-            names = [info.filename for info in archive.infolist() if _is_report_member(info)]
+            members = archive.infolist()
+            names = [info.filename for info in members if _is_report_member(info)]
             if "[Content_Types].xml" in archive.namelist():
                 raise AmazonReportError(
                     path.name, None, "an Excel workbook", "the report downloaded as CSV"
                 )
     except zipfile.BadZipFile as exc:
         raise AmazonReportError(path.name, None, f"damaged ZIP archive ({exc})") from None
+    if not members:
+        raise AmazonReportError(
+            path.name,
+            None,
+            f"an empty ZIP archive ({path.stat().st_size} bytes, no file in it)",
+            "a ZIP holding the Fee-Earnings report (download it again)",
+        )
     if not names:
-        raise AmazonReportError(path.name, None, "the ZIP archive holds no report file")
+        listed = ", ".join(repr(info.filename) for info in members[:5])
+        raise AmazonReportError(
+            path.name,
+            None,
+            f"a ZIP archive that holds no report file (only {listed})",
+            "a ZIP holding the Fee-Earnings report",
+        )
     reports = [
         _open_one(
             path, member, f"{path.name}:{member}", market, period_start, period_end, check_text
@@ -799,12 +733,7 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
         try:
             cells = next(reader, None)
         except csv.Error as exc:
-            raise AmazonReportError(
-                report.name,
-                first + consumed,
-                f"unreadable CSV ({exc})",
-                "closed quotes: a quoted field that starts here never ends",
-            ) from None
+            raise _unreadable(report, chunk, consumed, exc) from None
         if cells is None:
             break
         start = consumed
@@ -841,6 +770,33 @@ def parse_chunk(report: ReportFile, chunk: RawChunk) -> ParsedChunk:
         ragged.append(RawLine(first + start, fields, raw))
     return ParsedChunk(
         cells_out, line_nos, ends, ragged, report.columns, first, chunk.text, skipped, continued
+    )
+
+
+def _unreadable(report: ReportFile, chunk: RawChunk, at: int, exc: csv.Error) -> AmazonReportError:
+    """What csv could not read at chunk line `at`, said as what is wrong with the file."""
+    line = chunk.text[at] if at < len(chunk.text) else ""
+    where = chunk.first_line + at
+    if "field larger than field limit" in str(exc):
+        if line.count('"') & 1:
+            problem = "a quoted cell that starts on this line never ends"
+        else:
+            problem = (
+                f"a line of {len(line.rstrip()):,} characters with a cell longer than"
+                f" {csv.field_size_limit():,}, which no report cell is"
+            )
+        return AmazonReportError(
+            report.name,
+            where,
+            f"{problem}: the file is not a readable Fee-Earnings report (damaged, or another"
+            " kind of file)",
+            "report lines of a few hundred characters, each quoted cell closed on its line",
+        )
+    return AmazonReportError(
+        report.name,
+        where,
+        f"unreadable CSV ({exc})",
+        "closed quotes: a quoted field that starts here never ends",
     )
 
 

@@ -11,17 +11,19 @@ import pytest
 if TYPE_CHECKING:
     from sandbox.server import SandboxHandle
 
+API_NETWORKS = ("impact", "awin", "cj")
+
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """A real Prefect API server on a temporary SQLite database, shared by the session.
 
-    Starting it costs ~10 s here, so only flow tests request it (Prefect docs, "How to test
-    workflows": one session-scoped harness).
+    Starting it costs ~10 s here (minutes when the machine is busy), so only flow tests
+    request it (Prefect docs, "How to test workflows": one session-scoped harness).
     """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):
         yield
 
 
@@ -51,3 +53,24 @@ def amazon_sandbox(
     # The sandbox has no quota; the one-request-a-second pace is tested with a fake clock.
     monkeypatch.setenv("PASSIVE_AMAZON_RATE_LIMIT_REQUESTS", "100000")
     return amazon_sandbox_server
+
+
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[SandboxHandle]:
+    """The network sandbox on a free loopback port, shared by a test module."""
+    from sandbox.server import run_sandbox
+
+    with run_sandbox(11, cj_page_size=400) as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
+    """The sandbox, reset, with every PASSIVE_* setting pointing at it."""
+    sandbox_server.reset()
+    for key, value in sandbox_server.env().items():
+        monkeypatch.setenv(key, value)
+    # The sandbox enforces no quota; the client-side limiter is unit-tested with a fake clock.
+    for network in API_NETWORKS:
+        monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
+    return sandbox_server

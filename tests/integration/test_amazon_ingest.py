@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from flows import pipeline
+from flows import ingest_steps
 from flows.cli import app
 from sandbox.amazon_reports import ReportTotals, write_earnings_report, zip_report
 from tests.conftest import assert_ledger_keys_unique
@@ -30,7 +30,7 @@ CONTENT = (
 def ingest(
     db: Path, *files: Path, account: str = "me", marketplace: str = "US", force: bool = False
 ):
-    return pipeline.ingest_files(
+    return ingest_steps.ingest_files(
         files, db=db, account=account, marketplace=marketplace, force=force
     )
 
@@ -199,21 +199,21 @@ def test_a_failure_injected_mid_load_leaves_the_ledger_exactly_as_before(
     ingest(db, reports["feb"][0])
     before = snapshot(db)
     from connectors import amazon as amazon_connector
-    from schemas import amazon
+    from flows import amazon_validation
 
     batches_seen = {"n": 0}
 
     def flaky_stream(batches, **kwargs):
-        for batch in amazon.validate_earnings_stream(batches, **kwargs):
+        for batch in amazon_validation.validate_earnings_stream(batches, **kwargs):
             batches_seen["n"] += 1
             if batches_seen["n"] == 2:
                 raise MemoryError("injected after the first batch was staged")
             yield batch
 
     monkeypatch.setenv("PASSIVE_SCAN", "0")  # the Python reader's batches are the ones failing
-    monkeypatch.setattr(pipeline, "validate_earnings_stream", flaky_stream)
+    monkeypatch.setattr(ingest_steps, "validate_earnings_stream", flaky_stream)
     small_batches = lambda report: amazon_connector.iter_raw_batches(report, batch_size=100)  # noqa: E731
-    monkeypatch.setattr(pipeline, "iter_raw_batches", small_batches)
+    monkeypatch.setattr(ingest_steps, "iter_raw_batches", small_batches)
     with pytest.raises(MemoryError):
         ingest(db, reports["jan"][0])
     assert batches_seen["n"] == 2

@@ -1,4 +1,4 @@
-"""DuckDB's reader (connectors/amazon/scan.py) must load exactly what the Python reader loads."""
+"""DuckDB's reader (warehouse/amazon_scan.py) must load exactly what the Python reader loads."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import pipeline
-from schemas import amazon as amazon_schema
+from flows import ingest_steps
+from warehouse import amazon_scan
 
 HEADER = (
     "Category,Name,ASIN,Seller,Tracking ID,Date Shipped,Price($),Items Shipped,Returns,"
@@ -27,7 +27,7 @@ REJECTS = "SELECT locator, raw, reasons FROM rejects ORDER BY locator"
 
 def _load(report: Path, db: Path, monkeypatch: pytest.MonkeyPatch, *, scan: bool) -> None:
     monkeypatch.setenv("PASSIVE_SCAN", "1" if scan else "0")
-    pipeline.ingest_files([report], db=db, account="me", marketplace="US")
+    ingest_steps.ingest_files([report], db=db, account="me", marketplace="US")
 
 
 def _state(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
@@ -99,10 +99,8 @@ def test_duckdb_and_python_readers_load_the_same_ledger_and_rejects(
     """Any mix of plain, oddly written and wrong lines, as CSV or TSV, with the optional
     Direct column and a trailing delimiter, loads the same either way (and DuckDB's way
     groups the lines in one pass, or stages them and groups them in passes)."""
-    from connectors.amazon import scan as scan_module
-
-    monkeypatch.setattr(scan_module, "SCAN_PASS_BYTES", 0 if staged else 2**31)
-    monkeypatch.setattr(scan_module, "SCAN_PASS_LINES", 3 if staged else 500_000)
+    monkeypatch.setenv("PASSIVE_SCAN_PASS_BYTES", str(0 if staged else 2**31))
+    monkeypatch.setenv("PASSIVE_SCAN_PASS_LINES", str(3 if staged else 500_000))
 
     def line(cells: list[str]) -> str:
         return delimiter.join(cells + (["Y"] if direct else []) + ([""] if trailing else []))
@@ -121,7 +119,7 @@ def test_a_plain_report_is_staged_by_duckdb_not_parsed_in_python(
     def no_python_reader(*args: object, **kwargs: object) -> None:
         raise AssertionError("the Python reader was used")
 
-    monkeypatch.setattr(pipeline, "iter_raw_batches", no_python_reader)
+    monkeypatch.setattr(ingest_steps, "iter_raw_batches", no_python_reader)
     lines = [GOOD.replace("2025-01-05", f"2025-01-{day:02d}") for day in range(1, 29)]
     report = tmp_path / "plain.csv"
     report.write_text("\n".join([TITLE, HEADER, *lines, GOOD]) + "\n", encoding="utf-8")
@@ -136,16 +134,15 @@ def test_pydantic_rejecting_a_line_duckdb_read_as_plain_sends_the_report_to_pyth
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"python": 0}
-    real_reader = pipeline.iter_raw_batches
+    real_reader = ingest_steps.iter_raw_batches
 
     def counted(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         calls["python"] += 1
         return real_reader(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "iter_raw_batches", counted)
-    monkeypatch.setattr(amazon_schema, "_POOL", None)
+    monkeypatch.setattr(ingest_steps, "iter_raw_batches", counted)
     monkeypatch.setenv("PASSIVE_WORKERS", "0")  # validate in-process, where the patch applies
-    monkeypatch.setattr(amazon_schema, "_json_rows_fail", lambda columns, payload: "injected")
+    monkeypatch.setattr(amazon_scan, "json_rows_fail", lambda columns, payload: "injected")
     report = tmp_path / "plain.csv"
     report.write_text("\n".join([TITLE, HEADER, GOOD, GOOD]) + "\n", encoding="utf-8")
     _load(report, tmp_path / "l.duckdb", monkeypatch, scan=True)
@@ -166,7 +163,7 @@ def test_a_failure_in_the_scanned_load_leaves_the_ledger_as_before(
     def failing(*args: object, **kwargs: object) -> None:
         raise MemoryError("injected while DuckDB read the report")
 
-    monkeypatch.setattr(pipeline, "stage_scan", failing)
+    monkeypatch.setattr(ingest_steps, "stage_scan", failing)
     second = tmp_path / "second.csv"
     second.write_text("\n".join([TITLE, HEADER, GOOD, GOOD, GOOD]) + "\n", encoding="utf-8")
     with pytest.raises(MemoryError):
@@ -188,15 +185,12 @@ def _repeats(folder: Path) -> Path:
 def test_grouping_in_passes_gives_the_ledger_of_one_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan: bool
 ) -> None:
-    from connectors.amazon import scan as scan_module
-    from warehouse import load
-
     report = _repeats(tmp_path)
     _load(report, tmp_path / "one.duckdb", monkeypatch, scan=scan)
-    monkeypatch.setattr(load, "NUMBERING_PASS_LINES", 10)  # 84 Python rows: 9 passes
+    monkeypatch.setenv("PASSIVE_NUMBERING_PASS_LINES", "10")  # 84 Python rows: 9 passes
     # An 8 kB report "too big" to group as it is read; its 28 distinct lines in 6 passes.
-    monkeypatch.setattr(scan_module, "SCAN_PASS_BYTES", 1000)
-    monkeypatch.setattr(scan_module, "SCAN_PASS_LINES", 5)
+    monkeypatch.setenv("PASSIVE_SCAN_PASS_BYTES", "1000")
+    monkeypatch.setenv("PASSIVE_SCAN_PASS_LINES", "5")
     _load(report, tmp_path / "passes.duckdb", monkeypatch, scan=scan)
     one, passes = _state(tmp_path / "one.duckdb"), _state(tmp_path / "passes.duckdb")
     assert passes == one
@@ -233,14 +227,14 @@ def test_grouping_that_runs_out_of_memory_is_redone_in_more_passes(
 ) -> None:
     report = _repeats(tmp_path)
     _load(report, tmp_path / "plain.duckdb", monkeypatch, scan=True)
-    real_stage_scan = pipeline.stage_scan
+    real_stage_scan = ingest_steps.stage_scan
     wrapped: list[_OutOfMemory] = []
 
     def stage_scan(con: duckdb.DuckDBPyConnection, *args: object) -> object:
         wrapped.append(_OutOfMemory(con))
         return real_stage_scan(wrapped[-1], *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "stage_scan", stage_scan)
+    monkeypatch.setattr(ingest_steps, "stage_scan", stage_scan)
     _load(report, tmp_path / "retried.duckdb", monkeypatch, scan=True)
     assert wrapped[0].one_pass_failed
     assert wrapped[0].passes == [(1, 0), (2, 0), (2, 1)]

@@ -25,7 +25,7 @@ _LIGHT_RUN = """
 import sys
 from flows.cli import _reingest_unchanged
 code = _reingest_unchanged(sys.argv[1:])
-heavy = [m for m in ("typer", "rich", "pydantic", "pyarrow", "prefect", "flows.pipeline")
+heavy = [m for m in ("typer", "rich", "pydantic", "pyarrow", "prefect", "flows.ingest_steps")
          if m in sys.modules]
 print("LIGHT", code, ",".join(heavy) or "-")
 """

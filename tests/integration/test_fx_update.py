@@ -177,3 +177,20 @@ def test_ledger_summary_shows_the_month_in_the_base_currency(
     markdown = ledger_summary(db=str(db))
     # 10 EUR at 1.0929 USD per EUR = 10.929, plus 2.50 USD.
     assert "**2022-03: net 13.43 USD**" in markdown
+
+
+def test_a_ledger_from_before_fx_says_to_fetch_rates(db: Path, monkeypatch: pytest.MonkeyPatch):
+    from warehouse.fx import latest_fixing_day
+
+    monkeypatch.delenv("PASSIVE_BASE_CURRENCY", raising=False)
+    _add_line(db, date(2024, 1, 5), "USD", "1.0000")
+    with duckdb.connect(str(db)) as con:  # as a ledger written before migration 004 was
+        con.execute("DROP MACRO TABLE revenue_monthly_in")
+        con.execute("DROP MACRO TABLE revenue_daily_in")
+        con.execute("DROP MACRO TABLE commissions_in")
+        con.execute("DROP TABLE fx_rates")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert latest_fixing_day(con) is None
+    result = runner.invoke(app, ["tally", "--currency", "EUR", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "no ECB rates in the ledger yet: run `passive fx update`" in result.output

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pytest
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "amazon"
 
@@ -90,14 +89,15 @@ def test_inbox_flow_with_nothing_to_do_changes_nothing(prefect_harness, db, tmp_
 
 def test_a_bad_header_fails_the_flow_before_anything_loads(prefect_harness, db):
     from flows.ingest import ingest_report_files
-    from flows.pipeline import InputError
 
-    with pytest.raises(InputError, match=r"bad_header\.csv:2"):
-        ingest_report_files(
-            [str(FIXTURES / "us_earnings.csv"), str(FIXTURES / "bad_header.csv")],
-            account="x",
-            db=str(db),
-        )
+    state = ingest_report_files(
+        [str(FIXTURES / "us_earnings.csv"), str(FIXTURES / "bad_header.csv")],
+        account="x",
+        db=str(db),
+        return_state=True,
+    )
+    assert state.is_failed()
+    assert "bad_header.csv:2" in (state.message or "")
     assert not db.exists()
 
 
@@ -108,3 +108,77 @@ def test_flow_totals_match_the_report_to_the_cent(prefect_harness, db):
         [str(FIXTURES / "it_earnings.csv")], account="it", marketplace="IT", db=str(db)
     )
     assert monthly(db) == [(date(2024, 3, 1), "it", "EUR", Decimal("38.7200"), 4)]
+
+
+def test_a_run_with_rejected_lines_ends_in_a_state_named_for_them(prefect_harness, db):
+    from flows.ingest import ingest_report_files
+    from flows.states import WITH_REJECTS
+
+    clean = ingest_report_files(
+        [str(FIXTURES / "us_earnings.csv")], account="clean", db=str(db), return_state=True
+    )
+    assert clean.is_completed() and clean.name == "Completed"
+    state = ingest_report_files(
+        [str(FIXTURES / "bad_rows.csv")], account="rejects", db=str(db), return_state=True
+    )
+    assert state.is_completed()  # it loaded: the run did its job, with lines to look at
+    assert state.name == WITH_REJECTS
+    assert "bad_rows.csv" in (state.message or "") and "lines rejected" in (state.message or "")
+    summary = state.result()
+    assert summary.exit_code == 1 and summary.total("rejected") > 0
+
+
+def test_an_inbox_run_that_quarantined_a_file_says_so_in_its_state(prefect_harness, db, tmp_path):
+    from flows.ingest import amazon_inbox
+    from flows.states import WITH_REJECTS
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(FIXTURES / "bad_header.csv", inbox / "bad.csv")
+    state = amazon_inbox(str(inbox), account="q", db=str(db), return_state=True)
+    assert state.is_completed() and state.name == WITH_REJECTS
+    assert "quarantined bad.csv" in (state.message or "")
+
+
+def test_the_ingest_artifact_lists_each_rejected_line_with_where_and_why(prefect_harness, db):
+    from flows.ingest import ingest_report_files
+
+    state = ingest_report_files(
+        [str(FIXTURES / "bad_rows.csv")], account="where-why", db=str(db), return_state=True
+    )
+    rejected = state.result().total("rejected")
+    markdown = read_artifact("amazon-ingest-where-why")
+    assert f"## Rejected records: {rejected}" in markdown
+    with duckdb.connect(str(db), read_only=True) as con:
+        locators = [r[0] for r in con.execute("SELECT locator FROM rejects").fetchall()]
+    assert len(locators) == rejected
+    for locator in locators:
+        assert f"| {locator} |" in markdown  # bad_rows.csv:4 and the rest, with the reason
+    assert "bad_rows.csv:4" in locators
+
+
+def test_an_inbox_run_publishes_one_artifact_naming_every_file(prefect_harness, db, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.ingest import amazon_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    # Same account and period: the fuller report goes second (files load in name order), so
+    # neither is refused for emptying the period the other filled.
+    shutil.copy(FIXTURES / "bad_rows.csv", inbox / "a-rows.csv")
+    shutil.copy(FIXTURES / "us_earnings.csv", inbox / "b-us.csv")
+    shutil.copy(FIXTURES / "bad_header.csv", inbox / "c-bad.csv")
+    state = amazon_inbox(str(inbox), account="many", db=str(db), return_state=True)
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["amazon-ingest-many"]))
+        )
+    assert len(found) == 1  # one per run, so the key's latest is the whole run
+    markdown = str(found[0].data)
+    assert "## Reports: 2" in markdown
+    for name in ("a-rows.csv", "b-us.csv", "c-bad.csv: quarantined"):
+        assert name in markdown
+    assert "| a-rows.csv:4 |" in markdown
+    assert state.name == "Completed with rejects"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.payout_fixture import AS_OF, D, build_ledger
 from warehouse.connection import ledger
+from warehouse.payments import set_threshold
 
 
 @pytest.fixture
@@ -143,3 +146,55 @@ def test_reconciliation_finds_the_missing_payments(con: duckdb.DuckDBPyConnectio
         ("impact", "imp1", "USD", date(2026, 7, 1), D("30.0000"), D("0.0000"), D("30.0000")),
         ("impact", "imp1", "USD", date(2026, 8, 1), D("50.0000"), D("50.0000"), D("0.0000")),
     ]
+
+
+def _amazon_reference(months: dict[date, Decimal], threshold: Decimal) -> dict[date, date | None]:
+    """Issue 15's Amazon rule, stepped through month by month in Python."""
+    out: dict[date, date | None] = {}
+    waiting: list[date] = []
+    balance = Decimal(0)
+    for month in sorted(months):
+        balance += months[month]
+        waiting.append(month)
+        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        pay_on = following - timedelta(days=1) + timedelta(days=60)
+        if balance >= threshold:
+            out |= dict.fromkeys(waiting, pay_on)
+            waiting, balance = [], Decimal(0)
+    return out | dict.fromkeys(waiting, None)
+
+
+_MONTHS = st.dictionaries(
+    st.builds(date, st.integers(2023, 2029), st.integers(1, 12), st.just(1)),
+    st.decimals(min_value=-5, max_value=30, places=2),
+    min_size=1,
+    max_size=14,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(months=_MONTHS, threshold=st.sampled_from([Decimal(10), Decimal(25), Decimal(0)]))
+def test_amazon_roll_over_matches_the_rule_month_by_month(
+    tmp_path: Path, months: dict[date, Decimal], threshold: Decimal
+) -> None:
+    db = tmp_path / "amazon.duckdb"
+    with ledger(db) as con:
+        con.execute("DELETE FROM commission_lines; DELETE FROM payout_settings")
+        for n, (month, amount) in enumerate(months.items()):
+            con.execute(
+                "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
+                " sale_amount, commission_amount, currency, first_run_id, last_run_id,"
+                " updated_at) VALUES ('amazon', 'a', ?, ?, 'approved', 0, ?, 'USD', 'r', 'r',"
+                " now())",
+                [str(n), month + timedelta(days=n % 28), amount],
+            )
+        set_threshold(con, network="amazon", account="a", threshold=threshold)
+        got = dict(
+            con.execute(
+                "SELECT CAST(date_trunc('month', event_date) AS DATE), expected_on"
+                " FROM payout_lines"
+            ).fetchall()
+        )
+    assert got == _amazon_reference(months, threshold)

@@ -35,8 +35,12 @@ from warehouse.runs import get_cursor
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SID = "IRfaultSID42"
 # Short enough to keep the suite quick; the trickle and the stall below outlast them many times.
-READ_TIMEOUT = 1.0
-DEADLINE = 2.0
+# Each case makes only the limit it tests the tight one, so a busy machine that is slow to
+# answer cannot trip another limit first: a trickle meets a deadline far below its read
+# timeout, a stall a read timeout far below its deadline, and a plain answer roomy limits.
+TRICKLE_LIMITS = {"read_timeout": 10.0, "deadline": 1.5}
+STALL_LIMITS = {"read_timeout": 1.0, "deadline": 20.0}
+ROOMY_LIMITS = {"read_timeout": 10.0, "deadline": 20.0}
 TRICKLE_GAP = 0.05  # a byte every 50 ms: never a read timeout, only the deadline ends it
 TRICKLE_BYTES = 600  # 30 s of trickling, then the server gives up (bounds a failing run)
 STALL_FOR = 30.0  # a stall outlasts every timeout here; teardown ends it early
@@ -184,20 +188,25 @@ def server() -> Iterator[FaultServer]:
         thread.join(timeout=10)
 
 
+def set_limits(monkeypatch: pytest.MonkeyPatch, *, read_timeout: float, deadline: float) -> None:
+    for network in ("IMPACT", "CJ"):
+        monkeypatch.setenv(f"PASSIVE_{network}_TIMEOUT_SECONDS", str(read_timeout))
+        monkeypatch.setenv(f"PASSIVE_{network}_REQUEST_DEADLINE_SECONDS", str(deadline))
+
+
 @pytest.fixture
 def network_env(server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> FaultServer:
-    """impact.com and CJ settings pointing at the fault server, with short limits."""
+    """impact.com and CJ settings pointing at the fault server, with small caps."""
     settings = {
         "BASE_URL": server.base_url,
         "RATE_LIMIT_REQUESTS": "100000",
-        "TIMEOUT_SECONDS": str(READ_TIMEOUT),
-        "REQUEST_DEADLINE_SECONDS": str(DEADLINE),
         "MAX_RESPONSE_MB": str(MAX_RESPONSE_MB),
         "MAX_PAGES": str(MAX_PAGES),
     }
     for network in ("IMPACT", "CJ"):
         for key, value in settings.items():
             monkeypatch.setenv(f"PASSIVE_{network}_{key}", value)
+    set_limits(monkeypatch, **ROOMY_LIMITS)
     monkeypatch.setenv("PASSIVE_IMPACT_ACCOUNT_SID", SID)
     monkeypatch.setenv("PASSIVE_IMPACT_AUTH_TOKEN", "fault-impact-token-1234")
     monkeypatch.setenv("PASSIVE_CJ_TOKEN", "fault-cj-token-1234")
@@ -205,23 +214,29 @@ def network_env(server: FaultServer, monkeypatch: pytest.MonkeyPatch) -> FaultSe
     return server
 
 
-def client(server: FaultServer, *, timeout_attempts: int = 2):
+def client(
+    server: FaultServer,
+    *,
+    timeout_attempts: int = 2,
+    read_timeout: float = ROOMY_LIMITS["read_timeout"],
+    deadline: float = ROOMY_LIMITS["deadline"],
+):
     return make_client(
         network="impact",
         base_url=server.base_url,
         auth=BearerAuth("fault-token-abcdef"),
         rate_limit=RateLimit(100000, 1),
-        timeout=READ_TIMEOUT,
+        timeout=read_timeout,
         retry=RetryPolicy(initial_backoff=0.01, jitter=0.0, timeout_attempts=timeout_attempts),
         limits=RequestLimits(
-            deadline=DEADLINE, max_response_bytes=MAX_RESPONSE_MB * 2**20, max_pages=MAX_PAGES
+            deadline=deadline, max_response_bytes=MAX_RESPONSE_MB * 2**20, max_pages=MAX_PAGES
         ),
     )
 
 
 def test_a_body_trickling_a_byte_at_a_time_ends_at_the_request_deadline(server):
     server.mode = "trickle"
-    with client(server) as api, pytest.raises(RequestTimeoutError) as caught:
+    with client(server, **TRICKLE_LIMITS) as api, pytest.raises(RequestTimeoutError) as caught:
         api.get_json("/trickle", page=1)
     text = str(caught.value)
     assert "deadline" in text and "impact.com" in text and "/trickle" in text
@@ -231,7 +246,10 @@ def test_a_body_trickling_a_byte_at_a_time_ends_at_the_request_deadline(server):
 
 def test_headers_trickling_a_byte_at_a_time_end_at_the_deadline_too(server):
     server.mode = "trickle_headers"
-    with client(server, timeout_attempts=1) as api, pytest.raises(RequestTimeoutError) as caught:
+    with (
+        client(server, timeout_attempts=1, **TRICKLE_LIMITS) as api,
+        pytest.raises(RequestTimeoutError) as caught,
+    ):
         api.get_json("/slow-headers")
     assert "deadline" in str(caught.value)
     assert server.seen() == 1
@@ -239,7 +257,10 @@ def test_headers_trickling_a_byte_at_a_time_end_at_the_deadline_too(server):
 
 def test_a_body_stalled_after_its_headers_is_tried_only_timeout_attempts_times(server):
     server.mode = "stall"
-    with client(server, timeout_attempts=2) as api, pytest.raises(RequestTimeoutError) as caught:
+    with (
+        client(server, timeout_attempts=2, **STALL_LIMITS) as api,
+        pytest.raises(RequestTimeoutError) as caught,
+    ):
         api.get_json("/stall")
     assert "ReadTimeout" in str(caught.value) and "gave up after 2 attempts" in str(caught.value)
     assert server.seen() == 2  # not the 5 tries a 429 or 500 gets
@@ -292,7 +313,7 @@ def cursor(db: Path) -> object:
     ],
 )
 def test_a_pull_cut_short_changes_neither_the_ledger_nor_the_cursor(
-    network_env, db, snapshot, mode, error
+    network_env, db, snapshot, monkeypatch, mode, error
 ):
     window = {"since": date(2024, 9, 1), "until": date(2024, 9, 20)}
     first = pull_steps.pull("impact", db=db, **window)
@@ -302,6 +323,10 @@ def test_a_pull_cut_short_changes_neither_the_ledger_nor_the_cursor(
     assert saved is not None
 
     network_env.mode = mode
+    if mode.startswith("trickle"):
+        set_limits(monkeypatch, **TRICKLE_LIMITS)
+    elif mode == "stall":
+        set_limits(monkeypatch, **STALL_LIMITS)
     summary = pull_steps.pull("impact", db=db, **window)
 
     assert summary.status == "failed" and summary.exit_code == 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,23 +23,6 @@ from sandbox.server import (
 
 NETWORKS = ("impact", "awin", "cj")
 LIMIT_DAYS = {"impact": 45, "awin": 31, "cj": 31}
-
-
-@pytest.fixture(scope="module")
-def sandbox_server() -> Iterator[SandboxHandle]:
-    with run_sandbox(11, cj_page_size=400) as handle:
-        yield handle
-
-
-@pytest.fixture
-def sandbox(sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
-    sandbox_server.reset()
-    for key, value in sandbox_server.env().items():
-        monkeypatch.setenv(key, value)
-    # The sandbox enforces no quota; the client-side limiter is unit-tested with a fake clock.
-    for network in NETWORKS:
-        monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
-    return sandbox_server
 
 
 def ledger_totals(db: Path, network: str) -> dict[tuple[str, str], tuple[Decimal, Decimal, int]]:
@@ -305,11 +288,19 @@ def test_pull_flow_publishes_its_artifact_and_no_secret(prefect_harness, sandbox
 
     summary = pull_network("impact", since=since_start(sandbox), db=str(db))
     assert summary.status == "completed"
+    from prefect.client.schemas.sorting import ArtifactSort
+
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts()
+        artifacts = client.read_artifacts(sort=ArtifactSort.CREATED_DESC)
+    # Newest first: other tests of the session publish under the same key.
     texts = [str(a.data) for a in artifacts if a.key == "impact-pull"]
-    assert texts and "| USD | pending |" in texts[-1]
-    assert "payments: " in texts[-1] and " new, " in texts[-1]  # the invoices, pulled too
+    assert texts and "| USD | pending |" in texts[0]
+    # Every request window, by days, with its records.
+    windows = re.findall(r"^\| (\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d) \| (\d+) \|$", texts[0], re.M)
+    (planned,) = re.findall(r"in (\d+) request window", texts[0])
+    assert len(windows) == int(planned) > 1
+    assert sum(int(n) for _, n in windows) == summary.result.records_read
+    assert "payments: " in texts[0] and " new, " in texts[0]  # the invoices, pulled too
     everything = "\n".join(str(a.data) for a in artifacts)
     assert SANDBOX_IMPACT_TOKEN not in everything
 

@@ -137,7 +137,7 @@ def test_csv_output_neutralises_formulas_and_the_ledger_keeps_them_verbatim(tmp_
 
 
 def test_negative_amounts_stay_numbers_in_csv_output():
-    from flows.commands import spreadsheet_safe
+    from flows.output import spreadsheet_safe
 
     assert spreadsheet_safe("-3.10") == "-3.10" and spreadsheet_safe("+5") == "+5"
     assert spreadsheet_safe("-") == "'-" and spreadsheet_safe("-x") == "'-x"
@@ -183,3 +183,42 @@ def test_a_nul_byte_and_a_return_that_earns_are_rejected_with_reasons(tmp_path, 
     assert any("NUL byte" in reason for reason in rejects["report.csv:6"])
     assert any("is a return" in reason and "29.97" in reason for reason in rejects["report.csv:7"])
     assert quantities == [-1, -1, 1, 1, 1, 1, 1, 1]  # both real returns kept as returns
+
+
+def test_an_empty_zip_says_it_is_an_empty_zip_archive(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "download.zip"
+    zipfile.ZipFile(archive, "w").close()
+    assert archive.stat().st_size == 22
+    code, output = cli("ingest", str(archive), "--account", "me", "--db", str(tmp_path / "l.db"))
+    assert code == 2
+    assert "download.zip: an empty ZIP archive (22 bytes, no file in it)" in output
+    assert "PK" not in output
+
+
+def test_a_zip_without_a_report_names_what_it_holds(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("__MACOSX/._x.csv", b"junk")
+    code, output = cli("ingest", str(archive), "--account", "me", "--db", str(tmp_path / "l.db"))
+    assert (
+        code == 2 and "a ZIP archive that holds no report file (only '__MACOSX/._x.csv')" in output
+    )
+
+
+@pytest.mark.parametrize("scan", ["1", "0"], ids=["duckdb-reader", "python-reader"])
+def test_a_giant_unquoted_cell_says_what_is_wrong_with_the_file(tmp_path, monkeypatch, scan):
+    monkeypatch.setenv("PASSIVE_SCAN", scan)
+    report = tmp_path / "giant.csv"
+    giant = SALE.replace("Dune", "x" * 200_000)  # past csv's 131,072 limit, as 50 MB is
+    title = "Fee-Earnings reports from 01-01-2026 to 01-31-2026"
+    report.write_text("\n".join([title, HEADER, SALE, giant, SALE]) + "\n", encoding="utf-8")
+    code, output = cli("ingest", str(report), "--account", "me", "--db", str(tmp_path / "l.db"))
+    assert code == 2
+    lines = [line for line in output.splitlines() if "giant.csv:4:" in line]
+    assert len(lines) == 1, output
+    assert "a line of 200,072 characters with a cell longer than 131,072" in lines[0]
+    assert "not a readable Fee-Earnings report" in lines[0] and "closed quotes" not in lines[0]

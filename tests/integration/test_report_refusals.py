@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.pipeline import LineCounts, unaccounted_lines
+from flows.ingest_steps import LineCounts, unaccounted_lines
 from sandbox.amazon_reports import write_earnings_report
 from tests.conftest import ledger_snapshot
 from warehouse.load import LoadResult, replace_refusal
@@ -248,4 +248,31 @@ def test_an_archive_of_two_reports_for_one_period_is_refused_naming_both(full_ja
     assert code == 2
     assert "download.zip: members 'january.csv'" in output
     assert "'january-other-tags.csv'" in output
+    assert ledger_snapshot(db) == before
+
+
+def test_a_reader_that_drops_a_line_gets_its_load_refused(full_january, monkeypatch):
+    """Fault injection: the Python reader skips one data line as if it were the header's.
+    The line count taken from the file's bytes catches it: exit 2, nothing written."""
+    import dataclasses
+
+    from flows import ingest_steps
+
+    db, report = full_january
+    restated = report.with_name("january-restated.csv")
+    write_earnings_report(
+        restated, marketplace="US", period_start=JAN[0], period_end=JAN[1], lines=300, seed=1,
+        late_lines=5,
+    )  # fmt: skip
+    real_reader = ingest_steps.iter_raw_batches
+
+    def dropping(opened, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return real_reader(dataclasses.replace(opened, header_line=opened.header_line + 1))
+
+    monkeypatch.setattr(ingest_steps, "iter_raw_batches", dropping)
+    monkeypatch.setenv("PASSIVE_SCAN", "0")
+    before = ledger_snapshot(db)
+    code, output = ingest(db, restated)
+    assert code == 2
+    assert "the file holds 305 data lines but 304 were loaded" in _one_line(output)
     assert ledger_snapshot(db) == before

@@ -8,6 +8,7 @@ talks to it over plain HTTP, the way the UI and `prefect` CLI do.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -337,9 +338,27 @@ def test_ledger_summary_publishes_the_passive_income_artifact(served, inbox_run)
     published = artifacts(served, "passive-income")
     assert published[0]["flow_run_id"] == run["id"]
     markdown = published[0]["data"]
-    assert "| month | earned | pending | reversed | net | change on last month |" in markdown
-    assert "| 2020-12 | 49.37 | 0.00 | 0.00 | 49.37 | – |" in markdown
-    assert "2020-12 ██████████████████████████████" in markdown
+    header = "| month | earned | pending | reversed | net | lines | change on last month |"
+    assert header in markdown
+    assert "| 2020-12 | 49.37 | 0.00 | 0.00 | 49.37 | 5 | – |" in markdown
+    assert "![Net USD per month](data:image/svg+xml;base64," in markdown
+    assert "| 2020-12 | amazon | served-us | 49.37 | 0.00 | 0.00 | 49.37 | 5 |" in markdown
+    (table,) = artifacts(served, "passive-income-table")[:1]
+    assert table["type"] == "table" and table["flow_run_id"] == run["id"]
+    assert '"network": "amazon"' in table["data"] and '"net": "49.37"' in table["data"]
+
+    # December 2020's Amazon earnings were due 2021-03-01: long overdue, nothing to come.
+    assert "## Money arriving in the next 90 days" in markdown
+    assert "No payment is expected in that time." in markdown
+    assert "## Overdue" in markdown and "| amazon |" in markdown
+
+
+def test_serve_links_the_latest_income_summary_everywhere(served, inbox_run):
+    link = f"{served.ui}/artifacts/key/passive-income"
+    assert f"income summary (latest): {link}" in served.log.read_text(errors="replace")
+    for flow, name in (("pull-network", "impact-daily"), ("amazon-inbox", "amazon-inbox")):
+        assert link in deployment(served, flow, name)["description"]
+    assert link in artifacts(served, "amazon-ingest-served-us")[0]["data"]
 
 
 def test_every_write_holds_the_one_writer_limit(served, inbox_run):
@@ -361,7 +380,7 @@ def test_a_second_serve_says_one_is_running(served):
 
 
 def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_path):
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     together, apart = tmp_path / "together.duckdb", tmp_path / "apart.duckdb"
     inbox = tmp_path / "inbox-uk"
@@ -395,7 +414,7 @@ def test_two_runs_at_once_equal_the_same_runs_one_after_the_other(served, tmp_pa
 
 
 def _seed(db: Path) -> None:
-    from flows.pipeline import ingest_files
+    from flows.ingest_steps import ingest_files
 
     ingest_files([FIXTURES / "us_earnings.csv"], db=db, account="lock-us", marketplace="US")
 
@@ -494,6 +513,86 @@ def test_pull_credentials_come_from_secret_blocks_and_are_checked_before_any_req
     assert artifacts(served, "impact-pull")[0]["flow_run_id"] == pulled["id"]
 
 
+# --- alerts -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP endpoint on loopback that keeps every JSON body POSTed to it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            received.append(json.loads(self.rfile.read(length) or b"{}"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_for_post(received: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        found = [body for body in received if text in json.dumps(body)]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no alert mentioning {text!r}: {received}"
+        time.sleep(1)
+
+
+def passive_cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    """`passive ...` in another terminal while serve runs: tracked by its server."""
+    return subprocess.run(
+        [*PASSIVE, *args], cwd=served.workdir, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PREFECT_API_URL": served.api},
+    )  # fmt: skip
+
+
+def test_an_alert_fires_for_a_failed_run_and_a_cli_run_with_rejects(served, tmp_path):
+    with webhook_receiver() as (url, received):
+        added = passive_cli(served, "alerts", "add", "--name", "hook", "--webhook", url)
+        assert added.returncode == 0, added.stderr
+        listed = passive_cli(served, "alerts", "list", "--format", "csv")
+        assert "hook,custom-webhook/passive-alert-hook,on" in listed.stdout, listed.stdout
+
+        failed = start_run(
+            served, "ingest-report-files", "ingest-files",
+            paths=[str(tmp_path / "missing.csv")], account="alert-me", db=str(tmp_path / "a.db"),
+        )  # fmt: skip
+        run = wait_final(served, failed)
+        assert run["state_type"] == "FAILED"
+        body = wait_for_post(received, run["name"])
+        assert "Failed" in body["subject"] and "missing.csv: no such file" in body["text"]
+
+        # A CLI ingest with rejected lines: its run carries the deployment's tags, so the
+        # same alert fires, naming the state a clean run never has.
+        cli = passive_cli(
+            served, "ingest", str(FIXTURES / "bad_rows.csv"), "--account", "cli-rejects",
+            "--db", str(tmp_path / "b.duckdb"),
+        )  # fmt: skip
+        assert cli.returncode == 1, cli.stderr
+        body = wait_for_post(received, "Completed with rejects")
+        assert "cli-rejects" in body["subject"] and "lines rejected" in body["text"]
+
+        removed = passive_cli(served, "alerts", "remove", "hook")
+        assert removed.returncode == 0, removed.stderr
+        assert "hook" not in passive_cli(served, "alerts", "list").stdout
+
+
 # --- the UI in a real browser -------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -534,11 +633,23 @@ def test_the_ui_shows_the_completed_run_and_the_income_artifact(served, inbox_ru
             expect(page.get_by_text(inbox_run["summary"]["name"]).first).to_be_visible()
             page.screenshot(path=tmp_path / "passive-income-timeline.png", full_page=True)
 
+            # From the deployment page, two clicks: the summary link, then the latest summary.
+            found = deployment(served, "ledger-summary", "ledger-summary")
+            page.goto(f"{served.ui}/deployments/deployment/{found['id']}")
+            page.get_by_role("link", name=f"{served.ui}/artifacts/key/passive-income").first.click()
+            page.wait_for_url("**/artifacts/key/passive-income")
+            page.screenshot(path=tmp_path / "summary-key.png", full_page=True)
             latest = artifacts(served, "passive-income")[0]
             page.goto(f"{served.ui}/artifacts/artifact/{latest['id']}")
             expect(page.get_by_text("Passive income by month").first).to_be_visible()
             expect(page.get_by_role("cell", name="49.37").first).to_be_visible()
-            expect(page.get_by_text("2020-12 ███").first).to_be_visible()
+            expect(page.get_by_role("cell", name="served-us").first).to_be_visible()
+            chart = page.get_by_role("img", name="Net USD per month")
+            expect(chart).to_be_visible()
+            # The browser decoded and drew the SVG: an image that failed has no natural size.
+            assert chart.evaluate("img => img.complete && img.naturalWidth") > 0
+            box = chart.bounding_box()
+            assert box is not None and box["width"] > 100 and box["height"] > 50
             page.screenshot(path=tmp_path / "passive-income.png", full_page=True)
         finally:
             browser.close()

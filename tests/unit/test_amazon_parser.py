@@ -22,13 +22,13 @@ from connectors.amazon import (
     open_reports,
 )
 from connectors.amazon.marketplaces import number_normaliser, parse_title_date
+from flows.amazon_validation import validate_earnings_batch
 from sandbox.amazon_reports import (
     format_amount,
     format_title_date,
     write_earnings_report,
     zip_report,
 )
-from schemas.amazon import validate_earnings_batch
 from schemas.commission import CommissionLine
 from schemas.validation import Reject
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from connectors.amazon import iter_raw_batches, open_reports
+from flows.amazon_validation import validate_earnings_batch
 from sandbox.amazon_reports import DemoReport, write_demo_reports, write_earnings_report, zip_report
-from schemas.amazon import validate_earnings_batch
 from schemas.commission import CommissionLine
 
 

@@ -271,3 +271,11 @@ def test_alias_table_covers_every_canonical_key_and_is_unambiguous() -> None:
 def test_unknown_field_is_rejected() -> None:
     with pytest.raises(ValidationError, match="unexpected_cells"):
         AmazonEarningsRow.model_validate({**GOOD, "unexpected_cells": "x"})
+
+
+def test_the_content_key_fields_are_the_readers_canonical_columns():
+    # schemas/ may not import the reader (import-linter); the key's field order is declared
+    # there again, and must stay the reader's column order: line ids already in ledgers use it.
+    from connectors.amazon import CANONICAL_COLUMNS
+
+    assert LINE_ID_FIELDS == CANONICAL_COLUMNS

@@ -170,6 +170,13 @@ def test_a_malformed_awin_payment_is_a_reject_with_its_page_and_index(
     assert [r.locator for r in batch.rejects] == ["page 2:1"]
 
 
+def test_awin_money_as_value_and_currency_is_read_too() -> None:
+    record = {"paymentId": 7, "processingDate": "2026-10-15",
+              "amount": {"value": Decimal("3.10"), "currency": "usd"}}  # fmt: skip
+    (payment,) = validate_awin_payments([record], account="77777", page=1).payments
+    assert (payment.payment_id, payment.amount, payment.currency) == ("7", Decimal("3.1000"), "USD")
+
+
 def test_awin_breakdowns_become_items_of_their_payment() -> None:
     records = fixture("awin/payment_breakdowns.json")["results"]
     batch = validate_awin_breakdowns(
@@ -185,3 +192,14 @@ def test_awin_breakdowns_become_items_of_their_payment() -> None:
     )
     assert [r.locator for r in batch.rejects] == ["payment 9876543 page 2:0"]
     assert [i.item for i in batch.items] == [26]
+
+
+def test_a_payment_read_twice_keeps_its_latest_reading_and_items() -> None:
+    invoices = fixture("impact/invoices_page1.json")["Invoices"]
+    batch = validate_invoices(invoices, account="SID", page=1)
+    later = json.loads(json.dumps(invoices[0], default=str))
+    later["LineItems"] = later["LineItems"][:1]
+    batch.merge(validate_invoices([later], account="SID", page=2))
+    assert [p.payment_id for p in batch.payments] == ["1924610-1", "1924609-1"]
+    assert [(i.payment_id, i.item) for i in batch.items] == [("1924610-1", 0), ("1924609-1", 0)]
+    assert batch.records_read == 3

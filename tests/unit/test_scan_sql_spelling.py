@@ -1,4 +1,4 @@
-"""The SQL of connectors/amazon/scan.py must agree with the Python path character by character."""
+"""The SQL of warehouse/amazon_scan.py must agree with the Python path character by character."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import duckdb
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.amazon.scan import _SPACE
 from schemas.amazon import key_text
+from warehouse.amazon_scan import _SPACE
 
 
 @given(

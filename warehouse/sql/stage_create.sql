@@ -29,7 +29,7 @@ CREATE OR REPLACE TEMP TABLE _load_rows (
 );
 
 -- What the load numbers: the rows read in Python, and whatever else a reader stages by
--- replacing this view (connectors/amazon/scan.py adds the lines DuckDB read, without a copy).
+-- replacing this view (warehouse/amazon_scan.py adds the lines DuckDB read, without a copy).
 CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows;
 
 CREATE OR REPLACE TABLE _load_rejects AS SELECT * FROM rejects LIMIT 0;

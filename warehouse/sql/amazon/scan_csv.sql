@@ -1,5 +1,5 @@
 -- DuckDB's CSV reader over one Fee-Earnings report's data lines, every cell as text in c0..
--- (connectors/amazon/scan.py fills in the columns; scan.sql reads what this gives).
+-- (warehouse/amazon_scan.py fills in the columns; scan.sql reads what this gives).
 -- strict_mode makes a quote DuckDB cannot follow an error (the Python reader then decides);
 -- null_padding and one spare column make short and long rows visible; nullstr is text no
 -- report holds, so an empty cell stays '' and only a missing cell is NULL.

@@ -1,9 +1,10 @@
-"""The ingest pipeline as plain functions: the Prefect flows wrap these, the CLI may call them."""
+"""Ingesting Amazon report files as plain functions: the flows and the CLI call these."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -11,31 +12,34 @@ from pathlib import Path
 import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
-from connectors.amazon.scan import (
+from connectors.amazon.plain_file import scan_source
+from flows.amazon_validation import ValidationWorkers, decide_leftovers, validate_earnings_stream
+from flows.reingest import first_ingested_as, record_skip, report_run
+from schemas.networks import AMAZON
+from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
+from warehouse.amazon_scan import (
+    ScanCheck,
     ScanCounts,
     ScanUnavailableError,
     drop_scan,
     not_plain_rows,
-    scan_source,
     scannable,
     scanned_cells,
     stage_scan,
 )
-from flows.report_runs import NETWORK_AMAZON as NETWORK_AMAZON
-from flows.report_runs import report_run, skipped_message
-from schemas.amazon import ScanCheck, decide_leftovers, validate_earnings_stream
-from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
 from warehouse.connection import ledger
 from warehouse.load import (
     LoadRefusedError,
-    LoadResult,
     Slice,
     first_reject,
     load_batches,
     new_run_id,
     replace_refusal,
 )
-from warehouse.runs import finish_run, record_source_file, seen_source_file, start_run
+from warehouse.rejects import SAMPLE as REJECTS_SHOWN
+from warehouse.rejects import RejectSample, reject_sample
+from warehouse.runs import LoadResult, finish_run, record_source_file, start_run
+from warehouse.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class IngestSummary:
     account: str
     reports: list[ReportOutcome] = field(default_factory=list)
     months: list[MonthTotal] = field(default_factory=list)
+    rejects: RejectSample = field(default_factory=RejectSample)
 
     def total(self, attribute: str) -> int:
         """Sum of one LoadResult counter over the loaded reports."""
@@ -108,6 +113,10 @@ def open_report_inputs(
     reports: list[ReportFile] = []
     for raw in paths:
         path = Path(raw)
+        if path.is_dir():
+            raise InputError(
+                f"{path}: is a folder; give the report files in it, e.g. {path / '*.csv'}"
+            )
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         try:
@@ -127,14 +136,31 @@ def load_report(
     force: bool = False,
     flow_run_id: str | None = None,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+    tuning: Tuning | None = None,
+    workers: ValidationWorkers | None = None,
 ) -> ReportOutcome:
     """Replace the account's lines in the report's period with the report's lines, atomically.
 
     Content already ingested for this account is a no-op (whatever the file's name or
     container) unless `force` is set. A report that would empty or mostly empty its period
     (warehouse.load.replace_refusal) is refused unless `force` is set, and a load that cannot
-    account for every line of the file is refused whatever `force` says.
+    account for every line of the file is refused whatever `force` says. `tuning` defaults to
+    the environment's (Tuning()); without `workers` the Python reader's lines are validated
+    in processes this call starts and stops (ValidationWorkers).
     """
+    tuning = tuning or Tuning()
+    if workers is None:
+        with ValidationWorkers(tuning.workers) as own:
+            return load_report(
+                report,
+                db=db,
+                account=account,
+                force=force,
+                flow_run_id=flow_run_id,
+                on_batch=on_batch,
+                tuning=tuning,
+                workers=own,
+            )
     run_id = new_run_id()
     outcome = ReportOutcome(
         name=report.name,
@@ -146,17 +172,21 @@ def load_report(
     )
     run = report_run(report, run_id=run_id, account=account, flow_run_id=flow_run_id)
     with ledger(db) as con:
-        seen = seen_source_file(
-            con, network=NETWORK_AMAZON, account=account, content_hash=report.content_hash
-        )
-        start_run(con, run)
-        if seen and not force:
-            message = skipped_message(seen[1])
-            finish_run(con, run_id, status="skipped", message=message)
+        first = first_ingested_as(con, report, account=account)
+        if first is not None and not force:
+            message = record_skip(con, run, first)
             return replace(outcome, status="skipped", message=message)
+        start_run(con, run)
         try:
             result = _load(
-                con, report, run_id=run_id, account=account, on_batch=on_batch, force=force
+                con,
+                report,
+                run_id=run_id,
+                account=account,
+                on_batch=on_batch,
+                force=force,
+                tuning=tuning,
+                workers=workers,
             )
         except (AmazonReportError, LoadRefusedError) as error:
             finish_run(con, run_id, status="failed", message=str(error))
@@ -177,19 +207,34 @@ def _load(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    tuning: Tuning,
+    workers: ValidationWorkers,
     force: bool = False,
 ) -> LoadResult:
-    if scannable(report):
+    if tuning.scan and scannable(report):
         try:
             return _load_scanned(
-                con, report, run_id=run_id, account=account, on_batch=on_batch, force=force
+                con,
+                report,
+                run_id=run_id,
+                account=account,
+                on_batch=on_batch,
+                force=force,
+                tuning=tuning,
             )
         except ScanUnavailableError as why:
             # Nothing was written: the load's transaction rolled back and its scratch is gone.
             log.info("%s: read in Python: %s", report.name, why)
-    batches = validate_earnings_stream(iter_raw_batches(report), account=account)
+    batches = validate_earnings_stream(iter_raw_batches(report), account=account, workers=workers)
     return _load_batches(
-        con, report, batches, run_id=run_id, account=account, on_batch=on_batch, force=force
+        con,
+        report,
+        batches,
+        run_id=run_id,
+        account=account,
+        on_batch=on_batch,
+        force=force,
+        tuning=tuning,
     )
 
 
@@ -200,9 +245,10 @@ def _load_scanned(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    tuning: Tuning,
     force: bool,
 ) -> LoadResult:
-    """DuckDB reads the report (connectors/amazon/scan.py); pydantic still checks every line.
+    """DuckDB reads the report (warehouse/amazon_scan.py); pydantic still checks every line.
 
     pydantic runs in a thread of its own while DuckDB numbers the lines and writes the ledger;
     its verdict is awaited before the commit, so a disagreement rolls the load back.
@@ -212,7 +258,7 @@ def _load_scanned(
         checks: list[ScanCheck] = []
 
         def fill(c: duckdb.DuckDBPyConnection) -> int:
-            counts = stage_scan(c, report, path, account)
+            counts = stage_scan(c, report, path, account, tuning)
             scanned.append(counts)
             checks.append(ScanCheck(scanned_cells(c), report.columns))
             return counts.plain_lines
@@ -238,6 +284,7 @@ def _load_scanned(
                 fill_stage=fill,
                 confirm=confirm,
                 force=force,
+                tuning=tuning,
             )
         finally:
             for check in checks:
@@ -253,6 +300,7 @@ def _load_batches(
     run_id: str,
     account: str,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None,
+    tuning: Tuning,
     fill_stage: Callable[[duckdb.DuckDBPyConnection], int] | None = None,
     confirm: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     force: bool = False,
@@ -294,7 +342,7 @@ def _load_batches(
         record_source_file(
             c,
             content_hash=report.content_hash,
-            network=NETWORK_AMAZON,
+            network=AMAZON,
             account=account,
             file_name=report.name,
             report_type=report.report_type,
@@ -309,13 +357,14 @@ def _load_batches(
         con,
         batches,
         run_id=run_id,
-        network=NETWORK_AMAZON,
+        network=AMAZON,
         account=account,
         mode="replace_slice",
-        replace=Slice(NETWORK_AMAZON, account, report.period_start, report.period_end),
+        replace=Slice(AMAZON, account, report.period_start, report.period_end),
         on_batch=count,
         before_commit=remember_file,
         fill_stage=filled if fill_stage is not None else None,
+        tuning=tuning,
         check=check,
     )
 
@@ -373,6 +422,10 @@ def summarize(
 ) -> IngestSummary:
     """Collect the outcomes with the ledger's totals for the months they cover."""
     summary = IngestSummary(network=network, account=account, reports=list(outcomes))
+    rejecting = [o.run_id for o in outcomes if o.result is not None and o.result.rejected]
+    if rejecting:
+        with ledger(db, read_only=True) as con:
+            summary.rejects = reject_sample(con, rejecting)
     touched = [o for o in outcomes if o.status == "loaded"]
     if touched:
         summary.months = months_touched(
@@ -385,6 +438,22 @@ def summarize(
     return summary
 
 
+def combine(summaries: Sequence[IngestSummary], *, account: str) -> IngestSummary:
+    """One summary of several (an inbox run's files): every report, every month touched
+    (a month two files touched is taken from the later one), and the rejects."""
+    months = {(m.month, m.currency): m for s in summaries for m in s.months}
+    return IngestSummary(
+        network=AMAZON,
+        account=account,
+        reports=[r for s in summaries for r in s.reports],
+        months=[months[key] for key in sorted(months)],
+        rejects=RejectSample(
+            sum(s.rejects.total for s in summaries),
+            [x for s in summaries for x in s.rejects.first][:REJECTS_SHOWN],
+        ),
+    )
+
+
 def ingest_files(
     paths: Sequence[str | Path],
     *,
@@ -395,12 +464,15 @@ def ingest_files(
     period_start: date | None = None,
     period_end: date | None = None,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+    tuning: Tuning | None = None,
 ) -> IngestSummary:
     """Ingest report files in-process (no Prefect): open all, load each, summarize."""
     reports = open_report_inputs(
         paths, marketplace=marketplace, period_start=period_start, period_end=period_end
     )
-    return ingest_reports(reports, db=db, account=account, force=force, on_batch=on_batch)
+    return ingest_reports(
+        reports, db=db, account=account, force=force, on_batch=on_batch, tuning=tuning
+    )
 
 
 def ingest_reports(
@@ -410,9 +482,25 @@ def ingest_reports(
     account: str,
     force: bool = False,
     on_batch: Callable[[ValidatedBatch | ColumnarBatch], None] | None = None,
+    tuning: Tuning | None = None,
+    workers: ValidationWorkers | None = None,
 ) -> IngestSummary:
-    """Load reports already opened (open_report_inputs) in-process, each alone, and summarize."""
-    outcomes = [
-        load_report(r, db=db, account=account, force=force, on_batch=on_batch) for r in reports
-    ]
-    return summarize(db, network=NETWORK_AMAZON, account=account, outcomes=outcomes)
+    """Load reports already opened (open_report_inputs) in-process, each alone, and summarize.
+
+    `workers`: the caller's validation processes, else ones that live for this call.
+    """
+    tuning = tuning or Tuning()
+    with ValidationWorkers(tuning.workers) if workers is None else nullcontext(workers) as pool:
+        outcomes = [
+            load_report(
+                r,
+                db=db,
+                account=account,
+                force=force,
+                on_batch=on_batch,
+                tuning=tuning,
+                workers=pool,
+            )
+            for r in reports
+        ]
+    return summarize(db, network=AMAZON, account=account, outcomes=outcomes)

@@ -1,4 +1,4 @@
--- The lines of one Fee-Earnings report, as DuckDB read them (connectors/amazon/scan.py fills
+-- The lines of one Fee-Earnings report, as DuckDB read them (warehouse/amazon_scan.py fills
 -- in the named slots). The rows slot gives each distinct line's raw cells c0.. once, with
 -- `copies`, how many lines of the report hold exactly these cells (or every line in file
 -- order, with copies 1, when the lines that are not plain must be found again): a big report
@@ -14,7 +14,7 @@ SELECT
     CASE WHEN plain THEN to_json([{json_cells}])::VARCHAR || ',' ELSE '' END AS cells_json,
     plain,
     copies,
-    'amazon' AS network,
+    $network AS network,
     $account AS account,
     md5(concat_ws(chr(31), {key_parts})) AS line_id,
     TRY_CAST({date_shipped} AS DATE) AS event_date,

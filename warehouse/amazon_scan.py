@@ -1,22 +1,21 @@
 """DuckDB's CSV reader over plain Fee-Earnings reports: typed ledger columns plus JSON cells.
 
-The Python reader (reports.py) parses any report it accepts, but at ~3 µs a line. DuckDB
-parses the same text in C++ on every core, once: scan.sql counts identical lines, types the
-ledger columns of each distinct one and marks it `plain` when those typed values are exactly
-what the Python path would make of it. pydantic then checks each plain line's cells (as
-JSON) while the load writes the ledger. Rows that are not plain are found again in file order
-and go to the Python reader; `ScanUnavailableError` says when a whole report must be read
-there from the start.
+The Python reader (connectors/amazon/reports.py) parses any report it accepts, but at ~3 µs
+a line. DuckDB parses the same text in C++ on every core, once: scan.sql counts identical
+lines, types the ledger columns of each distinct one and marks it `plain` when those typed
+values are exactly what the Python path would make of it. pydantic then checks each plain
+line's cells (as JSON, ScanCheck) while the load writes the ledger. Rows that are not plain
+are found again in file order and go to the Python reader; `ScanUnavailableError` says when a
+whole report must be read there from the start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import gc
 import logging
-import os
 import queue
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,20 +27,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
-from .marketplaces import MARKETPLACES
-from .reports import ReportFile, _open_binary, _open_text
+from connectors.amazon import ReportFile
+from connectors.amazon.columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
+from connectors.amazon.marketplaces import MARKETPLACES
+from schemas.amazon import json_rows_fail
+from schemas.networks import AMAZON
+from warehouse.sql import SQL_DIR
+from warehouse.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
-SCAN_SQL = Path(__file__).with_name("scan.sql")
-SCAN_CSV_SQL = Path(__file__).with_name("scan_csv.sql")
-SCAN_ENV = "PASSIVE_SCAN"  # `0`: read every report with the Python reader
+SCAN_SQL = SQL_DIR / "amazon" / "scan.sql"
+SCAN_CSV_SQL = SQL_DIR / "amazon" / "scan_csv.sql"
 SCAN_BATCH_ROWS = 4_096  # two of DuckDB's 2048-row vectors: batches in flight stay small (bench/)
-# Lines the Python reader must decide before the scan stops paying off: past this many, the
-# whole report is read in Python (and the leftovers' cells need not be held).
-MAX_LEFTOVERS = 50_000
-
 _MONEY = ("price", "revenue", "ad_fees")
 _COUNTS = ("items_shipped", "returns")
 _KEY_FIELDS = CANONICAL_COLUMNS  # the content key's fields, as schemas/amazon.py hashes them
@@ -73,8 +71,6 @@ def scannable(report: ReportFile) -> bool:
     Decimal-comma stores (DE, FR, IT, ES) and UTF-16 re-saves stay with the Python reader, which
     normalises them (marketplaces.py).
     """
-    if os.environ.get(SCAN_ENV, "1").strip() == "0":
-        return False
     market = MARKETPLACES[report.marketplace]
     # With `skip` and strict_mode, DuckDB 1.5 loaded no line of a report whose title ended in
     # LF above CRLF lines, and cut a cell's first letter after a title in CRLF and a header in
@@ -126,6 +122,9 @@ def scan_sql(
         "_present",
         "asin <> ''",
         f"NOT regexp_matches(concat_ws(chr(1), {', '.join(texts)}), {_q(_EDGE_SPACE)})",
+        # Python's csv refuses a cell past its field limit: such a line is the Python
+        # reader's to refuse (reports.py), not DuckDB's to load.
+        f"length(concat_ws(chr(1), {', '.join(texts)})) <= {csv.field_size_limit()}",
         *(f"regexp_full_match({m}, {_q(_PLAIN_MONEY)})" for m in _MONEY),
         *(f"regexp_full_match({c}, {_q(_PLAIN_COUNT)})" for c in _COUNTS),
         f"regexp_full_match(date_shipped, {_q(_ISO_DATE)})",
@@ -145,12 +144,12 @@ def scan_sql(
             return f"TRY_CAST({name} AS BIGINT)::VARCHAR"
         return name
 
-    csv, cells = csv_sql(width), _cells(width)
+    read, cells = csv_sql(width), _cells(width)
     sources: dict[Rows, str] = {
-        "read": f"SELECT *, count(*) AS copies FROM {csv} GROUP BY ALL",
+        "read": f"SELECT *, count(*) AS copies FROM {read} GROUP BY ALL",
         "staged": f"SELECT {cells}, count(*) AS copies FROM {CELLS_TABLE}"
         f" WHERE row_hash % $buckets = $bucket GROUP BY ALL",
-        "in_order": f"SELECT *, 1 AS copies FROM {csv}",
+        "in_order": f"SELECT *, 1 AS copies FROM {read}",
     }
     return SCAN_SQL.read_text(encoding="utf-8").format(
         rows=sources[rows],
@@ -178,22 +177,6 @@ def _width(report: ReportFile) -> int:
     return max(report.header_width, max(positions) + 1)
 
 
-@contextlib.contextmanager
-def scan_source(report: ReportFile) -> Iterator[Path]:
-    """A plain file DuckDB can read: the report itself, or its zip member copied out."""
-    if report.member is None:
-        yield report.source
-        return
-    with tempfile.TemporaryDirectory(prefix="passive-scan-") as folder:
-        target = Path(folder) / "report.csv"
-        with (
-            _open_binary(report.source, report.member, report.name) as src,
-            target.open("wb") as out,
-        ):
-            shutil.copyfileobj(src, out, 1 << 20)
-        yield target
-
-
 def _query(
     report: ReportFile, path: Path, account: str, rows: Rows = "read"
 ) -> tuple[str, dict[str, object]]:
@@ -207,6 +190,7 @@ def _params(report: ReportFile, path: Path, account: str) -> dict[str, object]:
         "path": str(path),
         "skip": report.header_line,
         "delimiter": report.delimiter,
+        "network": AMAZON,
         "account": account,
         "currency": report.currency,
         "period_start": report.period_start,
@@ -225,15 +209,12 @@ def _used(query: str, params: dict[str, object]) -> dict[str, object]:
 SCAN_DB = "passive_scan"
 SCAN_TABLE = f"{SCAN_DB}.lines"
 CELLS_TABLE = f"{SCAN_DB}.cells"  # a big report's raw cells, read once (stage_scan)
-# A report is first grouped in one pass as DuckDB reads it, if it is up to SCAN_PASS_BYTES:
-# that fits the load's 128MB budget for the 617k distinct lines of the 1M-line bench report
-# and the 902k of the 2M-line one, and runs out of memory within a second for 1.5M (the
-# 10M-line one) or a million all-distinct lines (bench/). Then the cells are staged once and
-# grouped in passes of about SCAN_PASS_LINES distinct lines; a pass that runs out of memory
-# is redone in twice as many passes, up to MAX_SCAN_PASSES.
-SCAN_PASS_BYTES = 2 * 1024 * 1024 * 1024
-SCAN_PASS_LINES = 500_000
-MAX_SCAN_PASSES = 256
+# A report is first grouped in one pass as DuckDB reads it, if it is up to
+# Tuning.scan_pass_bytes: that fits the load's 128MB budget for the 617k distinct lines of the
+# 1M-line bench report and the 902k of the 2M-line one, and runs out of memory within a second
+# for 1.5M (the 10M-line one) or a million all-distinct lines (bench/). Then the cells are
+# staged once and grouped in passes of about Tuning.scan_pass_lines distinct lines; a pass that
+# runs out of memory is redone in twice as many passes, up to Tuning.max_scan_passes.
 
 
 @dataclass(frozen=True)
@@ -246,7 +227,7 @@ class ScanCounts:
 
 
 def stage_scan(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> ScanCounts:
     """DuckDB reads the report into SCAN_TABLE, one row per distinct line with its `copies`,
     and adds the plain ones to the load's `_load_stage` view (stage_create.sql).
@@ -257,8 +238,8 @@ def stage_scan(
     """
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCAN_DB}")
     try:
-        if not _grouped_as_read(con, report, path, account):
-            _grouped_in_passes(con, report, path, account)
+        if not _grouped_as_read(con, report, path, account, tuning):
+            _grouped_in_passes(con, report, path, account, tuning)
     except duckdb.Error as exc:
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
     finally:
@@ -275,16 +256,16 @@ def stage_scan(
     ).fetchone()
     assert row is not None
     counts = ScanCounts(int(row[0]), int(row[1]), int(row[2]))
-    if counts.other_lines > MAX_LEFTOVERS:
-        raise ScanUnavailableError(f"more than {MAX_LEFTOVERS:,} lines are not plain")
+    if counts.other_lines > tuning.max_leftovers:
+        raise ScanUnavailableError(f"more than {tuning.max_leftovers:,} lines are not plain")
     return counts
 
 
 def _grouped_as_read(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> bool:
     """One pass over the file, grouping as it reads: False if the report is too big for it."""
-    if path.stat().st_size > SCAN_PASS_BYTES:
+    if path.stat().st_size > tuning.scan_pass_bytes:
         return False
     query, params = _query(report, path, account, "read")
     try:
@@ -296,7 +277,7 @@ def _grouped_as_read(
 
 
 def _grouped_in_passes(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> None:
     """Stage the raw cells once, then group them in passes that fit the memory budget.
 
@@ -313,7 +294,7 @@ def _grouped_in_passes(
     )
     row = con.execute(f"SELECT approx_count_distinct(row_hash) FROM {CELLS_TABLE}").fetchone()
     distinct = int(row[0]) if row and row[0] is not None else 0
-    buckets = max(1, -(-distinct // SCAN_PASS_LINES))
+    buckets = max(1, -(-distinct // tuning.scan_pass_lines))
     query, params = _query(report, path, account, "staged")
     while True:
         try:
@@ -326,7 +307,7 @@ def _grouped_in_passes(
                 con.execute(f"{verb} {query}", {**params, "buckets": buckets, "bucket": bucket})
             return
         except duckdb.OutOfMemoryException:
-            if buckets >= MAX_SCAN_PASSES:
+            if buckets >= tuning.max_scan_passes:
                 # The Python reader's load grows the budget where it must (warehouse/load.py).
                 raise ScanUnavailableError(
                     f"grouping its lines ran out of memory in {buckets} passes"
@@ -448,28 +429,108 @@ def _prefetched(
         cursor.close()
 
 
-def data_lines(report: ReportFile, ordinals: set[int]) -> dict[int, tuple[int, str]]:
-    """The physical line number and text of the data rows DuckDB numbered `ordinals`.
+# --- pydantic beside the scan -----------------------------------------------------------------
+# A line DuckDB marks plain must pass pydantic (schemas/amazon.py, json_rows_fail), else the
+# report is read in Python from the start. Lines that are not plain (rejects, fillers, odd
+# spellings) are decided by the Python reader and validator (flows/amazon_validation.py),
+# exactly as if the whole report had been read that way.
 
-    DuckDB skips empty lines and numbers the rest in order; a quoted line break would make
-    one row span lines, so then the numbering cannot be followed (ScanUnavailableError).
+_JSON_ROWS = 4_096  # lines per pydantic call: bounds the Python objects alive at once
+
+
+def _rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:
+    """json_rows_fail with the cyclic GC paused: validation makes only acyclic objects, and
+    letting the GC walk them cost ~40% of validation time in the profile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return json_rows_fail(columns, payload)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _json_payloads(cells: pa.Array) -> Iterator[bytes]:
+    """JSON arrays of up to `_JSON_ROWS` rows, cut straight from the Arrow string buffer.
+
+    scan.sql ends each plain row's JSON with `,` (and writes '' for other rows), so
+    consecutive rows are already a JSON list body.
     """
-    found: dict[int, tuple[int, str]] = {}
-    wanted = max(ordinals, default=-1)
-    ordinal = -1
-    with _open_text(report.source, report.member, report.name, report.encoding) as text:
-        for line_no, line in enumerate(text, start=1):
-            if line_no <= report.header_line:
-                continue
-            if '"' in line and line.count('"') & 1:
-                raise ScanUnavailableError("a quoted field spans lines")
-            if not line.rstrip("\r\n"):
-                continue
-            ordinal += 1
-            if ordinal in ordinals:
-                found[ordinal] = (line_no, line)
-                if ordinal == wanted:
-                    break
-    if len(found) != len(ordinals):
-        raise ScanUnavailableError("DuckDB read rows the file's lines do not hold")
-    return found
+    if not pa.types.is_string(cells.type):
+        cells = cells.cast(pa.string())
+    if cells.null_count:
+        raise ValueError("scan.sql wrote a NULL cells_json")
+    _, offsets, data = cells.buffers()
+    assert offsets is not None and data is not None
+    ends = memoryview(offsets).cast("i")[cells.offset : cells.offset + len(cells) + 1]
+    body = memoryview(data)
+    for start in range(0, len(cells), _JSON_ROWS):
+        stop = min(start + _JSON_ROWS, len(cells))
+        if ends[stop] > ends[start]:
+            yield b"[" + body[ends[start] : ends[stop] - 1] + b"]"
+
+
+class ScanCheck:
+    """pydantic over the cells of every plain line DuckDB scanned, in a thread of its own
+    that lives as long as the check (a context manager; `close` stops it early).
+
+    The scan keeps each distinct line once (with how many copies the report holds), so each
+    distinct text is validated once: validation is a function of the text alone. The lines
+    that were not plain are validated by the Python path (decide_leftovers). The verdict is
+    only needed before the load commits: `confirm` then raises ScanUnavailableError if
+    pydantic rejects a plain line, or did not see every one.
+    """
+
+    def __init__(self, rows: Iterator[pa.RecordBatch], columns: tuple[str, ...]) -> None:
+        self._batches = rows
+        self._columns = columns
+        self._stop = threading.Event()
+        self._failure: str | None = None
+        self._rows = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="passive-validate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for batch in self._batches:
+                if self._stop.is_set():
+                    return
+                # In this thread, not the worker processes: shipping the JSON to them cost more
+                # than it saved while DuckDB keeps both cores busy (bench/: 5.9 s -> 5.6 s).
+                for payload in _json_payloads(batch.column(0)):
+                    self._failure = self._failure or _rows_fail(self._columns, payload)
+                self._rows += batch.num_rows
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            close = getattr(self._batches, "close", None)
+            if close is not None:
+                close()
+
+    def confirm(self, texts: int) -> None:
+        """pydantic must have accepted all `texts` distinct plain lines DuckDB staged."""
+        self._thread.join()
+        if self._error is not None:
+            if isinstance(self._error, ScanUnavailableError):
+                raise self._error
+            raise ScanUnavailableError(f"validation failed ({self._error})") from self._error
+        if self._failure is not None:
+            raise ScanUnavailableError(
+                f"pydantic rejects a line DuckDB read as plain: {self._failure}"
+            )
+        if self._rows != texts:
+            raise ScanUnavailableError(
+                f"DuckDB staged {texts} plain lines, pydantic saw {self._rows}"
+            )
+
+    def close(self) -> None:
+        """Stop early (the load failed); safe to call after confirm."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> ScanCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
