@@ -213,7 +213,7 @@ def _decide(fetched: Sequence[Fetched], marketplace: str) -> _Plan:
             if report.report_type == EARNINGS_REPORT:
                 period = None
                 if not report.has_title:
-                    period = period_from_name(report.name)
+                    period = period_from_name(report.name, marketplace)
                     if period is None:
                         plan.lines[key] = ReportLine(
                             name,

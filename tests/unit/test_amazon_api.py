@@ -255,6 +255,18 @@ def test_the_dates_in_a_file_name_give_its_period(name, period):
     assert period_from_name(name) == period
 
 
+@pytest.mark.parametrize(
+    ("name", "store", "period"),
+    [
+        ("earnings-10-01-2025-to-10-31-2025.csv", "US", (date(2025, 10, 1), date(2025, 10, 31))),
+        ("earnings-01-10-2025-to-31-10-2025.csv", "UK", (date(2025, 10, 1), date(2025, 10, 31))),
+        ("earnings-10-01-2025-to-10-31-2025.csv", "UK", (date(2025, 1, 10), date(2025, 1, 10))),
+    ],
+)
+def test_dates_in_the_stores_own_order_count_when_the_store_is_known(name, store, period):
+    assert period_from_name(name, store) == period
+
+
 def test_gzip_zip_and_plain_downloads_unpack_to_the_same_report(tmp_path):
     raw = EARNINGS.encode()
     buffer = io.BytesIO()
