@@ -61,7 +61,7 @@ def ensure_ledger(lines: int, seed: int) -> Path:
     try:
         con.execute(
             """
-            INSERT INTO commissions BY NAME
+            INSERT INTO commission_lines BY NAME
             SELECT
                 'amazon' AS network,
                 'bench-' || (i % 3) AS account,

@@ -414,10 +414,11 @@ def tally(
 def _check_network(con: Any, network: str | None) -> None:
     """Refuse a --network that is neither a known network nor in the ledger (a typo)."""
     from connectors import known_networks
+    from warehouse.tally import networks_held
 
     if network is None or network in known_networks():
         return
-    held = {row[0] for row in con.execute("SELECT DISTINCT network FROM commissions").fetchall()}
+    held = networks_held(con)
     if network not in held:
         known = ", ".join(sorted({*known_networks(), *held}))
         raise _fail(f"--network {network}: no such network; known networks: {known}")
@@ -439,21 +440,14 @@ def rejects(
         passive rejects --run 3f2a... --format json
     """
     from warehouse.connection import LedgerLockedError, LedgerPathError, ledger
+    from warehouse.tally import rejects_list
 
-    query = (
-        "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
-        " FROM rejects WHERE (? IS NULL OR run_id = ?) ORDER BY rejected_at DESC, locator"
-    )
-    if limit > 0:
-        query += f" LIMIT {int(limit)}"
     try:
         with ledger(db, read_only=True) as con:
-            cursor = con.execute(query, [run, run])
-            columns = tuple(d[0] for d in cursor.description or ())
-            rows = cursor.fetchall()
+            listed = rejects_list(con, run=run, limit=limit)
     except (FileNotFoundError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
-    _emit(columns, rows, fmt, "Rejected records")
+    _emit(listed.columns, listed.rows, fmt, "Rejected records")
 
 
 @app.command()

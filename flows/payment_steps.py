@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -62,9 +63,12 @@ def pull_and_load_payments(
     end: datetime,
     overrides: Mapping[str, Any] | None = None,
     flow_run_id: str | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> PaymentsSummary | None:
     """Pull a network's payments (None if it has none) and load them as one run; a connector
-    error is recorded as a failed run and returned, not raised: the lines already loaded stand."""
+    error is recorded as a failed run and returned, not raised: the lines already loaded stand.
+    `writing` guards each stretch that opens the ledger (a flow's one-writer limit), so the
+    HTTP requests in between hold no lock."""
     if not has_payments(network):
         return None
     from flows.pull_steps import connector_for, load_settings
@@ -82,17 +86,17 @@ def pull_and_load_payments(
         window_end=end.date(),
         flow_run_id=flow_run_id,
     )
-    with ledger(db) as con:
+    with writing(), ledger(db) as con:
         settled = settled_payments(con, network=network, account=account)
     try:
         pulled = pull_payments(network, settings, start=start, end=end, settled=settled)
     except ConnectorError as error:
-        with ledger(db) as con:
+        with writing(), ledger(db) as con:
             start_run(con, run)
             finish_run(con, run_id, status="failed", message=f"payments: {error}")
         return PaymentsSummary(network, run_id, error=str(error))
     assert pulled is not None
-    with ledger(db) as con:
+    with writing(), ledger(db) as con:
         start_run(con, run)
         result = load_payments(
             con,

@@ -150,12 +150,12 @@ def pull_payments_task(
     plan: pull_steps.PullPlan, db: str | None
 ) -> payment_steps.PaymentsSummary | None:
     """Pull and load the network's payments (invoices, payouts) after its lines."""
-    with ledger_writer():
-        return payment_steps.pull_and_load_payments(
-            plan.network,
-            db=db,
-            start=plan.start,
-            end=plan.end,
-            overrides=secret_overrides(plan.network),
-            flow_run_id=flow_run.get_id(),
-        )
+    return payment_steps.pull_and_load_payments(
+        plan.network,
+        db=db,
+        start=plan.start,
+        end=plan.end,
+        overrides=secret_overrides(plan.network),
+        flow_run_id=flow_run.get_id(),
+        writing=ledger_writer,
+    )

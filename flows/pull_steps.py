@@ -29,6 +29,7 @@ from warehouse.runs import (
     start_run,
     utc_now,
 )
+from warehouse.tally import account_totals
 
 if TYPE_CHECKING:
     from flows.payment_steps import PaymentsSummary
@@ -247,16 +248,9 @@ def load_pull(
             raise
         status = "completed_with_rejects" if result.rejected else "completed"
         finish_run(con, run_id, status=status, result=result)
-        totals = con.execute(
-            "SELECT currency, status, sum(lines)::BIGINT, sum(sales)::VARCHAR,"
-            " sum(commission)::VARCHAR FROM revenue_monthly WHERE network = ? AND account = ?"
-            " GROUP BY ALL ORDER BY ALL",
-            [plan.network, plan.account],
-        ).fetchall()
+        totals = account_totals(con, network=plan.network, account=plan.account)
         rejects = reject_sample(con, [run_id]) if result.rejected else RejectSample()
-    return PullSummary(
-        plan, run_id, status, result, ledger_totals=[tuple(r) for r in totals], rejects=rejects
-    )
+    return PullSummary(plan, run_id, status, result, ledger_totals=totals, rejects=rejects)
 
 
 def record_failed_pull(

@@ -94,7 +94,7 @@ def build_ledger(db: Path) -> None:
     with ledger(db) as c:
         for network, account, line_id, day, status, amount, currency in LINES:
             c.execute(
-                "INSERT INTO commissions (network, account, line_id, event_date, status,"
+                "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
                 " sale_amount, commission_amount, currency, first_run_id, last_run_id,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'r', 'r', now())",
                 [network, account, line_id, day, status, amount, currency],

@@ -17,6 +17,7 @@ from types import ModuleType
 
 import duckdb
 
+from warehouse.publish import recover
 from warehouse.sql import split_statements
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -127,7 +128,8 @@ def open_ledger(
     timeout: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (and for writers, migrate) the ledger, waiting while another process holds it.
+    """Open (for writers: migrate, then sweep a dead writer's leftovers) the ledger, waiting
+    while another process holds it.
 
     DuckDB allows one writing process or many reading ones per file; a user's `duckdb`
     shell on the file blocks us, so we retry for `timeout` seconds before giving up.
@@ -156,7 +158,12 @@ def open_ledger(
             sleep(delay)
             delay = min(delay * 2, 2.0)
     if not read_only:
-        migrate(con)
+        try:
+            migrate(con)
+            recover(con, path)
+        except BaseException:
+            con.close()
+            raise
     return con
 
 

@@ -23,6 +23,7 @@ from schemas.validation import (
     lines_to_table,
 )
 from warehouse import sql
+from warehouse.publish import begin_load, discard_load, publish_load
 from warehouse.runs import LoadResult as LoadResult  # re-exported for the load's callers
 from warehouse.runs import utc_now as utc_now
 from warehouse.tuning import Tuning
@@ -193,11 +194,12 @@ def load_batches(
     check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None = None,
     tuning: Tuning | None = None,
 ) -> LoadResult:
-    """Load every batch in ONE transaction: on any error the ledger is exactly as before.
+    """Load every batch; the ledger shows all of it or, on any error or kill, none of it.
 
     `replace_slice` (Amazon reports) numbers identical lines and removes the slice's lines the
     report no longer has; `upsert` (API records) applies the latest state of each id.
-    `before_commit` lets the caller write its own bookkeeping (source file, cursor) atomically.
+    `before_commit` lets the caller write its own bookkeeping (source file, cursor) atomically
+    with the publish (a few rows only: warehouse/publish.py says why).
     `fill_stage` lets SQL stage lines before the batches come (into `_load_rows`, or by
     replacing the `_load_stage` view over it: stage_create.sql); it returns how
     many records it read. `check` sees what the load did before anything commits and may
@@ -230,49 +232,107 @@ def load_batches(
                 _number_report_lines(con, tuning.numbering_pass_lines)
             else:
                 _with_more_memory_if_needed(con, "incoming_latest")
-            con.begin()
+            load_seq = begin_load(con, run_id)
             try:
-                con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
-                removed = 0
-                before = _count(con, replace) if replace is not None else None
-                if mode == "replace_slice" and before == 0:
-                    sql.execute(con, "insert_fresh_slice")
-                else:
-                    if mode == "replace_slice":
-                        assert replace is not None and before is not None
-                        sql.execute(
-                            con,
-                            "replace_slice",
-                            run_id=run_id,
-                            now=now,
-                            network=replace.network,
-                            account=replace.account,
-                            period_start=replace.period_start,
-                            period_end=replace.period_end,
-                        )
-                        removed = before - _count(con, replace)
-                    sql.execute(con, "upsert", run_id=run_id, now=now)
-                sql.execute(con, "insert_fresh", run_id=run_id, now=now)
-                row = con.execute(sql.statements("load_counts")[0]).fetchone()
-                assert row is not None
-                loaded, inserted, changed = (int(v) for v in row)
-                if check is not None:
-                    check(con, LoadResult(read, loaded, rejected, inserted, changed, removed))
-                if before_commit is not None:
-                    before_commit(con)
-                _drop_scratch(con)
-                con.execute("DROP TABLE _load_rejects")
-                con.commit()
+                result = _append_load(
+                    con,
+                    mode=mode,
+                    replace=replace,
+                    run_id=run_id,
+                    load_seq=load_seq,
+                    now=now,
+                    read=read,
+                    rejected=rejected,
+                    check=check,
+                )
+
+                def bookkeeping(c: duckdb.DuckDBPyConnection) -> None:
+                    # The run's outcome is published with its lines: a kill right after the
+                    # publish cannot leave a completed load behind a `running` run.
+                    sql.execute(
+                        c,
+                        "run_finish",
+                        run_id=run_id,
+                        status="completed_with_rejects" if result.rejected else "completed",
+                        records_read=result.records_read,
+                        lines_loaded=result.loaded,
+                        lines_rejected=result.rejected,
+                        lines_inserted=result.inserted,
+                        lines_changed=result.changed,
+                        lines_removed=result.removed,
+                        message=None,
+                        now=utc_now(),
+                    )
+                    if before_commit is not None:
+                        before_commit(c)
+
+                publish_load(con, run_id, load_seq, bookkeeping)
             except BaseException:
-                # A failed COMMIT has already ended the transaction; say what failed, not that.
-                with suppress(duckdb.TransactionException):
-                    con.rollback()
+                discard_load(con, run_id, load_seq)
                 raise
         finally:
             # Scratch rows of a load that failed are not part of the ledger: drop them.
             _drop_scratch(con)
             con.execute("DROP TABLE IF EXISTS _load_rejects")
-    return LoadResult(read, loaded, rejected, inserted, changed, removed)
+    return result
+
+
+def _append_load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    mode: Literal["replace_slice", "upsert"],
+    replace: Slice | None,
+    run_id: str,
+    load_seq: int,
+    now: datetime,
+    read: int,
+    rejected: int,
+    check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None,
+) -> LoadResult:
+    """Append the load's lines and audit rows, tagged and unseen until published (publish.py).
+
+    One transaction, which may append in bulk: should a kill tear it, what it left is still
+    tagged with an unpublished load_seq, hidden by the views and swept by `recover`.
+    """
+    con.begin()
+    try:
+        con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
+        removed = 0
+        before = _count(con, replace) if replace is not None else None
+        if mode == "replace_slice" and before == 0:
+            sql.execute(con, "insert_fresh_slice")
+        else:
+            if mode == "replace_slice":
+                assert replace is not None
+                sql.execute(
+                    con,
+                    "replace_slice",
+                    run_id=run_id,
+                    now=now,
+                    load_seq=load_seq,
+                    network=replace.network,
+                    account=replace.account,
+                    period_start=replace.period_start,
+                    period_end=replace.period_end,
+                )
+                row = con.execute("SELECT count(*) FROM _load_retired").fetchone()
+                removed = int(row[0]) if row else 0
+            sql.execute(con, "upsert", run_id=run_id, now=now, load_seq=load_seq)
+        sql.execute(con, "insert_fresh", run_id=run_id, now=now, load_seq=load_seq)
+        row = con.execute(sql.statements("load_counts")[0]).fetchone()
+        assert row is not None
+        loaded, inserted, changed = (int(v) for v in row)
+        result = LoadResult(read, loaded, rejected, inserted, changed, removed)
+        if check is not None:
+            check(con, result)
+        con.execute("DROP TABLE _load_rejects")
+        con.commit()
+    except BaseException:
+        # A failed COMMIT has already ended the transaction; say what failed, not that.
+        with suppress(duckdb.TransactionException):
+            con.rollback()
+        raise
+    return result
 
 
 # DuckDB's default memory limit is 80% of RAM. A load caps it (Tuning.duckdb_memory, default
@@ -347,7 +407,16 @@ def _lines_and_keys(con: duckdb.DuckDBPyConnection, table: str, pass_lines: int)
 
 
 # Everything a load creates next to the ledger's tables, dropped when it ends either way.
-_SCRATCH = ("fresh", "moved", "incoming", "_load_groups", "_load_stage", "_load_rows")
+_SCRATCH = (
+    "fresh",
+    "moved",
+    "incoming",
+    "_load_groups",
+    "_load_stage",
+    "_load_rows",
+    "_load_removed",
+    "_load_retired",
+)
 
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:

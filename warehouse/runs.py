@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import duckdb
 
 from warehouse import sql
+from warehouse.publish import mark_done, mark_live
 
 
 def utc_now() -> datetime:
@@ -44,7 +45,13 @@ class RunInfo:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
-    """Record that a run began (own transaction, so a failed load still leaves a trace)."""
+    """Record that a run began (own transaction, so a failed load still leaves a trace).
+
+    Until `finish_run`, the run is this process's: opening the ledger again meanwhile (a second
+    connection shares the database, DuckDB's file lock does not separate them) must not take
+    it for the leftover of a dead process.
+    """
+    mark_live(run.run_id)
     sql.execute(
         con,
         "run_start",
@@ -70,6 +77,7 @@ def finish_run(
     message: str | None = None,
 ) -> None:
     """Record how a run ended and what it did."""
+    mark_done(run_id)
     sql.execute(
         con,
         "run_finish",

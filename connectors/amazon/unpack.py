@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import contextlib
 import csv
 import gzip
 import hashlib
@@ -20,7 +21,9 @@ from .marketplaces import get_marketplace, parse_title_date
 from .reports import EARNINGS_REPORT
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_ZIP_MAGIC = b"PK\x03\x04"
+# A ZIP starts with a local file header, or with its end record when it holds no file (an
+# empty archive is 22 bytes: read as text it said "unexpected columns 'PK...'", issue 10).
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
 # The title line of every Associates report (affiliate-formats.md section 1.2).
@@ -47,6 +50,7 @@ _NAME_TYPES = (
     ("bount", BOUNTY),
 )
 _FULL_DATE = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
+_STORE_DATE = re.compile(r"(?<!\d)\d{2}[-.]\d{2}[-.]20\d{2}(?!\d)")
 _MONTH = re.compile(r"(?<!\d)(20\d{2})-(\d{2})(?![\d-])")
 
 
@@ -86,8 +90,10 @@ def unpack(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
 
 def _unzip(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
     out: list[UnpackedReport] = []
+    size = 0
     try:
         with zipfile.ZipFile(download) as archive:
+            size = len(archive.infolist())
             members = [
                 info
                 for info in archive.infolist()
@@ -106,7 +112,8 @@ def _unzip(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise AmazonReportError(filename, None, f"damaged ZIP archive ({exc})") from None
     if not out:
-        raise AmazonReportError(filename, None, "the ZIP archive holds no report file")
+        what = "an empty ZIP archive (no file in it)" if not size else "no report file in the ZIP"
+        raise AmazonReportError(filename, None, what, "a ZIP holding the Fee-Earnings report")
     return out
 
 
@@ -204,18 +211,28 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def period_from_name(name: str) -> tuple[date, date] | None:
-    """The period the dates in a file name give: two dates, one day, or a `YYYY-MM` month."""
-    days: list[date] = []
+def period_from_name(name: str, marketplace: str | None = None) -> tuple[date, date] | None:
+    """The period the dates in a file name give: two dates, one day, or a `YYYY-MM` month.
+
+    Dates are `YYYYMMDD` or `YYYY-MM-DD`; with a marketplace, also its title order
+    (`10-31-2026` in the US, `31-10-2026` in the UK).
+    """
+    days: list[tuple[int, date]] = []
     for match in _FULL_DATE.finditer(name):
-        try:
-            days.append(date(int(match[1]), int(match[2]), int(match[3])))
-        except ValueError:
-            continue
+        with contextlib.suppress(ValueError):
+            days.append((match.start(), date(int(match[1]), int(match[2]), int(match[3]))))
+    if marketplace is not None:
+        market = get_marketplace(marketplace)
+        for match in _STORE_DATE.finditer(name):
+            with contextlib.suppress(AmazonReportError):
+                day = parse_title_date(match[0], market, name=name, line=0)
+                days.append((match.start(), day))
+    days.sort()
     if len(days) >= 2:
-        return min(days[0], days[1]), max(days[0], days[1])
+        first, second = days[0][1], days[1][1]
+        return min(first, second), max(first, second)
     if len(days) == 1:
-        return days[0], days[0]
+        return days[0][1], days[0][1]
     for match in _MONTH.finditer(name):
         year, month = int(match[1]), int(match[2])
         if 1 <= month <= 12:
@@ -236,4 +253,4 @@ def report_period(report: UnpackedReport, marketplace: str) -> tuple[date, date]
             pass
         else:
             return (start, end) if start <= end else (end, start)
-    return period_from_name(report.name)
+    return period_from_name(report.name, marketplace)

@@ -34,7 +34,8 @@ LINES = [
 def _ledger_with_lines(db: Path) -> None:
     with ledger(db) as con:
         con.executemany(
-            "INSERT INTO commissions (network, account, line_id, event_date, status, sale_amount,"
+            "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
+            " sale_amount,"
             " commission_amount, currency, first_run_id, last_run_id, updated_at)"
             " VALUES ('amazon', 'site', ?, ?, 'approved', ?, ?, ?, 'r', 'r', now())",
             [(i, d, s, c, cur) for i, d, cur, s, c in LINES],

@@ -42,7 +42,8 @@ def _add_line(db: Path, day: date, currency: str, commission: str) -> None:
 
     with ledger(db) as con:
         con.execute(
-            "INSERT INTO commissions (network, account, line_id, event_date, status, sale_amount,"
+            "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
+            " sale_amount,"
             " commission_amount, currency, first_run_id, last_run_id, updated_at)"
             " VALUES ('cj', 'me', ?, ?, 'approved', 0, ?, ?, 'r', 'r', now())",
             [f"{day}-{currency}", day, commission, currency],

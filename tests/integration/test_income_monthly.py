@@ -50,7 +50,8 @@ STATUSES = ("pending", "approved", "paid", "reversed")
 
 def insert(con: duckdb.DuckDBPyConnection, lines: list[tuple], run_id: str = "run-1") -> None:
     con.executemany(
-        "INSERT INTO commissions (network, account, line_id, event_date, status, sale_amount,"
+        "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
+        " sale_amount,"
         " commission_amount, currency, program, tracking_id, first_run_id, last_run_id,"
         " updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, 'Acme', 'tag-20', ?, ?, ?)",
         [(*line, run_id, run_id, NOW) for line in lines],
@@ -88,7 +89,7 @@ def test_a_reversed_amount_is_never_in_net_whatever_it_is(fixture_ledger):
         before = income(con)
         con.close()
     with ledger(fixture_ledger) as con:
-        con.execute("UPDATE commissions SET commission_amount = 999 WHERE status = 'reversed'")
+        con.execute("UPDATE commission_lines SET commission_amount = 999 WHERE status = 'reversed'")
         after = income(con)
     assert {key: row[3] for key, row in after.items()} == {
         key: row[3] for key, row in before.items()
@@ -128,7 +129,7 @@ def test_income_monthly_equals_sums_by_status_on_any_ledger(scratch_ledger, line
             slot[3] += money
         slot[4] += 1
     with ledger(scratch_ledger) as con:
-        con.execute("DELETE FROM commissions")
+        con.execute("DELETE FROM commission_lines")
         insert(con, rows)
         assert income(con) == {key: tuple(value) for key, value in want.items()}
 
@@ -156,8 +157,9 @@ def test_each_readme_query_runs_on_a_real_ledger_and_answers(fixture_ledger, num
             [datetime(2026, 1, 1, tzinfo=UTC), NOW],
         )
         con.execute(
-            "INSERT INTO commission_changes VALUES ('run-2', 'impact', 'S1', 'today', 'inserted',"
-            " NULL, 'approved', NULL, 0, NULL, 4.20, 'USD', ?, ?)",
+            "INSERT INTO commission_change_rows VALUES ('run-2', 'impact', 'S1', 'today',"
+            " 'inserted',"
+            " NULL, 'approved', NULL, 0, NULL, 4.20, 'USD', ?, ?, 0)",
             [today, NOW],
         )
     query = readme_sql()[number]

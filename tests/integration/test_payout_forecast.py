@@ -181,10 +181,10 @@ def test_amazon_roll_over_matches_the_rule_month_by_month(
 ) -> None:
     db = tmp_path / "amazon.duckdb"
     with ledger(db) as con:
-        con.execute("DELETE FROM commissions; DELETE FROM payout_settings")
+        con.execute("DELETE FROM commission_lines; DELETE FROM payout_settings")
         for n, (month, amount) in enumerate(months.items()):
             con.execute(
-                "INSERT INTO commissions (network, account, line_id, event_date, status,"
+                "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
                 " sale_amount, commission_amount, currency, first_run_id, last_run_id,"
                 " updated_at) VALUES ('amazon', 'a', ?, ?, 'approved', 0, ?, 'USD', 'r', 'r',"
                 " now())",

@@ -140,7 +140,7 @@ def test_an_impact_reversed_line_stored_with_0_is_corrected_by_the_next_pull(san
             " WHERE network = 'impact' AND status = 'reversed' ORDER BY line_id"
         ).fetchall()
         con.execute(
-            "UPDATE commissions SET sale_amount = 0, commission_amount = 0"
+            "UPDATE commission_lines SET sale_amount = 0, commission_amount = 0"
             " WHERE network = 'impact' AND status = 'reversed'"
         )
     assert kept and all(commission > 0 for _, _, commission in kept)

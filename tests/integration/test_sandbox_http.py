@@ -167,7 +167,13 @@ def ledger_totals(
             ]
             if status == "approved" and r["ClearedDate"]:
                 status = "paid"
-            by_id[r["Id"]] = (r["Currency"], status, Decimal(r["Amount"]), Decimal(r["Payout"]))
+            # A reversed action keeps the amounts that were reversed (its Intended* fields).
+            sale, payout = (
+                ("Amount", "Payout")
+                if status != "reversed"
+                else ("IntendedAmount", "IntendedPayout")
+            )
+            by_id[r["Id"]] = (r["Currency"], status, Decimal(r[sale]), Decimal(r[payout]))
         elif network == "awin":
             status = {
                 "pending": "pending",

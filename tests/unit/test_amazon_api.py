@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -255,6 +256,18 @@ def test_the_dates_in_a_file_name_give_its_period(name, period):
     assert period_from_name(name) == period
 
 
+@pytest.mark.parametrize(
+    ("name", "store", "period"),
+    [
+        ("earnings-10-01-2025-to-10-31-2025.csv", "US", (date(2025, 10, 1), date(2025, 10, 31))),
+        ("earnings-01-10-2025-to-31-10-2025.csv", "UK", (date(2025, 10, 1), date(2025, 10, 31))),
+        ("earnings-10-01-2025-to-10-31-2025.csv", "UK", (date(2025, 1, 10), date(2025, 1, 10))),
+    ],
+)
+def test_dates_in_the_stores_own_order_count_when_the_store_is_known(name, store, period):
+    assert period_from_name(name, store) == period
+
+
 def test_gzip_zip_and_plain_downloads_unpack_to_the_same_report(tmp_path):
     raw = EARNINGS.encode()
     buffer = io.BytesIO()
@@ -333,3 +346,12 @@ def test_settings_read_the_environment(monkeypatch):
     assert chosen.token_endpoint() == "http://127.0.0.1:1/t"
     assert chosen.token_scope() == "creatorsapi/default"
     assert chosen.base_url == "https://creatorsapi.amazon"
+
+
+def test_an_empty_zip_download_says_it_is_an_empty_zip_archive(tmp_path: Path) -> None:
+    from connectors.amazon.errors import AmazonReportError
+
+    download = tmp_path / "x.download"
+    zipfile.ZipFile(download, "w").close()
+    with pytest.raises(AmazonReportError, match=r"^earnings\.zip: an empty ZIP archive"):
+        unpack(download, "earnings.zip", tmp_path / "out")

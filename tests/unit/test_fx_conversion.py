@@ -85,7 +85,7 @@ def test_fx_convert_rounds_below_half_toward_zero(con):
 
 
 def _load(con, lines: list[Line], rates: dict[tuple[date, str], Decimal]) -> None:
-    con.execute("DELETE FROM commissions")
+    con.execute("DELETE FROM commission_lines")
     con.execute("DELETE FROM fx_rates")
     if rates:
         con.executemany(
@@ -93,7 +93,8 @@ def _load(con, lines: list[Line], rates: dict[tuple[date, str], Decimal]) -> Non
             [(day, currency, str(rate)) for (day, currency), rate in rates.items()],
         )
     con.executemany(
-        "INSERT INTO commissions (network, account, line_id, event_date, status, sale_amount,"
+        "INSERT INTO commission_lines (network, account, line_id, event_date, status,"
+        " sale_amount,"
         " commission_amount, currency, first_run_id, last_run_id, updated_at)"
         " VALUES ('n', 'a', ?, ?, 'approved', ?, ?, ?, 'run', 'run', now())",
         [

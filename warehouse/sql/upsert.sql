@@ -1,9 +1,9 @@
--- Apply `incoming` to the ledger: ids whose values moved are updated (insert_fresh.sql then
--- adds the new ids); unchanged lines are not touched at all (so a re-run leaves the ledger
--- byte-for-byte equal).
+-- Apply `incoming` to the ledger: ids whose values moved get a new version of their line
+-- (load_publish.sql retires the old one), then insert_fresh.sql adds the new ids; unchanged
+-- lines are not touched at all (so a re-run leaves the ledger byte-for-byte equal).
 CREATE OR REPLACE TEMP TABLE moved AS
 SELECT i.*, c.status AS old_status, c.sale_amount AS old_sale_amount,
-       c.commission_amount AS old_commission_amount
+       c.commission_amount AS old_commission_amount, c.first_run_id AS old_first_run_id
 FROM incoming AS i
 JOIN commissions AS c USING (network, account, line_id)
 WHERE c.event_date IS DISTINCT FROM i.event_date
@@ -28,17 +28,17 @@ WHERE NOT EXISTS (
     WHERE c.network = i.network AND c.account = i.account AND c.line_id = i.line_id
 );
 
-INSERT INTO commission_changes
+INSERT INTO commission_change_rows
 SELECT $run_id, network, account, line_id, 'changed',
        old_status, status, old_sale_amount, sale_amount, old_commission_amount, commission_amount,
-       currency, event_date, $now
+       currency, event_date, $now, $load_seq
 FROM moved;
 
-UPDATE commissions AS c
-SET event_date = m.event_date, event_at = m.event_at, status = m.status,
-    sale_amount = m.sale_amount, commission_amount = m.commission_amount, currency = m.currency,
-    quantity = m.quantity, program = m.program, product_id = m.product_id,
-    product_name = m.product_name, tracking_id = m.tracking_id, order_id = m.order_id,
-    original_line_id = m.original_line_id, last_run_id = $run_id, updated_at = $now
-FROM moved AS m
-WHERE c.network = m.network AND c.account = m.account AND c.line_id = m.line_id;
+INSERT INTO commission_lines BY NAME
+SELECT network, account, line_id, event_date, event_at, status, sale_amount, commission_amount,
+       currency, quantity, program, product_id, product_name, tracking_id, order_id,
+       original_line_id, old_first_run_id AS first_run_id, $run_id AS last_run_id,
+       $now AS updated_at, $load_seq AS load_seq
+FROM moved;
+
+INSERT INTO _load_retired SELECT network, account, line_id FROM moved;
