@@ -75,9 +75,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _all_registered(api: str) -> bool:
+    from flows.deployments import load_specs
+
     with httpx.Client(base_url=api, timeout=30) as client:
         response = client.post("/deployments/filter", json={})
-        return response.status_code == 200 and len(response.json()) == 6
+        # Every deployment of prefect.yaml, however many there are now.
+        return response.status_code == 200 and len(response.json()) == len(load_specs())
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +100,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 "PASSIVE_IMPACT_BASE_URL": sandbox.base_url,
                 "PREFECT_RUNNER_POLL_FREQUENCY": "2",
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                # Where serve notes its --home for the other commands (not the user's ~).
+                "PASSIVE_SERVES_DIR": str(root / "serves"),
             }
         )
         log = root / "serve.log"
@@ -493,24 +498,52 @@ def test_pull_credentials_come_from_secret_blocks_and_are_checked_before_any_req
     assert "passive secrets set impact" in message
     assert served.sandbox.requests("impact") == []
 
+    # No PREFECT_API_URL: `secrets set` finds the serve started with --home by its note.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PASSIVE_"))}
+    env |= {
+        "PASSIVE_SERVES_DIR": str(served.home.parent / "serves"),
+        "PASSIVE_PREFECT_HOME": str(tmp_path / "no-serve-here"),
+    }
     stored = subprocess.run(
         [*PASSIVE, "secrets", "set", "impact"],
         input=f"{SANDBOX_IMPACT_SID}\n{SANDBOX_IMPACT_TOKEN}\n",
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PREFECT_API_URL": served.api},
-        start_new_session=True,  # no terminal: the hidden prompt reads the piped input
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,  # no terminal: the values are read from the pipe
     )
     assert stored.returncode == 0, stored.stderr
     assert SANDBOX_IMPACT_TOKEN not in stored.stdout + stored.stderr
     assert "stored passive-impact-auth-token" in stored.stdout
+    assert "GetPassWarning" not in stored.stderr and "Still processing" not in stored.stderr
 
     pulled = wait_final(served, start_run(served, "pull-network", "impact-daily", db=str(db)))
     assert pulled["state_type"] == "COMPLETED", pulled["state"]["message"]
     assert pulled["name"].startswith("pull impact ") and ".." in pulled["name"]
     assert {r[1] for r in monthly(db)} == {"impact"}
     assert artifacts(served, "impact-pull")[0]["flow_run_id"] == pulled["id"]
+
+
+def test_secrets_from_env_are_stored_and_a_401_names_the_secret_block(served, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PASSIVE_"))}
+    env |= {"PREFECT_API_URL": served.api, **served.sandbox.env()}
+    env |= {"PASSIVE_CJ_TOKEN": "a-wrong-token"}
+    run = {"capture_output": True, "text": True, "timeout": 300, "cwd": tmp_path}
+    stored = subprocess.run([*PASSIVE, "secrets", "set", "cj", "--from-env"], env=env, **run)
+    assert stored.returncode == 0, stored.stderr
+    assert "stored passive-cj-token" in stored.stdout and "a-wrong-token" not in stored.stdout
+    # The environment now holds the right token; the Secret block (the wrong one) wins, and
+    # the refusal says so rather than sending the user to the environment.
+    env["PASSIVE_CJ_TOKEN"] = served.sandbox.env()["PASSIVE_CJ_TOKEN"]
+    pulled = subprocess.run(
+        [*PASSIVE, "pull", "cj", "--db", str(tmp_path / "cj.duckdb")], env=env, **run
+    )
+    assert pulled.returncode == 2
+    last = pulled.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: pull cj failed") and "(401)" in last, pulled.stderr
+    assert "PASSIVE_CJ_TOKEN (from the Secret block passive-cj-token)" in last
 
 
 # --- alerts -------------------------------------------------------------------------------
@@ -633,11 +666,16 @@ def test_the_ui_shows_the_completed_run_and_the_income_artifact(served, inbox_ru
             expect(page.get_by_text(inbox_run["summary"]["name"]).first).to_be_visible()
             page.screenshot(path=tmp_path / "passive-income-timeline.png", full_page=True)
 
-            # From the deployment page, two clicks: the summary link, then the latest summary.
+            # From the deployment page: its Description tab, then the summary link in it.
             found = deployment(served, "ledger-summary", "ledger-summary")
             page.goto(f"{served.ui}/deployments/deployment/{found['id']}")
-            page.get_by_role("link", name=f"{served.ui}/artifacts/key/passive-income").first.click()
-            page.wait_for_url("**/artifacts/key/passive-income")
+            # The deployment page shows its description under the Description tab.
+            page.get_by_text("Description", exact=True).first.click()
+            page.screenshot(path=tmp_path / "deployment.png", full_page=True)
+            link = page.locator(f'a[href="{served.ui}/artifacts/key/passive-income"]').first
+            expect(link).to_be_visible()
+            # The UI opens description links in a new tab; follow it in this one.
+            page.goto(str(link.get_attribute("href")))
             page.screenshot(path=tmp_path / "summary-key.png", full_page=True)
             latest = artifacts(served, "passive-income")[0]
             page.goto(f"{served.ui}/artifacts/artifact/{latest['id']}")
