@@ -33,6 +33,10 @@ class NetworkSettings(BaseSettings):
     credential_fields: ClassVar[tuple[str, ...]] = ()
 
     base_url: str = Field(description="Scheme and host of the API; the connector adds the path.")
+    account_name: str | None = Field(
+        default=None,
+        description="Your name for this account, shown in titles instead of its id or SID.",
+    )
     _from_blocks: dict[str, str] = PrivateAttr(default_factory=dict)
     lookback_days: int = Field(ge=1, description="Default pull re-reads this many days back.")
     max_window_days: int = Field(ge=1, description="Longest date range sent in one request.")

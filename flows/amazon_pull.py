@@ -248,7 +248,37 @@ def _decide(fetched: Sequence[Fetched], marketplace: str) -> _Plan:
                     "refused",
                     f"cannot tell the report type from its title, header ({header!r}) or name",
                 )
+        _refuse_overlaps(plan, i, item, marketplace)
     return plan
+
+
+def _refuse_overlaps(plan: _Plan, i: int, item: Fetched, marketplace: str) -> None:
+    """One download is one input: two different earnings reports in it covering the same days
+    would replace each other's lines in turn (issue 10), so both are refused, named."""
+    mine = [key for key in plan.earnings if key[0] == i]
+    spans = {key: report_period(item.reports[key[1]], marketplace) for key in mine}
+    clashing: set[tuple[int, int]] = set()
+    for a in mine:
+        for b in mine:
+            span_a, span_b = spans[a], spans[b]
+            overlap = bool(span_a and span_b and span_a[0] <= span_b[1] and span_b[0] <= span_a[1])
+            differ = item.reports[a[1]].content_hash != item.reports[b[1]].content_hash
+            if a < b and overlap and differ:
+                clashing |= {a, b}
+    if not clashing:
+        return
+    names = ", ".join(repr(item.reports[key[1]].name) for key in sorted(clashing))
+    for key in sorted(clashing):
+        report = item.reports[key[1]]
+        plan.earnings.remove(key)
+        plan.lines[key] = ReportLine(
+            item.listing.filename,
+            report.name,
+            report.report_type,
+            "refused",
+            f"members {names} cover the same days: loaded one after the other, the second"
+            " would erase the first's lines (expected one report per period in an archive)",
+        )
 
 
 def _loaded_line(

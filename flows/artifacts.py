@@ -110,7 +110,7 @@ def pull_markdown(summary: PullSummary, *, link: str | None = None) -> str:
     """The artifact of a pull: each window, the counts, the rejected records, the ledger."""
     plan, result = summary.plan, summary.result
     parts = [
-        f"# {plan.network} pull for {plan.account}",
+        f"# {plan.network} pull for {plan.title_name}",
         f"Window {plan.start:%Y-%m-%d %H:%M} to {plan.end:%Y-%m-%d %H:%M} UTC "
         f"in {len(plan.windows)} request window(s); status **{summary.status}**.",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -346,7 +347,7 @@ def _print_pull(summary: Any) -> None:
         return
     r = summary.result
     out.print(
-        f"pulled {plan.network} ({plan.account}) {plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}: "
+        f"pulled {plan.network} ({plan.title_name}) {plan.start:%Y-%m-%d} to {plan.end:%Y-%m-%d}: "
         f"{record_counts(r)}",
         highlight=False,
     )
@@ -413,10 +414,11 @@ def tally(
 def _check_network(con: Any, network: str | None) -> None:
     """Refuse a --network that is neither a known network nor in the ledger (a typo)."""
     from connectors import known_networks
+    from warehouse.tally import networks_held
 
     if network is None or network in known_networks():
         return
-    held = {row[0] for row in con.execute("SELECT DISTINCT network FROM commissions").fetchall()}
+    held = networks_held(con)
     if network not in held:
         known = ", ".join(sorted({*known_networks(), *held}))
         raise _fail(f"--network {network}: no such network; known networks: {known}")
@@ -438,21 +440,14 @@ def rejects(
         passive rejects --run 3f2a... --format json
     """
     from warehouse.connection import LedgerLockedError, LedgerPathError, ledger
+    from warehouse.tally import rejects_list
 
-    query = (
-        "SELECT run_id, network, account, locator, array_to_string(reasons, '; ') AS reasons, raw"
-        " FROM rejects WHERE (? IS NULL OR run_id = ?) ORDER BY rejected_at DESC, locator"
-    )
-    if limit > 0:
-        query += f" LIMIT {int(limit)}"
     try:
         with ledger(db, read_only=True) as con:
-            cursor = con.execute(query, [run, run])
-            columns = tuple(d[0] for d in cursor.description or ())
-            rows = cursor.fetchall()
+            listed = rejects_list(con, run=run, limit=limit)
     except (FileNotFoundError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
-    _emit(columns, rows, fmt, "Rejected records")
+    _emit(listed.columns, listed.rows, fmt, "Rejected records")
 
 
 @app.command()
@@ -596,6 +591,13 @@ def _require_api(what: str) -> None:
 @secrets_app.command("set")
 def secrets_set(
     network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
+    from_env: Annotated[
+        bool,
+        typer.Option(
+            "--from-env",
+            help="Store the values the environment (or .env) holds now, without asking.",
+        ),
+    ] = False,
 ) -> None:
     """Store a network's credentials as Prefect Secret blocks; input is not echoed.
 
@@ -622,13 +624,10 @@ def secrets_set(
     from flows.secrets import block_name, credential_fields, store_secret
 
     try:
-        for field in credential_fields(network):
-            value = typer.prompt(
-                f"{settings_class.env_name(field)} (hidden; empty keeps the stored one)",
-                default="",
-                hide_input=True,
-                show_default=False,
-            )
+        fields = credential_fields(network)
+        given = _credentials_from_env(network, settings_class, fields) if from_env else {}
+        for field in fields:
+            value = given[field] if from_env else _ask_hidden(settings_class.env_name(field))
             name = block_name(network, field)
             if value.strip():
                 store_secret(name, value.strip())
@@ -637,6 +636,58 @@ def secrets_set(
                 out.print(f"kept {name}", highlight=False)
     except PullInputError as error:
         raise _fail(str(error)) from None
+    finally:
+        _drain_prefect_events()
+
+
+def _ask_hidden(setting: str) -> str:
+    """One credential from the terminal without echo, or one line of piped input.
+
+    getpass on a pipe warns (GetPassWarning) and may read the terminal instead of the pipe.
+    """
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    value: str = typer.prompt(
+        f"{setting} (hidden; empty keeps the stored one)",
+        default="",
+        hide_input=True,
+        show_default=False,
+    )
+    return value
+
+
+def _credentials_from_env(
+    network: str, settings_class: Any, fields: tuple[str, ...]
+) -> dict[str, str]:
+    """Each credential as the environment and .env give it now; missing ones are an error."""
+    from pydantic import ValidationError
+
+    from connectors.errors import ConnectorError
+    from flows.pull_steps import settings_problem
+
+    try:
+        settings = settings_class()
+        return {field: settings.credential(field) for field in fields}
+    except ValidationError as error:
+        raise _fail(settings_problem(network, settings_class, error, {})) from None
+    except ConnectorError as error:
+        raise _fail(str(error)) from None
+
+
+def _drain_prefect_events() -> None:
+    """Send the events that saving blocks queued before the command ends, quietly.
+
+    Prefect's worker services warn "Still processing items: N items remaining..." whenever
+    they stop with anything queued (prefect/_internal/concurrency/services.py), which a
+    user reads as a problem; the items are sent all the same.
+    """
+    import logging
+
+    from prefect.events.worker import EventsWorker
+
+    for name in ("EventsWorker", "APILogWorker"):  # the services' logger names
+        logging.getLogger(name).setLevel(logging.ERROR)
+    EventsWorker.drain_all()
 
 
 @secrets_app.command("list")

@@ -17,6 +17,7 @@ from flows.amazon_validation import ValidationWorkers, decide_leftovers, validat
 from flows.reingest import first_ingested_as, record_skip, report_run
 from schemas.networks import AMAZON
 from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
+from warehouse import tally
 from warehouse.amazon_scan import (
     ScanCheck,
     ScanCounts,
@@ -406,14 +407,7 @@ def months_touched(
 ) -> list[MonthTotal]:
     """Ledger totals (non-reversed commission) for the months between start and end."""
     with ledger(db, read_only=True) as con:
-        rows = con.execute(
-            "SELECT month, currency, sum(lines)::BIGINT, sum(sales), sum(commission)"
-            " FROM revenue_monthly"
-            " WHERE network = ? AND (? IS NULL OR account = ?) AND status <> 'reversed'"
-            " AND month BETWEEN date_trunc('month', ?::DATE) AND ?"
-            " GROUP BY ALL ORDER BY ALL",
-            [network, account, account, start, end],
-        ).fetchall()
+        rows = tally.months_touched(con, network=network, account=account, start=start, end=end)
     return [MonthTotal(r[0], r[1], int(r[2]), str(r[3]), str(r[4])) for r in rows]
 
 

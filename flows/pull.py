@@ -114,7 +114,11 @@ def pull_network(
     db: str | None = None,
 ) -> pull_steps.PullSummary | State[Any]:
     """Pull one API network from the saved cursor (minus lookback) or `since`, to now or `until`."""
-    plan = _plan(network, db, since, until)
+    try:
+        plan = _plan(network, db, since, until)
+    except pull_steps.PullInputError as error:
+        # Missing or malformed settings: no bug, so no traceback; the cause is the message.
+        return failed(f"pull {network} failed: {error}")
     name_run(f"pull {network} {window_days(DateWindow(plan.start, plan.end))}")
     run_id = new_run_id()
     fetched: list[list[ColumnarBatch]] = []

@@ -29,6 +29,7 @@ from warehouse.runs import (
     start_run,
     utc_now,
 )
+from warehouse.tally import account_totals
 
 if TYPE_CHECKING:
     from flows.payment_steps import PaymentsSummary
@@ -50,6 +51,14 @@ class PullPlan:
     start: datetime
     end: datetime
     windows: tuple[DateWindow, ...]
+    # What titles call the account: PASSIVE_<NETWORK>_ACCOUNT_NAME, else the network's label;
+    # never the SID or publisher id, which `account` holds for the ledger.
+    account_name: str = ""
+
+    @property
+    def title_name(self) -> str:
+        """The account as titles show it."""
+        return self.account_name or f"{self.network} account"
 
 
 @dataclass
@@ -180,7 +189,8 @@ def plan_pull(
     if start >= end:
         raise PullInputError(f"--since {start.date()} is not before the end {end.date()}")
     windows = tuple(split_windows(start, end, settings.max_window_days))
-    return PullPlan(network, account, start, end, windows)
+    name = settings.account_name or f"{settings.label or network} account"
+    return PullPlan(network, account, start, end, windows, account_name=name)
 
 
 def fetch_window(
@@ -238,16 +248,9 @@ def load_pull(
             raise
         status = "completed_with_rejects" if result.rejected else "completed"
         finish_run(con, run_id, status=status, result=result)
-        totals = con.execute(
-            "SELECT currency, status, sum(lines)::BIGINT, sum(sales)::VARCHAR,"
-            " sum(commission)::VARCHAR FROM revenue_monthly WHERE network = ? AND account = ?"
-            " GROUP BY ALL ORDER BY ALL",
-            [plan.network, plan.account],
-        ).fetchall()
+        totals = account_totals(con, network=plan.network, account=plan.account)
         rejects = reject_sample(con, [run_id]) if result.rejected else RejectSample()
-    return PullSummary(
-        plan, run_id, status, result, ledger_totals=[tuple(r) for r in totals], rejects=rejects
-    )
+    return PullSummary(plan, run_id, status, result, ledger_totals=totals, rejects=rejects)
 
 
 def record_failed_pull(

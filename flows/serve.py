@@ -56,10 +56,52 @@ def read_state(home: Path) -> ServeState | None:
     return state
 
 
+def serves_dir() -> Path:
+    """Where each running serve leaves a note of its home (`$PASSIVE_SERVES_DIR`, else
+    ~/.passive/serves): a serve started with --home is found by the other commands too."""
+    return Path(os.environ.get("PASSIVE_SERVES_DIR") or Path.home() / ".passive" / "serves")
+
+
+def _noted_homes() -> list[Path]:
+    """Homes of serves that left a note, newest first."""
+    try:
+        notes = sorted(serves_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return []
+    homes = []
+    for note in notes:
+        try:
+            homes.append(Path(json.loads(note.read_text(encoding="utf-8"))["home"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return homes
+
+
 def running_api_url(home: Path | None = None) -> str | None:
-    """The API of a `passive serve` running on this machine, for the CLI's tracked runs."""
-    state = read_state(home or default_home())
-    return state.api_url if state else None
+    """The API of a `passive serve` running on this machine, for the CLI's tracked runs:
+    the one of `home`, else of the default home, else the newest serve with another home."""
+    candidates = [home] if home else [default_home(), *_noted_homes()]
+    for where in candidates:
+        state = read_state(where)
+        if state:
+            return state.api_url
+    return None
+
+
+@contextlib.contextmanager
+def noted(home: Path) -> Iterator[None]:
+    """Leave a note of this serve's home in serves_dir() while it runs."""
+    note = serves_dir() / f"{os.getpid()}.json"
+    try:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(json.dumps({"home": str(home)}), encoding="utf-8")
+    except OSError:
+        pass  # without a note, only this home's commands find the serve
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            note.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -259,7 +301,8 @@ def serve(
             ui_url = ui_url_of(api_url)
             state = ServeState(os.getpid(), api_url, ui_url, str(db))
             (home / STATE_FILE).write_text(json.dumps(state.__dict__), encoding="utf-8")
-            _serve_deployments(specs, db=db, overrides=overrides, ui_url=ui_url, say=say)
+            with noted(home):
+                _serve_deployments(specs, db=db, overrides=overrides, ui_url=ui_url, say=say)
         finally:
             if server is not None:
                 say("stopping the Prefect server…")

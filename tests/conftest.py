@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis times each example (200 ms by default): a wall-clock limit that fails on a busy
+# shared machine and proves nothing about the code. Every property test runs without it.
+settings.register_profile("passive", deadline=None)
+settings.load_profile("passive")
 
 # A developer's PREFECT_API_URL (or .env) must not send test flows to a real server, and the
 # harness must not write into ~/.prefect (notes: vstorm-co/agenticos #536).

@@ -63,3 +63,38 @@ def tally(
         for row in cursor.fetchall()
     ]
     return Tally(columns, rows)
+
+
+def months_touched(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    network: str,
+    account: str | None,
+    start: date,
+    end: date,
+) -> list[tuple[date, str, int, Decimal, Decimal]]:
+    """(month, currency, lines, sales, commission) of the non-reversed lines, month by month."""
+    rows = sql.execute(
+        con, "months_touched", network=network, account=account, start=start, end=end
+    ).fetchall()
+    return [(r[0], str(r[1]), int(r[2]), Decimal(r[3]), Decimal(r[4])) for r in rows]
+
+
+def account_totals(
+    con: duckdb.DuckDBPyConnection, *, network: str, account: str
+) -> list[tuple[str, str, int, str, str]]:
+    """(currency, status, lines, sales, commission) of an account over every month."""
+    rows = sql.execute(con, "account_totals", network=network, account=account).fetchall()
+    return [(str(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4])) for r in rows]
+
+
+def rejects_list(con: duckdb.DuckDBPyConnection, *, run: str | None, limit: int) -> Tally:
+    """Rejected records, newest first, of one run or all; `limit` 0 means all."""
+    cursor = sql.execute(con, "rejects_list", run=run, limit=max(0, int(limit)))
+    columns = tuple(d[0] for d in cursor.description or ())
+    return Tally(columns, cursor.fetchall())
+
+
+def networks_held(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The networks the ledger holds lines of."""
+    return {str(row[0]) for row in sql.execute(con, "networks_held").fetchall()}

@@ -21,7 +21,9 @@ from .marketplaces import get_marketplace, parse_title_date
 from .reports import EARNINGS_REPORT
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_ZIP_MAGIC = b"PK\x03\x04"
+# A ZIP starts with a local file header, or with its end record when it holds no file (an
+# empty archive is 22 bytes: read as text it said "unexpected columns 'PK...'", issue 10).
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
 # The title line of every Associates report (affiliate-formats.md section 1.2).
@@ -88,8 +90,10 @@ def unpack(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
 
 def _unzip(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
     out: list[UnpackedReport] = []
+    size = 0
     try:
         with zipfile.ZipFile(download) as archive:
+            size = len(archive.infolist())
             members = [
                 info
                 for info in archive.infolist()
@@ -108,7 +112,8 @@ def _unzip(download: Path, filename: str, folder: Path) -> list[UnpackedReport]:
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise AmazonReportError(filename, None, f"damaged ZIP archive ({exc})") from None
     if not out:
-        raise AmazonReportError(filename, None, "the ZIP archive holds no report file")
+        what = "an empty ZIP archive (no file in it)" if not size else "no report file in the ZIP"
+        raise AmazonReportError(filename, None, what, "a ZIP holding the Fee-Earnings report")
     return out
 
 

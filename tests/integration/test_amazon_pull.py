@@ -244,3 +244,36 @@ def test_pull_amazon_on_the_command_line_prints_each_report_and_needs_an_account
     assert months(db, "me-uk") == sandbox.amazon.data.expected_months("UK")
     missing = runner.invoke(app, ["pull", "amazon", "--db", str(db)], catch_exceptions=False)
     assert missing.exit_code == 2 and "--account" in missing.stderr
+
+
+def test_a_download_holding_two_reports_for_one_period_is_refused_naming_both(
+    sandbox, db, tmp_path
+):
+    """Issue 10: one archive is one input; loaded in turn, its second report erased the first."""
+    from sandbox.amazon_reports import write_earnings_report, zip_report
+
+    made = []
+    for seed in (1, 2):
+        path = tmp_path / f"january-{seed}.csv"
+        write_earnings_report(
+            path, marketplace="US", period_start=date(2024, 1, 1),
+            period_end=date(2024, 1, 31), lines=20, seed=seed,
+        )  # fmt: skip
+        made.append(path)
+    archive = zip_report(made[0], archive=tmp_path / "two.zip", extra=[made[1]])
+    sandbox.amazon.data.reports[("US", "two-earnings.zip")] = ApiReport(
+        "US", "two-earnings.zip", "earnings", archive.read_bytes(), datetime(2026, 1, 6, tzinfo=UTC)
+    )
+    summary = pull(db, tmp_path)
+    refused = [r for r in summary.reports if r.status == "refused"]
+    assert sorted(r.report for r in refused) == [
+        "two-earnings.zip:january-1.csv",
+        "two-earnings.zip:january-2.csv",
+    ]
+    assert "'two-earnings.zip:january-1.csv', 'two-earnings.zip:january-2.csv'" in refused[0].note
+    assert summary.exit_code == 2
+    with duckdb.connect(str(db), read_only=True) as con:
+        january = con.execute(
+            "SELECT count(*) FROM commissions WHERE event_date < DATE '2024-02-01'"
+        ).fetchone()
+    assert january == (0,)

@@ -152,3 +152,15 @@ def test_a_failed_tracked_pull_ends_with_one_error_line(prefect_harness, sandbox
     assert last.startswith("error: pull impact failed: "), result.stderr
     assert "(401)" in last
     assert result.stderr.count("Traceback") <= 1, result.stderr
+
+
+def test_a_pull_names_the_account_by_its_name_never_its_sid(in_process, sandbox, monkeypatch):
+    from sandbox.server import SANDBOX_IMPACT_SID
+
+    db = str(in_process / "l.duckdb")
+    unnamed = passive("pull", "impact", "--db", db)
+    assert "pulled impact (impact.com account)" in unnamed.stdout, unnamed.output
+    monkeypatch.setenv("PASSIVE_IMPACT_ACCOUNT_NAME", "my-blog")
+    named = passive("pull", "impact", "--db", db)
+    assert "pulled impact (my-blog)" in named.stdout, named.output
+    assert SANDBOX_IMPACT_SID not in unnamed.output + named.output

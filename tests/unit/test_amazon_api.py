@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -345,3 +346,12 @@ def test_settings_read_the_environment(monkeypatch):
     assert chosen.token_endpoint() == "http://127.0.0.1:1/t"
     assert chosen.token_scope() == "creatorsapi/default"
     assert chosen.base_url == "https://creatorsapi.amazon"
+
+
+def test_an_empty_zip_download_says_it_is_an_empty_zip_archive(tmp_path: Path) -> None:
+    from connectors.amazon.errors import AmazonReportError
+
+    download = tmp_path / "x.download"
+    zipfile.ZipFile(download, "w").close()
+    with pytest.raises(AmazonReportError, match=r"^earnings\.zip: an empty ZIP archive"):
+        unpack(download, "earnings.zip", tmp_path / "out")

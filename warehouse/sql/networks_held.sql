@@ -1,0 +1,2 @@
+-- The networks the ledger holds lines of.
+SELECT DISTINCT network FROM commissions;
