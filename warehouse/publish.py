@@ -158,9 +158,10 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path) -> int:
     if dead:
         _in_transaction(con, lambda: sql.execute(con, "recover_interrupted", live=live, now=_now()))
         log.warning("%s: %d run(s) of a process that died were marked interrupted", db, dead)
-    # Temp tables of a dead load spilled to `<ledger>.tmp` (DuckDB's default temp directory);
-    # no other process can be using it now, and no load of this one is in progress.
+    # Temp tables of the dead load spilled to `<ledger>.tmp` (DuckDB's default temp directory);
+    # no other process can be using it now, and no load of this one is in progress. Without a
+    # dead run it is left alone: another connection of this process may be spilling there.
     scratch = Path(f"{db}.tmp")
-    if not live and scratch.is_dir():
+    if dead and not live and scratch.is_dir():
         shutil.rmtree(scratch, ignore_errors=True)
     return dead
