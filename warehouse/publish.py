@@ -158,10 +158,16 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path) -> int:
     if dead:
         _in_transaction(con, lambda: sql.execute(con, "recover_interrupted", live=live, now=_now()))
         log.warning("%s: %d run(s) of a process that died were marked interrupted", db, dead)
-    # Temp tables of the dead load spilled to `<ledger>.tmp` (DuckDB's default temp directory);
-    # no other process can be using it now, and no load of this one is in progress. Without a
-    # dead run it is left alone: another connection of this process may be spilling there.
+    # Temp tables spill to `<ledger>.tmp` (DuckDB's default temp directory). A process killed
+    # there leaves it behind, even after its load was published (the kill test's "ledger file
+    # first grows" point). No other process can be using it now (we hold the write lock), and
+    # every connection of this one shares this database, whose files in use DuckDB lists.
     scratch = Path(f"{db}.tmp")
-    if dead and not live and scratch.is_dir():
+    if not live and scratch.is_dir() and not _temporary_files_in_use(con):
         shutil.rmtree(scratch, ignore_errors=True)
     return dead
+
+
+def _temporary_files_in_use(con: duckdb.DuckDBPyConnection) -> bool:
+    row = sql.execute(con, "temporary_files_in_use").fetchone()
+    return bool(row and row[0])
