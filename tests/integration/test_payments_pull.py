@@ -21,18 +21,9 @@ PAYMENT_TABLES = ("payments", "payment_items", "payment_changes", "payout_settin
 
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[SandboxHandle]:
+    """This module's own seed; conftest's `sandbox` resets it and points PASSIVE_* at it."""
     with run_sandbox(23, cj_page_size=400) as handle:
         yield handle
-
-
-@pytest.fixture
-def sandbox(sandbox_server: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
-    sandbox_server.reset()
-    for key, value in sandbox_server.env().items():
-        monkeypatch.setenv(key, value)
-    for network in ("impact", "awin", "cj"):
-        monkeypatch.setenv(f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS", "100000")
-    return sandbox_server
 
 
 def pull(sandbox: SandboxHandle, db: Path, network: str) -> pull_steps.PullSummary:
