@@ -261,7 +261,7 @@ def _load_scanned(
         def fill(c: duckdb.DuckDBPyConnection) -> int:
             counts = stage_scan(c, report, path, account, tuning)
             scanned.append(counts)
-            checks.append(ScanCheck(scanned_cells(c), report.columns))
+            checks.append(ScanCheck(scanned_cells(c, report.columns), report.columns))
             return counts.plain_lines
 
         def leftovers() -> Iterator[ColumnarBatch]:

@@ -4,7 +4,7 @@ The Python reader (connectors/amazon/reports.py) parses any report it accepts, b
 a line. DuckDB parses the same text in C++ on every core, once: scan.sql counts identical
 lines, types the ledger columns of each distinct one and marks it `plain` when those typed
 values are exactly what the Python path would make of it. pydantic then checks each plain
-line's cells (as JSON, ScanCheck) while the load writes the ledger. Rows that are not plain
+line's cells (column by column, ScanCheck) while the load writes the ledger. Rows that are not plain
 are found again in file order and go to the Python reader; `ScanUnavailableError` says when a
 whole report must be read there from the start.
 """
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from connectors.amazon import ReportFile
 from connectors.amazon.columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from connectors.amazon.marketplaces import MARKETPLACES
-from schemas.amazon import json_rows_fail
+from schemas.amazon import cells_fail
 from schemas.networks import AMAZON
 from warehouse.sql import SQL_DIR
 from warehouse.tuning import Tuning
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SCAN_SQL = SQL_DIR / "amazon" / "scan.sql"
 SCAN_CSV_SQL = SQL_DIR / "amazon" / "scan_csv.sql"
+CELL = "cell_"  # scan.sql's column of a cell as read: `cell_price` beside the typed sale_amount
 SCAN_BATCH_ROWS = 4_096  # two of DuckDB's 2048-row vectors: batches in flight stay small (bench/)
 _MONEY = ("price", "revenue", "ad_fees")
 _COUNTS = ("items_shipped", "returns")
@@ -153,7 +154,7 @@ def scan_sql(
     }
     return SCAN_SQL.read_text(encoding="utf-8").format(
         rows=sources[rows],
-        json_cells=", ".join(columns),
+        cells=", ".join(f"{name} AS {CELL}{name}" for name in columns),
         plain=" AND ".join(checks),
         key_parts=", ".join(key_part(n) for n in _KEY_FIELDS),
         normalised=", ".join(normalised),
@@ -244,9 +245,10 @@ def stage_scan(
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CELLS_TABLE}")
+    cells = ", ".join(CELL + name for name in report.columns)
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows UNION ALL BY NAME"
-        f" SELECT * EXCLUDE (cells_json, plain), 0::BIGINT AS source_line FROM {SCAN_TABLE}"
+        f" SELECT * EXCLUDE ({cells}, plain), 0::BIGINT AS source_line FROM {SCAN_TABLE}"
         " WHERE plain"
     )
     row = con.execute(
@@ -316,15 +318,19 @@ def _grouped_in_passes(
             buckets *= 2
 
 
-def scanned_cells(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
-    """The plain distinct lines' cells as JSON (stage_scan's SCAN_TABLE), read on a cursor of
-    its own one batch ahead, so pydantic can check them while `con` writes the ledger.
+def scanned_cells(
+    con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]
+) -> Iterator[pa.RecordBatch]:
+    """The plain distinct lines' cells (stage_scan's SCAN_TABLE), one Arrow column per report
+    column, read on a cursor of its own one batch ahead, so pydantic can check them while
+    `con` writes the ledger.
 
     The cursor and its query start here, in the caller's thread, before `con` moves on.
     """
     cursor = con.cursor()
+    cells = ", ".join(f"{CELL}{name} AS {name}" for name in columns)
     try:
-        reader = cursor.execute(f"SELECT cells_json FROM {SCAN_TABLE} WHERE plain").to_arrow_reader(
+        reader = cursor.execute(f"SELECT {cells} FROM {SCAN_TABLE} WHERE plain").to_arrow_reader(
             SCAN_BATCH_ROWS
         )
     except duckdb.Error:
@@ -430,44 +436,26 @@ def _prefetched(
 
 
 # --- pydantic beside the scan -----------------------------------------------------------------
-# A line DuckDB marks plain must pass pydantic (schemas/amazon.py, json_rows_fail), else the
+# A line DuckDB marks plain must pass pydantic (schemas/amazon.py, cells_fail), else the
 # report is read in Python from the start. Lines that are not plain (rejects, fillers, odd
 # spellings) are decided by the Python reader and validator (flows/amazon_validation.py),
 # exactly as if the whole report had been read that way.
 
-_JSON_ROWS = 4_096  # lines per pydantic call: bounds the Python objects alive at once
-
-
-def _rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:
-    """json_rows_fail with the cyclic GC paused: validation makes only acyclic objects, and
-    letting the GC walk them cost ~40% of validation time in the profile."""
+def _cells_fail(batch: pa.RecordBatch) -> str | None:
+    """cells_fail over one batch's columns, with the cyclic GC paused: validation makes only
+    acyclic objects, and letting the GC walk them cost ~40% of validation time in the profile."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return json_rows_fail(columns, payload)
+        for column in batch.columns:
+            if column.null_count:
+                raise ValueError("scan.sql gave a plain line a NULL cell")
+        return cells_fail(
+            {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+        )
     finally:
         if enabled:
             gc.enable()
-
-
-def _json_payloads(cells: pa.Array) -> Iterator[bytes]:
-    """JSON arrays of up to `_JSON_ROWS` rows, cut straight from the Arrow string buffer.
-
-    scan.sql ends each plain row's JSON with `,` (and writes '' for other rows), so
-    consecutive rows are already a JSON list body.
-    """
-    if not pa.types.is_string(cells.type):
-        cells = cells.cast(pa.string())
-    if cells.null_count:
-        raise ValueError("scan.sql wrote a NULL cells_json")
-    _, offsets, data = cells.buffers()
-    assert offsets is not None and data is not None
-    ends = memoryview(offsets).cast("i")[cells.offset : cells.offset + len(cells) + 1]
-    body = memoryview(data)
-    for start in range(0, len(cells), _JSON_ROWS):
-        stop = min(start + _JSON_ROWS, len(cells))
-        if ends[stop] > ends[start]:
-            yield b"[" + body[ends[start] : ends[stop] - 1] + b"]"
 
 
 class ScanCheck:
@@ -496,10 +484,11 @@ class ScanCheck:
             for batch in self._batches:
                 if self._stop.is_set():
                     return
-                # In this thread, not the worker processes: shipping the JSON to them cost more
+                # In this thread, not the worker processes: shipping the cells to them cost more
                 # than it saved while DuckDB keeps both cores busy (bench/: 5.9 s -> 5.6 s).
-                for payload in _json_payloads(batch.column(0)):
-                    self._failure = self._failure or _rows_fail(self._columns, payload)
+                if tuple(batch.schema.names) != self._columns:
+                    raise ValueError(f"scan.sql gave the cells of {batch.schema.names}")
+                self._failure = self._failure or _cells_fail(batch)
                 self._rows += batch.num_rows
         except BaseException as exc:
             self._error = exc

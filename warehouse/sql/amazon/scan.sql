@@ -5,13 +5,13 @@
 -- repeats many lines (affiliate-formats.md 1.5; the bench's million lines hold 617k distinct
 -- ones), and each distinct text is then typed, hashed and checked once. Every row comes out
 -- as:
---   cells_json   a plain row's cells as a JSON array plus `,` (pydantic validates it), else '';
+--   cell_<name>  each cell as read, numbers and dates normalised (pydantic validates these);
 --   plain        TRUE when the row is in the plain shape whose typed values below are exactly
 --                what the Python path would make of it (else the Python path decides the row);
 --   copies;
 --   the ledger columns, typed here (LEDGER_ARROW_SCHEMA order, without source_line).
 SELECT
-    CASE WHEN plain THEN to_json([{json_cells}])::VARCHAR || ',' ELSE '' END AS cells_json,
+    {cells},
     plain,
     copies,
     $network AS network,
