@@ -268,7 +268,7 @@ def _load_scanned(
             counts = scanned[0]
             if counts.other_lines:
                 lines = counts.plain_lines + counts.other_lines
-                found = not_plain_rows(report, path, account, lines=lines)
+                found = not_plain_rows(report, path, lines=lines)
                 yield decide_leftovers(found, report, account=account)
 
         def confirm(c: duckdb.DuckDBPyConnection) -> None:
