@@ -102,8 +102,8 @@ class AwinNetwork(PagedNetwork[AwinSettings]):
     max_window_days = MAX_WINDOW_DAYS
 
     def account(self, settings: AwinSettings) -> str:
-        """The publisher id."""
-        return settings.credential("publisher_id")
+        """The account's name (the publisher id is part of the path, not the ledger's account)."""
+        return settings.ledger_account()
 
     def make_client(self, settings: AwinSettings) -> ApiClient:
         """Bearer auth with the personal token."""

@@ -92,7 +92,7 @@ class ApiNetwork(Protocol[S]):
         ...
 
     def account(self, settings: S) -> str:
-        """The ledger `account` value for these settings (SID or publisher id)."""
+        """The ledger `account` value for these settings: the account's name."""
         ...
 
     def pull(
@@ -122,6 +122,7 @@ def settings_client(
         limits=settings.request_limits(),
         secrets=settings.secret_values(),
         credential_settings=settings.secret_setting_names(),
+        login=settings.login_key(),
         clock=clock,
         transport=transport,
     )

@@ -138,8 +138,8 @@ class CJNetwork(PagedNetwork[CJSettings]):
     max_window_days = MAX_WINDOW_DAYS
 
     def account(self, settings: CJSettings) -> str:
-        """The publisher id (forPublishers)."""
-        return settings.credential("publisher_id")
+        """The account's name (the publisher id goes in forPublishers, not the ledger)."""
+        return settings.ledger_account()
 
     def make_client(self, settings: CJSettings) -> ApiClient:
         """Bearer auth with the personal access token."""

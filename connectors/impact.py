@@ -157,8 +157,8 @@ class ImpactNetwork(PagedNetwork[ImpactSettings]):
     max_window_days = MAX_WINDOW_DAYS
 
     def account(self, settings: ImpactSettings) -> str:
-        """The Account SID."""
-        return settings.credential("account_sid")
+        """The account's name (the Account SID is the login, not the ledger's account)."""
+        return settings.ledger_account()
 
     def make_client(self, settings: ImpactSettings) -> ApiClient:
         """Basic auth with the SID and token."""

@@ -110,19 +110,17 @@ def pull_impact_payments(
 ) -> PaymentsPull:
     """Every invoice created from a year before `end` (or `start`, if earlier), and the
     withdrawal settings. A malformed invoice or setting is a reject, not a failure."""
-    account = settings.credential("account_sid")
+    sid, account = settings.credential("account_sid"), settings.ledger_account()
     pull = PaymentsPull("impact", account)
     api = client or make_impact_client(settings)
     try:
         since = min(start, end - INVOICE_LOOKBACK)
-        for number, invoices in fetch_invoices(
-            api, account, since, end, page_size=settings.page_size
-        ):
+        for number, invoices in fetch_invoices(api, sid, since, end, page_size=settings.page_size):
             page = validate_invoices(invoices, account=account, page=number)
             pull.batch.merge(page)
             pull.items_for |= {p.payment_id for p in page.payments}
         try:
-            body = fetch_withdrawal_settings(api, account)
+            body = fetch_withdrawal_settings(api, sid)
             pull.setting = validate_withdrawal_settings(body, account=account)
         except AuthError:
             raise
@@ -203,8 +201,8 @@ def pull_awin_payments(
     """Every payment (newest first), and the breakdowns of those not `settled` (paid payments
     whose items the ledger already holds: they do not change, and Awin allows 20 calls a
     minute). A 403 names the Full Access role the payments API needs."""
-    publisher = settings.credential("publisher_id")
-    pull = PaymentsPull("awin", publisher)
+    publisher, account = settings.credential("publisher_id"), settings.ledger_account()
+    pull = PaymentsPull("awin", account)
     api = client or token_client(settings, network=AWIN)
     explain = _full_access(publisher)
     try:
@@ -219,7 +217,7 @@ def pull_awin_payments(
             prefix = ""
             pages = list(fetch_awin_paged(api, _awin_payments(publisher), "payments"))
         for number, records in pages:
-            pull.batch.merge(validate_awin_payments(records, account=publisher, page=number))
+            pull.batch.merge(validate_awin_payments(records, account=account, page=number))
         for payment in pull.batch.payments:
             if payment.payment_id in settled:
                 continue
@@ -230,7 +228,7 @@ def pull_awin_payments(
             for number, records in fetch_awin_paged(api, path, "breakdowns"):
                 page = validate_awin_breakdowns(
                     records,
-                    account=publisher,
+                    account=account,
                     payment_id=payment.payment_id,
                     first_item=item,
                     page=number,
