@@ -14,9 +14,11 @@ from pydantic import ValidationError
 from connectors import API_NETWORKS
 from connectors import accounts as account_config
 from connectors.accounts import Account, implicit_account
-from connectors.base import ApiNetwork, DateWindow, split_windows
+from connectors.base import DateWindow, split_windows
 from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
+from connectors.stream import Stream
+from flows import pull_loop
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
 from warehouse.load import load_batches, new_run_id, to_columnar
@@ -109,8 +111,8 @@ def record_counts(result: LoadResult) -> str:
     )
 
 
-def connector_for(network: str) -> ApiNetwork[Any]:
-    """The registered API connector of `network`, or a usage error listing the known ones."""
+def connector_for(network: str) -> Stream[Any]:
+    """The declared API stream of `network`, or a usage error listing the known ones."""
     try:
         return API_NETWORKS[network]
     except KeyError:
@@ -245,10 +247,9 @@ def fetch_window(
 ) -> list[ColumnarBatch]:
     """Fetch and validate one window, holding the result as Arrow (the ledger stays closed)."""
     settings = load_settings(network, overrides, account)
-    return [
-        to_columnar(batch)
-        for batch in connector_for(network).pull(settings, window.start, window.end)
-    ]
+    stream = connector_for(network)
+    batches = pull_loop.pull(stream, settings, window.start, window.end)
+    return [to_columnar(batch) for batch in batches]
 
 
 def load_pull(
@@ -286,7 +287,7 @@ def load_pull(
                 run_id=run_id,
                 network=plan.network,
                 account=plan.account,
-                mode="upsert",
+                mode=connector_for(plan.network).disposition,
                 now=now,
                 before_commit=save_cursor,
             )
