@@ -95,6 +95,8 @@ _REDACTED_LOGGERS = (
     "connectors.awin",
     "connectors.cj",
     "connectors.payments",
+    "connectors.stream",
+    "flows.payments_pull",  # logs the payments connectors' errors
     "connectors.amazon.api",
     "httpx",
     "tenacity",

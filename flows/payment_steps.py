@@ -13,8 +13,8 @@ import duckdb
 
 from connectors.accounts import Account
 from connectors.errors import ConnectorError
-from connectors.payments import PAYMENT_SOURCES, pull_payments
 from flows.artifacts import markdown_table
+from flows.payments_pull import PAYMENT_SOURCES, pull_payments
 from warehouse.connection import ledger
 from warehouse.load import new_run_id
 from warehouse.payments import (
