@@ -19,7 +19,15 @@ import httpx
 
 from connectors.base import DateWindow, Page, settings_client, split_windows
 from connectors.errors import PaginationError, ResponseFormatError
-from connectors.http import ApiClient, Clock, CursorTracker, redact, same_origin
+from connectors.http import (
+    ApiClient,
+    BearerAuth,
+    Clock,
+    CursorTracker,
+    RedactedBasicAuth,
+    redact,
+    same_origin,
+)
 from connectors.settings import NetworkSettings
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,31 @@ class Request:
     def method(self) -> str:
         """POST when there is a body to send, else GET."""
         return "GET" if self.body is None else "POST"
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """`Authorization: Bearer <token>`, the token being the named setting (Awin, CJ)."""
+
+    setting: str = "token"
+
+    def __call__(self, settings: NetworkSettings) -> httpx.Auth:
+        """The auth for these settings (the token is registered for redaction)."""
+        return BearerAuth(settings.credential(self.setting))
+
+
+@dataclass(frozen=True)
+class Basic:
+    """HTTP Basic auth from two settings (impact.com: Account SID and auth token)."""
+
+    username: str
+    password: str
+
+    def __call__(self, settings: NetworkSettings) -> httpx.Auth:
+        """The auth for these settings (both values are registered for redaction)."""
+        return RedactedBasicAuth(
+            settings.credential(self.username), settings.credential(self.password)
+        )
 
 
 @dataclass(frozen=True)

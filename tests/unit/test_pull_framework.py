@@ -17,9 +17,10 @@ from pydantic import BaseModel
 from connectors import API_NETWORKS
 from connectors.base import DateWindow
 from connectors.errors import PaginationError, ResponseFormatError, SettingsError
-from connectors.http import BearerAuth, ManualClock
+from connectors.http import ManualClock
 from connectors.settings import CJSettings
 from connectors.stream import (
+    Bearer,
     CursorUntilComplete,
     NextLink,
     PageContext,
@@ -66,7 +67,7 @@ def toy(**declared: Any) -> Stream[CJSettings]:
         "label": "Toy",
         "settings_class": CJSettings,
         "account_setting": "publisher_id",
-        "auth": lambda s: BearerAuth(s.credential("token")),
+        "auth": Bearer("token"),
         "request": toy_request,
         "extract": toy_extract,
         "paginator": NextLink("next"),
