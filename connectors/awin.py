@@ -77,7 +77,7 @@ API: Stream[AwinSettings] = Stream(
     extract=_read_page,
     paginator=SinglePage(),
     raw_model="awin.transaction",
-    primary_key="id",
+    primary_key=("id",),
     # Approvals and declines change a transaction under its id: the last read wins.
     disposition="upsert",
     max_window_days=MAX_WINDOW_DAYS,

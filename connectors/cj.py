@@ -111,7 +111,7 @@ API: Stream[CJSettings] = Stream(
     extract=_read_page,
     paginator=CursorUntilComplete("maxCommissionId", complete="payloadComplete"),
     raw_model="cj.commission",
-    primary_key="commissionId",
+    primary_key=("commissionId",),
     # A commission never changes: a correction is a new commissionId (originalActionId points
     # back), so every new id inserts; one read twice is unchanged.
     disposition="upsert",

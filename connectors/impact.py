@@ -101,7 +101,7 @@ API: Stream[ImpactSettings] = Stream(
     # The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
     paginator=NextLink("@nextpageuri", label="@page"),
     raw_model="impact.action",
-    primary_key="Id",
+    primary_key=("Id",),
     # Actions change (state, payout) under the same Id: the last read wins.
     disposition="upsert",
     max_window_days=MAX_WINDOW_DAYS,
