@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from schemas.validation import (
 from warehouse import sql
 from warehouse.publish import begin_load, discard_load, publish_load
 from warehouse.runs import LoadResult as LoadResult  # re-exported for the load's callers
+from warehouse.runs import new_run_id as new_run_id  # re-exported: run ids are the runs' own
 from warehouse.runs import utc_now as utc_now
 from warehouse.tuning import Tuning
 
@@ -91,11 +91,6 @@ class Slice:
     account: str
     period_start: date
     period_end: date
-
-
-def new_run_id() -> str:
-    """A fresh run id for work that does not run under a Prefect flow run."""
-    return uuid.uuid4().hex
 
 
 def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:
