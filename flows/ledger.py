@@ -27,6 +27,7 @@ from schemas.networks import AMAZON
 from warehouse.connection import ledger, resolve_db_path
 
 if TYPE_CHECKING:
+    from connectors.accounts import Account
     from connectors.amazon import ReportFile
     from connectors.base import DateWindow
     from flows.amazon_validation import StartMethod
@@ -200,26 +201,23 @@ class Ledger:
         since: date | None = None,
         until: date | None = None,
         on_window: Callable[[DateWindow, int], None] | None = None,
+        account: Account | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> PullSummary:
-        """Pull one API network in-process: plan, fetch every window, load once with the
-        cursor, then the network's payments. A refused fetch changes nothing."""
-        from connectors.errors import ConnectorError
-        from warehouse.runs import new_run_id
+        """Pull one API account in-process (the CLI; a flow runs the steps below as tasks):
+        plan, fetch every window, load once with the cursor, then the network's payments. A
+        refused fetch changes nothing."""
+        from flows import pull_steps
 
-        plan = self.plan_pull(network, since=since, until=until)
-        run_id = new_run_id()
-        fetched: list[ColumnarBatch] = []
-        try:
-            for window in plan.windows:
-                batches = self.fetch_window(network, window)
-                fetched += batches
-                if on_window is not None:
-                    on_window(window, sum(b.records_read for b in batches))
-        except ConnectorError as error:
-            return self.record_failed_pull(plan, error, run_id=run_id)
-        summary = self.load_pull(plan, fetched, run_id=run_id)
-        summary.payments = self.pull_payments(plan)
-        return summary
+        return pull_steps.pull(
+            network,
+            db=self.db,
+            since=since,
+            until=until,
+            on_window=on_window,
+            account=account,
+            overrides=overrides,
+        )
 
     def plan_pull(
         self,
@@ -228,6 +226,7 @@ class Ledger:
         since: date | None = None,
         until: date | None = None,
         overrides: Mapping[str, Any] | None = None,
+        account: Account | None = None,
     ) -> PullPlan:
         """The windows to fetch: from `since`, else the saved cursor minus the lookback."""
         from flows import pull_steps
@@ -235,17 +234,25 @@ class Ledger:
         # Planning reads the cursor from a writable connection (it migrates a new file).
         with self.writing():
             return pull_steps.plan_pull(
-                network, db=self.db, since=since, until=until, overrides=overrides
+                network,
+                db=self.db,
+                since=since,
+                until=until,
+                overrides=overrides,
+                account=account,
             )
 
     @staticmethod
     def fetch_window(
-        network: str, window: DateWindow, overrides: Mapping[str, Any] | None = None
+        network: str,
+        window: DateWindow,
+        overrides: Mapping[str, Any] | None = None,
+        account: Account | None = None,
     ) -> list[ColumnarBatch]:
         """Fetch and validate one window (the ledger stays closed)."""
         from flows import pull_steps
 
-        return pull_steps.fetch_window(network, window, overrides)
+        return pull_steps.fetch_window(network, window, overrides, account)
 
     def load_pull(
         self,
@@ -285,6 +292,7 @@ class Ledger:
         *,
         overrides: Mapping[str, Any] | None = None,
         flow_run_id: str | None = None,
+        account: Account | None = None,
     ) -> PaymentsSummary | None:
         """Pull and load the network's payments over the plan's range (None: it has none)."""
         from flows import payment_steps
@@ -297,6 +305,7 @@ class Ledger:
             overrides=overrides,
             flow_run_id=flow_run_id,
             writing=self.writing,
+            account=account,
         )
 
     # --- reading (`passive tally`, `passive rejects`) ---------------------------------------
