@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from connectors import API_NETWORKS
-from connectors.base import ApiNetwork, DateWindow, split_windows
+from connectors.base import DateWindow, split_windows
 from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
+from connectors.stream import Stream
+from flows import pull_loop
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
 from warehouse.load import load_batches, new_run_id, to_columnar
@@ -106,8 +108,8 @@ def record_counts(result: LoadResult) -> str:
     )
 
 
-def connector_for(network: str) -> ApiNetwork[Any]:
-    """The registered API connector of `network`, or a usage error listing the known ones."""
+def connector_for(network: str) -> Stream[Any]:
+    """The declared API stream of `network`, or a usage error listing the known ones."""
     try:
         return API_NETWORKS[network]
     except KeyError:
@@ -198,10 +200,9 @@ def fetch_window(
 ) -> list[ColumnarBatch]:
     """Fetch and validate one window, holding the result as Arrow (the ledger stays closed)."""
     settings = load_settings(network, overrides)
-    return [
-        to_columnar(batch)
-        for batch in connector_for(network).pull(settings, window.start, window.end)
-    ]
+    stream = connector_for(network)
+    batches = pull_loop.pull(stream, settings, window.start, window.end)
+    return [to_columnar(batch) for batch in batches]
 
 
 def load_pull(
@@ -239,7 +240,7 @@ def load_pull(
                 run_id=run_id,
                 network=plan.network,
                 account=plan.account,
-                mode="upsert",
+                mode=connector_for(plan.network).disposition,
                 now=now,
                 before_commit=save_cursor,
             )

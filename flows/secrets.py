@@ -20,7 +20,7 @@ def secret_networks() -> list[str]:
 def settings_class(network: str) -> type[NetworkSettings]:
     """The settings class of a network with credentials, or a usage error naming the known."""
     if network == AMAZON:
-        # The Creators API pulls report files, not windows of records: not an ApiNetwork.
+        # The Creators API pulls report files, not windows of records: not a declared Stream.
         return AmazonSettings
     try:
         return API_NETWORKS[network].settings_class

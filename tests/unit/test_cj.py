@@ -16,6 +16,7 @@ from connectors.base import DateWindow, token_client
 from connectors.cj import API, NETWORK, build_query, fetch_commissions
 from connectors.http import ApiError, ManualClock, PaginationError, ResponseFormatError
 from connectors.settings import CJSettings
+from flows import pull_loop
 from schemas.cj import CJCommission, to_commission_line, validate_page
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cj"
@@ -124,7 +125,9 @@ def test_pull_splits_into_windows_of_at_most_31_days_and_numbers_pages_across_th
     broken["data"]["publisherCommissions"]["records"][0]["actionStatus"] = "bogus"
     handler, seen = serve(load("commissions_page1.json"), complete, complete, broken)
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    batches = list(API.pull(settings(), start, start + timedelta(days=63), client=client(handler)))
+    batches = list(
+        pull_loop.pull(API, settings(), start, start + timedelta(days=63), client=client(handler))
+    )
     assert len(seen) == 4 and len(batches) == 4
     spans = [
         re.findall(r'PostingDate: "([^"]+)"', query_of(r))
