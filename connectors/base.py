@@ -95,6 +95,7 @@ def settings_client(
         limits=settings.request_limits(),
         secrets=settings.secret_values(),
         credential_settings=settings.secret_setting_names(),
+        login=settings.login_key(),
         clock=clock,
         transport=transport,
     )

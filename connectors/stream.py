@@ -196,7 +196,7 @@ class Stream(Generic[S]):
     name: str  # the ledger's `network` value and the registry key
     label: str  # how messages name the network ("impact.com")
     settings_class: type[S]
-    account_setting: str  # the credential that is the ledger `account` (SID, publisher id)
+    account_setting: str  # the credential naming the login's account (SID, publisher id)
     auth: Callable[[S], httpx.Auth]
     request: Callable[[S, DateWindow, str | None, str], Request]
     extract: Callable[[Any, PageContext], tuple[list[Any], Mapping[str, Any]]]
@@ -213,8 +213,9 @@ class Stream(Generic[S]):
         return f"Stream(name={self.name!r})"
 
     def account(self, settings: S) -> str:
-        """The ledger `account` value for these settings."""
-        return settings.credential(self.account_setting)
+        """The ledger `account` value for these settings: the account's name (passive.toml's,
+        else the network's), never the login's id, which `account_setting` names."""
+        return settings.ledger_account()
 
     def make_client(
         self,

@@ -218,4 +218,5 @@ def test_default_settings_follow_the_documented_limits():
     loaded = settings()
     assert (loaded.lookback_days, loaded.max_window_days) == (62, 31)
     assert CJSettings.model_fields["base_url"].default == "https://commissions.api.cj.com"
-    assert API.account(loaded) == PUBLISHER
+    # Without passive.toml the ledger's account is the network's name (issue 16).
+    assert (API.account(loaded), loaded.publisher_id) == ("cj", PUBLISHER)

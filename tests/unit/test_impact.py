@@ -192,7 +192,8 @@ def test_settings_read_prefixed_env_vars_and_hide_the_token(monkeypatch):
         20000,
         1000,
     )
-    assert API.account(loaded) == "IRenv"
+    # Without passive.toml the ledger's account is the network's name, not the SID (issue 16).
+    assert API.account(loaded) == "impact"
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import httpx
 from connectors.awin import NETWORK as AWIN
 from connectors.base import token_client
 from connectors.http import ManualClock
-from connectors.payments import AWIN_LIMIT, pull_awin_payments
+from connectors.payments import AWIN_LIMIT
 from connectors.settings import AwinSettings
+from flows.payments_pull import pull_awin_payments
 
 TOKEN, PUBLISHER = "awin-personal-token-abcdef123456", "77777"
 
