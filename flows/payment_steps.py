@@ -11,9 +11,10 @@ from typing import Any
 
 import duckdb
 
+from connectors.accounts import Account
 from connectors.errors import ConnectorError
-from connectors.payments import PAYMENT_SOURCES, pull_payments
 from flows.artifacts import markdown_table
+from flows.payments_pull import PAYMENT_SOURCES, pull_payments
 from warehouse.connection import ledger
 from warehouse.load import new_run_id
 from warehouse.payments import (
@@ -25,8 +26,6 @@ from warehouse.payments import (
     settled_payments,
 )
 from warehouse.runs import LoadResult, RunInfo, finish_run, start_run
-
-FORECAST_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ def pull_and_load_payments(
     overrides: Mapping[str, Any] | None = None,
     flow_run_id: str | None = None,
     writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    account: Account | None = None,
 ) -> PaymentsSummary | None:
     """Pull a network's payments (None if it has none) and load them as one run; a connector
     error is recorded as a failed run and returned, not raised: the lines already loaded stand.
@@ -73,21 +73,21 @@ def pull_and_load_payments(
         return None
     from flows.pull_steps import connector_for, load_settings
 
-    settings = load_settings(network, overrides)
-    account = connector_for(network).account(settings)
+    settings = load_settings(network, overrides, account)
+    name = connector_for(network).account(settings)
     run_id = new_run_id()
     run = RunInfo(
         run_id=run_id,
         source="api",
         network=network,
-        account=account,
+        account=name,
         file_name="payments",
         window_start=start.date(),
         window_end=end.date(),
         flow_run_id=flow_run_id,
     )
     with writing(), ledger(db) as con:
-        settled = settled_payments(con, network=network, account=account)
+        settled = settled_payments(con, network=network, account=name)
     try:
         pulled = pull_payments(network, settings, start=start, end=end, settled=settled)
     except ConnectorError as error:
@@ -132,9 +132,7 @@ DIFFERENCE_COLUMNS = (
 OVERDUE_COLUMNS = ("network", "account", "currency", "lines", "amount", "most_days")
 
 
-def forecast(
-    db: str | Path | None, *, as_of: date | None = None, months: int = FORECAST_MONTHS
-) -> Rows:
+def forecast(db: str | Path | None, *, months: int, as_of: date | None = None) -> Rows:
     """Money expected per month (this month and the next ones), network and currency: firm
     (approved lines) and likely (approved plus pending discounted by the reversal rate)."""
     with ledger(db, read_only=True) as con:

@@ -1,10 +1,15 @@
-"""Network credentials as Prefect Secret blocks (`passive-<network>-<field>`), else env / .env."""
+"""Account credentials as Prefect Secret blocks (`passive-<account>-<field>`), else env / .env.
+
+Without passive.toml an API network's one account is named after it, so its blocks are
+`passive-impact-auth-token` and so on, as before named accounts existed.
+"""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 from connectors import API_NETWORKS
+from connectors.accounts import Account, implicit_account
 from connectors.settings import AmazonSettings, NetworkSettings
 from flows.pull_steps import PullInputError, secret_block_name
 from schemas.networks import AMAZON
@@ -20,7 +25,7 @@ def secret_networks() -> list[str]:
 def settings_class(network: str) -> type[NetworkSettings]:
     """The settings class of a network with credentials, or a usage error naming the known."""
     if network == AMAZON:
-        # The Creators API pulls report files, not windows of records: not an ApiNetwork.
+        # The Creators API pulls report files, not windows of records: not a declared Stream.
         return AmazonSettings
     try:
         return API_NETWORKS[network].settings_class
@@ -34,9 +39,9 @@ def credential_fields(network: str) -> tuple[str, ...]:
     return tuple(settings_class(network).credential_fields)
 
 
-def block_name(network: str, field: str) -> str:
-    """The Secret block holding one setting: passive-impact-auth-token."""
-    return secret_block_name(network, field)
+def block_name(owner: str, field: str) -> str:
+    """The Secret block holding one setting of an account: passive-impact-auth-token."""
+    return secret_block_name(owner, field)
 
 
 def read_secret(name: str) -> str | None:
@@ -53,11 +58,13 @@ def read_secret(name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def secret_overrides(network: str) -> dict[str, Any]:
-    """Settings found in Secret blocks, to pass over the environment's (blocks win)."""
+def secret_overrides(network: str, account: Account | None = None) -> dict[str, Any]:
+    """An account's settings found in Secret blocks, to pass over the environment's (blocks
+    win); `account` defaults to the one named after the network."""
+    account = account or implicit_account(network)
     found: dict[str, Any] = {}
     for field in credential_fields(network):
-        value = read_secret(block_name(network, field))
+        value = read_secret(block_name(account.owner(field), field))
         if value:
             found[field] = value
     return found
@@ -70,9 +77,8 @@ def store_secret(name: str, value: str) -> None:
     Secret(value=value).save(name, overwrite=True)
 
 
-def stored_blocks(network: str) -> dict[str, bool]:
-    """Which of a network's Secret blocks exist (block name -> exists); values stay unread."""
-    return {
-        block_name(network, field): read_secret(block_name(network, field)) is not None
-        for field in credential_fields(network)
-    }
+def stored_blocks(network: str, account: Account | None = None) -> dict[str, bool]:
+    """Which of an account's Secret blocks exist (block name -> exists); values stay unread."""
+    account = account or implicit_account(network)
+    names = [block_name(account.owner(field), field) for field in credential_fields(network)]
+    return {name: read_secret(name) is not None for name in names}
