@@ -543,7 +543,7 @@ def serve(
     from flows.deployments import PREFECT_YAML
     from flows.serve import ServeError, default_home
     from flows.serve import serve as run_serve
-    from warehouse.connection import resolve_db_path
+    from warehouse.connection import absolute_ledger
 
     overrides: dict[str, Any] = {
         "inbox": str(inbox) if inbox else None,
@@ -558,7 +558,7 @@ def serve(
             host=host,
             port=port,
             api_url=configured.rstrip("/") if configured else None,
-            db=resolve_db_path(db).expanduser().resolve(),
+            db=Path(absolute_ledger(db)),
             overrides=overrides,
             prefect_file=prefect_file or PREFECT_YAML,
             say=lambda text: err.print(text, highlight=False, soft_wrap=True),
