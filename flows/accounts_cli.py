@@ -133,6 +133,27 @@ def credential_sources(account: Any, blocks: dict[str, bool] | None) -> str:
     return "; ".join(parts)
 
 
+def fans_out(
+    network: str | None, account: str | None, every: bool, config: Path | None
+) -> bool:
+    """Whether `pull` goes over accounts (one line each) rather than the one account of
+    before passive.toml: so, without passive.toml, `pull impact` prints what it always did."""
+    from flows.pull_steps import PullInputError, load_accounts
+
+    if every or network is None:
+        return True
+    try:
+        found = load_accounts(config)
+    except PullInputError as error:
+        raise fail(str(error)) from None
+    if found.path is None:
+        return network != "amazon" and account not in (None, network)
+    if network == "amazon" and account is not None:
+        # A store of passive.toml, or else one named on the command line with --marketplace.
+        return found.named(account) is not None
+    return True
+
+
 def pull_accounts_command(
     *,
     network: str | None,
