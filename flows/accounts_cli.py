@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
+from flows.options import DbOption, FormatOption
 from flows.output import emit, fail
 
 out = console()
@@ -25,17 +26,12 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.",
-                 show_default=False),
-]  # fmt: skip
 
 
 def accounts(
     config: ConfigOption = None,
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    fmt: FormatOption = "table",
 ) -> None:
     """List every account: its network, where its credentials come from, and its last pull.
 
