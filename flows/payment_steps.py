@@ -27,8 +27,6 @@ from warehouse.payments import (
 )
 from warehouse.runs import LoadResult, RunInfo, finish_run, start_run
 
-FORECAST_MONTHS = 6
-
 
 @dataclass(frozen=True)
 class PaymentsSummary:
@@ -134,9 +132,7 @@ DIFFERENCE_COLUMNS = (
 OVERDUE_COLUMNS = ("network", "account", "currency", "lines", "amount", "most_days")
 
 
-def forecast(
-    db: str | Path | None, *, as_of: date | None = None, months: int = FORECAST_MONTHS
-) -> Rows:
+def forecast(db: str | Path | None, *, months: int, as_of: date | None = None) -> Rows:
     """Money expected per month (this month and the next ones), network and currency: firm
     (approved lines) and likely (approved plus pending discounted by the reversal rate)."""
     with ledger(db, read_only=True) as con:

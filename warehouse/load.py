@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from warehouse.publish import (
     transaction,
 )
 from warehouse.runs import LoadResult as LoadResult  # re-exported for the load's callers
+from warehouse.runs import new_run_id as new_run_id  # re-exported: run ids are the runs' own
 from warehouse.runs import utc_now as utc_now
 from warehouse.tuning import Tuning
 
@@ -104,11 +104,6 @@ class Slice:
     account: str
     period_start: date
     period_end: date
-
-
-def new_run_id() -> str:
-    """A fresh run id for work that does not run under a Prefect flow run."""
-    return uuid.uuid4().hex
 
 
 def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:

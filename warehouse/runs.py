@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -173,3 +174,8 @@ def set_cursor(
         run_id=run_id,
         now=utc_now(),
     )
+
+
+def new_run_id() -> str:
+    """A fresh run id for work that does not run under a Prefect flow run."""
+    return uuid.uuid4().hex

@@ -12,6 +12,8 @@ import duckdb
 from warehouse import sql
 
 TallyBy = Literal["month", "day", "network", "account", "tracking-id"]
+# Which day's ECB rate converts a line in a one-currency tally (warehouse/fx.py tally_in).
+Basis = Literal["event", "month-end"]
 # --by -> (columns the ledger is scanned by, the output columns made from them)
 GROUPS: dict[str, tuple[str, str]] = {
     "month": ("event_date", "CAST(date_trunc('month', event_date) AS DATE) AS month"),
