@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
-
 from connectors.base import DateWindow, Page
-from connectors.http import ApiClient, BearerAuth, ResponseFormatError, redact
+from connectors.http import ApiClient, ResponseFormatError, redact
 from connectors.settings import AwinSettings
-from connectors.stream import PageContext, Request, SinglePage, Stream
+from connectors.stream import Bearer, PageContext, Request, SinglePage, Stream
 
 NETWORK = "awin"
 TRANSACTIONS_PATH = "/publishers/{publisher_id}/transactions/"
@@ -68,21 +66,18 @@ def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     return body, {}
 
 
-def _auth(settings: AwinSettings) -> httpx.Auth:
-    return BearerAuth(settings.credential("token"))
-
 
 API: Stream[AwinSettings] = Stream(
     name=NETWORK,
     label="Awin",
     settings_class=AwinSettings,
     account_setting="publisher_id",
-    auth=_auth,
+    auth=Bearer("token"),
     request=_request,
     extract=_read_page,
     paginator=SinglePage(),
     raw_model="awin.transaction",
-    primary_key="id",
+    primary_key=("id",),
     # Approvals and declines change a transaction under its id: the last read wins.
     disposition="upsert",
     max_window_days=MAX_WINDOW_DAYS,

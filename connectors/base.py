@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from connectors.http import ApiClient, BearerAuth, Clock, make_client
+from connectors.http import ApiClient, Clock, make_client
 from connectors.settings import NetworkSettings
 
 
@@ -96,24 +96,6 @@ def settings_client(
         secrets=settings.secret_values(),
         credential_settings=settings.secret_setting_names(),
         login=settings.login_key(),
-        clock=clock,
-        transport=transport,
-    )
-
-
-def token_client(
-    settings: NetworkSettings,
-    *,
-    network: str,
-    clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
-) -> ApiClient:
-    """An ApiClient sending `Authorization: Bearer <token>` (Awin: not the legacy accessToken
-    query; CJ: its personal access token), the token being the settings' `token`."""
-    return settings_client(
-        settings,
-        network=network,
-        auth=BearerAuth(settings.credential("token")),
         clock=clock,
         transport=transport,
     )

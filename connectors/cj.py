@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from connectors.base import DateWindow, Page
-from connectors.http import ApiClient, ApiError, BearerAuth, ResponseFormatError
+from connectors.http import ApiClient, ApiError, ResponseFormatError
 from connectors.settings import CJSettings
-from connectors.stream import CursorUntilComplete, PageContext, Request, Stream
+from connectors.stream import Bearer, CursorUntilComplete, PageContext, Request, Stream
 
 NETWORK = "cj"
 QUERY_PATH = "/query"
@@ -102,21 +100,18 @@ def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     return envelope["records"], envelope
 
 
-def _auth(settings: CJSettings) -> httpx.Auth:
-    return BearerAuth(settings.credential("token"))
-
 
 API: Stream[CJSettings] = Stream(
     name=NETWORK,
     label="CJ",
     settings_class=CJSettings,
     account_setting="publisher_id",
-    auth=_auth,
+    auth=Bearer("token"),
     request=_request,
     extract=_read_page,
     paginator=CursorUntilComplete("maxCommissionId", complete="payloadComplete"),
     raw_model="cj.commission",
-    primary_key="commissionId",
+    primary_key=("commissionId",),
     # A commission never changes: a correction is a new commissionId (originalActionId points
     # back), so every new id inserts; one read twice is unchanged.
     disposition="upsert",

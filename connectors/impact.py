@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from connectors.base import DateWindow, Page
-from connectors.http import ApiClient, Clock, RedactedBasicAuth, ResponseFormatError, redact
+from connectors.http import ApiClient, Clock, ResponseFormatError, redact
 from connectors.settings import ImpactSettings
-from connectors.stream import NextLink, PageContext, PageReader, Request, Stream
+from connectors.stream import Basic, NextLink, PageContext, PageReader, Request, Stream
 
 NETWORK = "impact"
 ACTIONS_PATH = "/Mediapartners/{account_sid}/Actions"
@@ -89,22 +89,19 @@ def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     return records, body
 
 
-def _auth(settings: ImpactSettings) -> httpx.Auth:
-    return RedactedBasicAuth(settings.credential("account_sid"), settings.credential("auth_token"))
-
 
 API: Stream[ImpactSettings] = Stream(
     name=NETWORK,
     label="impact.com",
     settings_class=ImpactSettings,
     account_setting="account_sid",
-    auth=_auth,
+    auth=Basic("account_sid", "auth_token"),
     request=_request,
     extract=_read_page,
     # The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
     paginator=NextLink("@nextpageuri", label="@page"),
     raw_model="impact.action",
-    primary_key="Id",
+    primary_key=("Id",),
     # Actions change (state, payout) under the same Id: the last read wins.
     disposition="upsert",
     max_window_days=MAX_WINDOW_DAYS,

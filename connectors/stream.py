@@ -13,22 +13,27 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
 from connectors.base import DateWindow, Page, settings_client, split_windows
 from connectors.errors import PaginationError, ResponseFormatError
-from connectors.http import ApiClient, Clock, CursorTracker, redact, same_origin
+from connectors.http import (
+    ApiClient,
+    BearerAuth,
+    Clock,
+    CursorTracker,
+    RedactedBasicAuth,
+    redact,
+    same_origin,
+)
 from connectors.settings import NetworkSettings
+from connectors.source import Source
 
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=NetworkSettings)
-
-Disposition = Literal["upsert", "replace_slice"]
-"""How the warehouse loads a pull (warehouse.load): upsert by the ledger key, or replace the
-whole slice the input covers (report files)."""
 
 PageReader = Callable[[bytes], tuple[Sized, Mapping[str, Any]] | None]
 """A schema's one-pass reader of an answer's bytes: the records as it validated them and the
@@ -48,6 +53,31 @@ class Request:
     def method(self) -> str:
         """POST when there is a body to send, else GET."""
         return "GET" if self.body is None else "POST"
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """`Authorization: Bearer <token>`, the token being the named setting (Awin, CJ)."""
+
+    setting: str = "token"
+
+    def __call__(self, settings: NetworkSettings) -> httpx.Auth:
+        """The auth for these settings (the token is registered for redaction)."""
+        return BearerAuth(settings.credential(self.setting))
+
+
+@dataclass(frozen=True)
+class Basic:
+    """HTTP Basic auth from two settings (impact.com: Account SID and auth token)."""
+
+    username: str
+    password: str
+
+    def __call__(self, settings: NetworkSettings) -> httpx.Auth:
+        """The auth for these settings (both values are registered for redaction)."""
+        return RedactedBasicAuth(
+            settings.credential(self.username), settings.credential(self.password)
+        )
 
 
 @dataclass(frozen=True)
@@ -181,29 +211,24 @@ class _CursorRun:
         return self._cursors.advance(str(cursor))
 
 
-@dataclass(frozen=True)
-class Stream(Generic[S]):
-    """One API network's commission stream, declared.
+@dataclass(frozen=True, kw_only=True)
+class Stream(Source, Generic[S]):
+    """One API network's commission stream, declared: a Source and how it is fetched.
 
     `request(settings, window, token, partition)` builds the first request of a window (token
     None) and each next one from the paginator's token; `extract(body, at)` reads a decoded
     answer into its raw records and the envelope fields the paginator reads, raising a
     ResponseFormatError that says what was expected. `partitions` are passes over every
     window (Awin's two date types); when there are several the pull keeps the last read of
-    each line. `primary_key` is the raw field that becomes the ledger's line_id.
+    each line. The `primary_key` field's value becomes the ledger's line_id.
     """
 
-    name: str  # the ledger's `network` value and the registry key
-    label: str  # how messages name the network ("impact.com")
     settings_class: type[S]
     account_setting: str  # the credential naming the login's account (SID, publisher id)
     auth: Callable[[S], httpx.Auth]
     request: Callable[[S, DateWindow, str | None, str], Request]
     extract: Callable[[Any, PageContext], tuple[list[Any], Mapping[str, Any]]]
     paginator: Paginator
-    raw_model: str  # the key of its schema in schemas.raw_models
-    primary_key: str
-    disposition: Disposition
     max_window_days: int  # the API's own limit; settings may only narrow it
     max_history: timedelta | None = None  # how far back the API lets a pull start
     partitions: tuple[str, ...] = ("",)

@@ -13,6 +13,7 @@ import duckdb
 
 from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches
 from connectors.amazon.plain_file import scan_source
+from connectors.amazon.source import SOURCE
 from flows.amazon_validation import ValidationWorkers, decide_leftovers, validate_earnings_stream
 from flows.ingest_summary import (
     IngestSummary,
@@ -290,7 +291,7 @@ def _load_batches(
         run_id=run_id,
         network=AMAZON,
         account=account,
-        mode="replace_slice",
+        mode=SOURCE.disposition,
         replace=Slice(AMAZON, account, report.period_start, report.period_end),
         on_batch=count,
         before_commit=remember_file,

@@ -51,11 +51,17 @@ class RawModel:
     validate_read: ReadValidator | None = None
 
 
-# name -> the module whose RAW_MODELS holds it; a new network adds its entries here.
+# name -> the module whose RAW_MODELS holds it; a new API network adds its entries here.
 _MODULES = {
     "impact.action": "schemas.impact",
     "awin.transaction": "schemas.awin",
     "cj.commission": "schemas.cj",
+}
+# Sources validated by their own path, not page by page (report files, rates files): name ->
+# module and model class.
+_FILE_MODELS = {
+    "amazon.earnings": ("schemas.amazon", "AmazonEarningsRow"),
+    "ecb.fixing": ("schemas.fx", "FxFixing"),
 }
 
 
@@ -65,11 +71,22 @@ def raw_model(name: str) -> RawModel:
         module = _MODULES[name]
     except KeyError:
         known = ", ".join(sorted(_MODULES))
+        if name in _FILE_MODELS:
+            raise LookupError(f"{name!r} is validated by its own path, not page by page") from None
         raise LookupError(f"no raw model {name!r} in schemas.raw_models (known: {known})") from None
     models: dict[str, RawModel] = import_module(module).RAW_MODELS
     return models[name]
 
 
+def model_class(name: str) -> type[BaseModel]:
+    """The raw model class registered under `name`, for any declared source."""
+    if name in _FILE_MODELS:
+        module, attribute = _FILE_MODELS[name]
+        model: type[BaseModel] = getattr(import_module(module), attribute)
+        return model
+    return raw_model(name).model
+
+
 def raw_model_names() -> tuple[str, ...]:
     """Every registered name, sorted."""
-    return tuple(sorted(_MODULES))
+    return tuple(sorted((*_MODULES, *_FILE_MODELS)))

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.awin import API, NETWORK, fetch_transactions
-from connectors.base import DateWindow, token_client
+from connectors.awin import API, fetch_transactions
+from connectors.base import DateWindow
 from connectors.http import AuthError, ManualClock, ResponseFormatError, SettingsError
 from connectors.settings import AwinSettings
 from flows import pull_loop
@@ -49,9 +49,7 @@ def serve(*bodies: bytes | httpx.Response) -> tuple[Callable, list[httpx.Request
 
 
 def client(handler):
-    return token_client(
-        settings(), network=NETWORK, clock=ManualClock(), transport=httpx.MockTransport(handler)
-    )
+    return API.make_client(settings(), clock=ManualClock(), transport=httpx.MockTransport(handler))
 
 
 def test_pull_sends_documented_path_params_and_bearer_header_for_both_date_types():

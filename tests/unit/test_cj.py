@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.base import DateWindow, token_client
-from connectors.cj import API, NETWORK, build_query, fetch_commissions
+from connectors.base import DateWindow
+from connectors.cj import API, build_query, fetch_commissions
 from connectors.http import ApiError, ManualClock, PaginationError, ResponseFormatError
 from connectors.settings import CJSettings
 from flows import pull_loop
@@ -46,9 +46,7 @@ def serve(*bodies: object) -> tuple[Callable, list[httpx.Request]]:
 
 
 def client(handler):
-    return token_client(
-        settings(), network=NETWORK, clock=ManualClock(), transport=httpx.MockTransport(handler)
-    )
+    return API.make_client(settings(), clock=ManualClock(), transport=httpx.MockTransport(handler))
 
 
 def query_of(request: httpx.Request) -> str:

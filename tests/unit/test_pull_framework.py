@@ -8,18 +8,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import httpx
 import pytest
 from pydantic import BaseModel
 
 from connectors import API_NETWORKS
+from connectors.amazon.source import SOURCE as AMAZON
 from connectors.base import DateWindow
+from connectors.ecb import SOURCE as ECB
 from connectors.errors import PaginationError, ResponseFormatError, SettingsError
-from connectors.http import BearerAuth, ManualClock
+from connectors.http import ManualClock
 from connectors.settings import CJSettings
+from connectors.source import Disposition
 from connectors.stream import (
+    Bearer,
     CursorUntilComplete,
     NextLink,
     PageContext,
@@ -28,8 +32,9 @@ from connectors.stream import (
     Stream,
 )
 from flows import pull_loop
-from schemas.raw_models import RawModel, raw_model, raw_model_names
+from schemas.raw_models import RawModel, model_class, raw_model, raw_model_names
 from schemas.validation import ValidatedBatch
+from warehouse.load import load_batches
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -66,12 +71,12 @@ def toy(**declared: Any) -> Stream[CJSettings]:
         "label": "Toy",
         "settings_class": CJSettings,
         "account_setting": "publisher_id",
-        "auth": lambda s: BearerAuth(s.credential("token")),
+        "auth": Bearer("token"),
         "request": toy_request,
         "extract": toy_extract,
         "paginator": NextLink("next"),
         "raw_model": "toy.item",
-        "primary_key": "key",
+        "primary_key": ("key",),
         "disposition": "upsert",
         "max_window_days": 10,
     }
@@ -291,11 +296,28 @@ def test_every_declared_stream_names_a_registered_raw_model_whose_key_is_the_lin
     for name, stream in API_NETWORKS.items():
         model = raw_model(stream.raw_model)
         record = _first_record(name)
-        assert stream.primary_key in record
+        (key,) = stream.primary_key
         fields = {f.alias or n for n, f in model.model.model_fields.items()}
-        assert stream.primary_key in fields and model.model.model_validate(record)
+        assert key in record and key in fields and model.model.model_validate(record)
         (line,) = model.validate([record], account="acct", page=1).lines
-        assert (line.network, line.line_id) == (name, str(record[stream.primary_key]).strip())
+        assert (line.network, line.line_id) == (name, str(record[key]).strip())
+
+
+def test_every_declared_source_names_a_model_holding_its_key_and_loads_as_it_declares():
+    sources = [*API_NETWORKS.values(), AMAZON, ECB]
+    assert sorted(s.raw_model for s in sources) == sorted(raw_model_names())
+    for source in sources:
+        model = model_class(source.raw_model)
+        fields = {f.alias or n for n, f in model.model_fields.items()}
+        assert set(source.primary_key) <= fields, source.name
+    # The dispositions are the warehouse's load modes.
+    assert set(get_args(Disposition)) == set(get_args(get_type_hints(load_batches)["mode"]))
+    assert (AMAZON.disposition, ECB.disposition) == ("replace_slice", "upsert")
+
+
+def test_an_upsert_source_without_a_primary_key_is_refused():
+    with pytest.raises(ValueError, match="toy: an upsert source must declare its primary key"):
+        toy(primary_key=())
 
 
 def test_an_unknown_raw_model_name_is_a_lookup_error_listing_the_known_ones():
