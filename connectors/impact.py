@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,19 +57,25 @@ def fetch_actions(
     return API.pages(client, settings, window, read=read)
 
 
-def _request(
-    settings: ImpactSettings, window: DateWindow, next_uri: str | None, partition: str
-) -> Request:
-    if next_uri is not None:
-        return Request(next_uri)  # the link carries every parameter
-    return Request(
-        ACTIONS_PATH.format(account_sid=settings.credential("account_sid")),
-        params={
-            "StartDate": format_date(window.start),
-            "EndDate": format_date(window.end),
-            "PageSize": settings.page_size,
-        },
-    )
+def dated_requests(path: str) -> Callable[[ImpactSettings, DateWindow, str | None, str], Request]:
+    """The requests of an impact.com listing by date (`path` holds `{account_sid}`): the
+    window's StartDate, EndDate and PageSize, then each @nextpageuri as it was given."""
+
+    def request(
+        settings: ImpactSettings, window: DateWindow, next_uri: str | None, partition: str
+    ) -> Request:
+        if next_uri is not None:
+            return Request(next_uri)  # the link carries every parameter
+        return Request(
+            path.format(account_sid=settings.credential("account_sid")),
+            params={
+                "StartDate": format_date(window.start),
+                "EndDate": format_date(window.end),
+                "PageSize": settings.page_size,
+            },
+        )
+
+    return request
 
 
 def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
@@ -96,7 +102,7 @@ API: Stream[ImpactSettings] = Stream(
     settings_class=ImpactSettings,
     account_setting="account_sid",
     auth=Basic("account_sid", "auth_token"),
-    request=_request,
+    request=dated_requests(ACTIONS_PATH),
     extract=_read_page,
     # The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
     paginator=NextLink("@nextpageuri", label="@page"),

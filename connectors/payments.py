@@ -6,14 +6,17 @@ The pages come out as the APIs send them; flows/payments_pull.py validates them 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import split_windows
-from connectors.errors import ApiError, AuthError, PaginationError, ResponseFormatError
-from connectors.http import ApiClient, CursorTracker, redact, same_origin
-from connectors.impact import MAX_WINDOW_DAYS, format_date
+from connectors.errors import ApiError, AuthError, ResponseFormatError
+from connectors.http import ApiClient, redact
+from connectors.impact import API as IMPACT
+from connectors.impact import MAX_WINDOW_DAYS, dated_requests
+from connectors.settings import ImpactSettings
+from connectors.stream import NextLink, PageContext, Stream
 
 log = logging.getLogger(__name__)
 
@@ -33,41 +36,27 @@ INVOICE_LOOKBACK = timedelta(days=365)
 # --- impact.com -----------------------------------------------------------------------------
 
 
-def fetch_invoices(
-    client: ApiClient, account_sid: str, start: datetime, end: datetime, *, page_size: int
-) -> Iterator[tuple[int, list[Any]]]:
-    """Yield (page number, invoices) for invoices created in [start, end), in windows of at
-    most 45 days, following @nextpageuri like the Actions endpoint (§2, §10.1)."""
-    path = INVOICES_PATH.format(account_sid=account_sid)
-    number = 0
-    for window in split_windows(start, end, MAX_WINDOW_DAYS):
-        url = path
-        params: dict[str, str | int] | None = {
-            "StartDate": format_date(window.start),
-            "EndDate": format_date(window.end),
-            "PageSize": page_size,
-        }
-        next_uris = CursorTracker("impact", "@nextpageuri")
-        while True:
-            number += 1
-            body = client.get_json(url, params=params, page=number)
-            where = f"GET {redact(url)} (page {number})"
-            if not isinstance(body, dict) or not isinstance(body.get("Invoices"), list):
-                raise ResponseFormatError(
-                    f"impact.com: expected an object with an `Invoices` list from {where}",
-                    network="impact",
-                )
-            yield number, body["Invoices"]
-            next_uri = str(body.get("@nextpageuri") or "").strip()
-            if not next_uri:
-                break
-            if not same_origin(client, next_uri):
-                raise PaginationError(
-                    f"impact.com: @nextpageuri {redact(next_uri)!r} leaves "
-                    f"{client.http.base_url}; refusing to follow",
-                    network="impact",
-                )
-            url, params = next_uris.advance(next_uri), None
+def _read_invoices(body: Any, at: PageContext) -> tuple[list[Any], Mapping[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("Invoices"), list):
+        raise ResponseFormatError(
+            "impact.com: expected an object with an `Invoices` list from "
+            f"GET {redact(at.request.path)} (page {at.number})",
+            network="impact",
+        )
+    return body["Invoices"], body
+
+
+IMPACT_INVOICES: Stream[ImpactSettings] = replace(
+    IMPACT,
+    raw_model="impact.invoice",
+    request=dated_requests(INVOICES_PATH),
+    extract=_read_invoices,
+    # Listed by creation date in 45-day windows, paged like the Actions endpoint (§2, §10.1).
+    paginator=NextLink("@nextpageuri"),
+    max_history=None,
+    records_name="invoices",
+)
+"""impact.com Invoices: the same account, auth and paging as its Actions."""
 
 
 def fetch_withdrawal_settings(client: ApiClient, account_sid: str) -> Any:
@@ -79,11 +68,16 @@ def fetch_withdrawal_settings(client: ApiClient, account_sid: str) -> Any:
 
 
 def fetch_impact_invoices(
-    client: ApiClient, account_sid: str, start: datetime, end: datetime, *, page_size: int
+    client: ApiClient, settings: ImpactSettings, start: datetime, end: datetime
 ) -> Iterator[tuple[int, list[Any]]]:
-    """Every invoice created from a year before `end` (or `start`, if earlier), page by page."""
+    """(page number across the pull, invoices) for every invoice created from a year before
+    `end` (or from `start`, if earlier)."""
     since = min(start, end - INVOICE_LOOKBACK)
-    return fetch_invoices(client, account_sid, since, end, page_size=page_size)
+    number = 0
+    for window in IMPACT_INVOICES.windows(since, end, max_days=MAX_WINDOW_DAYS, now=end):
+        for page in IMPACT_INVOICES.pages(client, settings, window):
+            number += 1
+            yield number, page.records
 
 
 # --- Awin -----------------------------------------------------------------------------------

@@ -64,9 +64,7 @@ def pull_impact_payments(
     pull = PaymentsPull("impact", account)
     api = _client(IMPACT, settings, client)
     try:
-        for number, invoices in raw.fetch_impact_invoices(
-            api, sid, start, end, page_size=settings.page_size
-        ):
+        for number, invoices in raw.fetch_impact_invoices(api, settings, start, end):
             page = validate_invoices(invoices, account=account, page=number)
             pull.batch.merge(page)
             pull.items_for |= {p.payment_id for p in page.payments}

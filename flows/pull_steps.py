@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -338,9 +339,16 @@ def pull(
     on_window: Callable[[DateWindow, int], None] | None = None,
     account: Account | None = None,
     overrides: Mapping[str, Any] | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> PullSummary:
-    """Pull one account in-process (no Prefect): plan, fetch every window, load once."""
-    plan = plan_pull(network, db=db, since=since, until=until, overrides=overrides, account=account)
+    """Pull one account in-process (no Prefect): plan, fetch every window, load once.
+
+    `writing` guards each stretch that opens the ledger (a fan-out's one writer at a time),
+    so the requests in between hold no lock."""
+    with writing():
+        plan = plan_pull(
+            network, db=db, since=since, until=until, overrides=overrides, account=account
+        )
     run_id = new_run_id()
     fetched: list[ColumnarBatch] = []
     try:
@@ -350,8 +358,10 @@ def pull(
             if on_window is not None:
                 on_window(window, sum(b.records_read for b in batches))
     except ConnectorError as error:
-        return record_failed_pull(plan, error, db=db, run_id=run_id)
-    summary = load_pull(plan, fetched, db=db, run_id=run_id)
+        with writing():
+            return record_failed_pull(plan, error, db=db, run_id=run_id)
+    with writing():
+        summary = load_pull(plan, fetched, db=db, run_id=run_id)
     summary.payments = pull_and_load_payments(
         network,
         settings=load_settings(network, overrides, account),
@@ -359,5 +369,6 @@ def pull(
         db=db,
         start=plan.start,
         end=plan.end,
+        writing=writing,
     )
     return summary

@@ -57,11 +57,12 @@ _MODULES = {
     "awin.transaction": "schemas.awin",
     "cj.commission": "schemas.cj",
 }
-# Sources validated by their own path, not page by page (report files, rates files): name ->
-# module and model class.
+# Sources validated by their own path, not page by page into ledger lines (report files,
+# rates files, payments): name -> module and model class.
 _FILE_MODELS = {
     "amazon.earnings": ("schemas.amazon", "AmazonEarningsRow"),
     "ecb.fixing": ("schemas.fx", "FxFixing"),
+    "impact.invoice": ("schemas.payments", "ImpactInvoice"),
 }
 
 

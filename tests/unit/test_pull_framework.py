@@ -20,6 +20,7 @@ from connectors.base import DateWindow
 from connectors.ecb import SOURCE as ECB
 from connectors.errors import PaginationError, ResponseFormatError, SettingsError
 from connectors.http import ManualClock
+from connectors.payments import IMPACT_INVOICES
 from connectors.settings import CJSettings
 from connectors.source import Disposition
 from connectors.stream import (
@@ -304,7 +305,7 @@ def test_every_declared_stream_names_a_registered_raw_model_whose_key_is_the_lin
 
 
 def test_every_declared_source_names_a_model_holding_its_key_and_loads_as_it_declares():
-    sources = [*API_NETWORKS.values(), AMAZON, ECB]
+    sources = [*API_NETWORKS.values(), IMPACT_INVOICES, AMAZON, ECB]
     assert sorted(s.raw_model for s in sources) == sorted(raw_model_names())
     for source in sources:
         model = model_class(source.raw_model)
