@@ -188,13 +188,15 @@ def pull_payments_task(
     plan: pull_steps.PullPlan, db: str | None, account: Account | None = None
 ) -> payment_steps.PaymentsSummary | None:
     """Pull and load the account's payments (invoices, payouts) after its lines."""
+    # Credentials are read here rather than passed in, so they never become task inputs.
+    overrides = secret_overrides(plan.network, account)
     return payment_steps.pull_and_load_payments(
         plan.network,
+        settings=pull_steps.load_settings(plan.network, overrides, account),
+        ledger_account=plan.account,
         db=db,
         start=plan.start,
         end=plan.end,
-        overrides=secret_overrides(plan.network, account),
         flow_run_id=flow_run.get_id(),
         writing=ledger_writer,
-        account=account,
     )

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,6 +20,7 @@ from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
 from connectors.stream import Stream
 from flows import pull_loop
+from flows.payment_steps import PaymentsSummary, pull_and_load_payments
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
 from warehouse.load import load_batches, new_run_id, to_columnar
@@ -35,9 +36,6 @@ from warehouse.runs import (
     utc_now,
 )
 from warehouse.tally import account_totals
-
-if TYPE_CHECKING:
-    from flows.payment_steps import PaymentsSummary
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365
@@ -364,16 +362,13 @@ def pull(
             return record_failed_pull(plan, error, db=db, run_id=run_id)
     with writing():
         summary = load_pull(plan, fetched, db=db, run_id=run_id)
-    # Imported here: payment_steps reads settings through this module.
-    from flows.payment_steps import pull_and_load_payments
-
     summary.payments = pull_and_load_payments(
         network,
+        settings=load_settings(network, overrides, account),
+        ledger_account=plan.account,
         db=db,
         start=plan.start,
         end=plan.end,
-        overrides=overrides,
-        account=account,
         writing=writing,
     )
     return summary
