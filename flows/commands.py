@@ -469,6 +469,8 @@ def demo(
     _check_db(db)
     code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    # Per account: the demo's stores and its five API accounts (sandbox/passive.demo.toml).
+    tally(by="account", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
         from flows.fx_cli import tally_in
 
