@@ -6,6 +6,7 @@ Without passive.toml an API network's one account is named after it, so its bloc
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 from connectors import API_NETWORKS
@@ -20,6 +21,22 @@ PREFIX = "passive"
 def secret_networks() -> list[str]:
     """Every network with credentials: the paged API networks and Amazon's Creators API."""
     return sorted([*API_NETWORKS, AMAZON])
+
+
+def account_named(name: str, config: str | os.PathLike[str] | None = None) -> Account:
+    """The account `secrets set NAME` means: passive.toml's, else the one named after a network
+    (`impact`, or `amazon`: the Creators API credential of every store without a login)."""
+    from flows.pull_steps import load_accounts
+
+    found = load_accounts(config).named(name)
+    if found is not None:
+        return found
+    if name in secret_networks():
+        return implicit_account(name)
+    known = ", ".join(
+        sorted({*(a.name for a in load_accounts(config).accounts), *secret_networks()})
+    )
+    raise PullInputError(f"no account or network {name!r}; known: {known}")
 
 
 def settings_class(network: str) -> type[NetworkSettings]:
