@@ -187,6 +187,10 @@ def _progress(unit: str) -> Callable[[str], Any]:
 
     @contextmanager
     def stretch(description: str) -> Iterator[Callable[[int], None]]:
+        if not err.is_terminal:
+            # Piped, a transient spinner is one empty line: not worth loading rich.progress.
+            yield lambda _done: None
+            return
         with spinner(err) as progress:
             bar = progress.add_task(description, total=None)
             yield lambda done: progress.update(bar, description=f"{done:,} {unit}")
