@@ -78,11 +78,12 @@ def _tracked(flow: Any, what: str, **parameters: Any) -> Any:
     """
     from prefect import tags
 
+    from flows.foreground import foreground_runs
     from flows.hooks import failure_cause
 
     # The tags of the deployment that runs this flow on schedule (prefect.yaml), so that
     # alerts (`passive alerts`) and filters in the UI treat a CLI run like a scheduled one.
-    with tags(*run_tags(flow.name, parameters)):
+    with tags(*run_tags(flow.name, parameters)), foreground_runs():
         state = flow(**parameters, return_state=True)
     if state.is_completed():
         return state.result()

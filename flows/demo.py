@@ -24,6 +24,10 @@ DEMO_AMAZON_STORES = (("demo-api-us", "US"), ("demo-api-uk", "UK"))
 
 def _prepare_prefect() -> None:
     """Give Prefect's temporary server time to start on slow shared machines (default 20 s)."""
+    if os.environ.get("PREFECT_API_URL") == "":
+        # Empty means "no server configured": the client then starts a temporary one, but
+        # the events client takes "" for an address and fails on every event it sends.
+        del os.environ["PREFECT_API_URL"]
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -75,6 +79,16 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
 
     Returns the worst exit code of the runs (0 ok, 1 rejects, 2 failures).
     """
+    if not use_prefect:
+        return _run_demo(db=db, workdir=workdir, use_prefect=False, console=console)
+    _prepare_prefect()
+    from flows.foreground import foreground_runs
+
+    with foreground_runs():
+        return _run_demo(db=db, workdir=workdir, use_prefect=True, console=console)
+
+
+def _run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Console) -> int:
     from sandbox.amazon_reports import write_demo_reports
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +96,6 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
     console.print(f"wrote {len(reports)} sample Amazon reports to {workdir}/")
     db_arg = str(db) if db else None
     if use_prefect:
-        _prepare_prefect()
         console.print(
             "running them through the Prefect flows (Prefect's temporary server takes a few "
             "seconds to start)…"
