@@ -133,9 +133,15 @@ class _Serve:
         self.ready = time.perf_counter() - started
 
     def stop(self) -> None:
+        """Ctrl-C, as a user stops it; SIGTERM if that was lost (seen once, right at start)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
-            self.process.wait(timeout=120)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                print("   (serve ignored Ctrl-C; stopped with SIGTERM)")
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=120)
 
 
 def _ingest_once(mode: str, report: Path, api: str) -> float:

@@ -472,9 +472,13 @@ def demo(
         passive demo --db /tmp/demo.duckdb
     """
     from flows.demo import run_demo
+    from flows.serve import ServeError
 
     _check_db(db)
-    code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    try:
+        code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    except ServeError as error:  # the temporary Prefect server would not start
+        raise _fail(f"{error}; `passive demo --in-process` runs without Prefect") from None
     tally(by="month", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
         from flows.fx_cli import tally_in

@@ -53,13 +53,28 @@ def read_secret(name: str) -> str | None:
     return None if value is None else str(value)
 
 
+# The blocks read by the current flow run, per network: a pull reads them in every window's
+# task (so they never become task inputs), one API call per setting each time; a run reads
+# them once. Keyed by the flow run, so the next run sees a block changed meanwhile.
+_read_in_run: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def secret_overrides(network: str) -> dict[str, Any]:
     """Settings found in Secret blocks, to pass over the environment's (blocks win)."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.get_id()
+    if run_id and (run_id, network) in _read_in_run:
+        return dict(_read_in_run[run_id, network])
     found: dict[str, Any] = {}
     for field in credential_fields(network):
         value = read_secret(block_name(network, field))
         if value:
             found[field] = value
+    if run_id:
+        for key in [k for k in _read_in_run if k[0] != run_id]:
+            del _read_in_run[key]
+        _read_in_run[run_id, network] = dict(found)
     return found
 
 
