@@ -1,4 +1,4 @@
-"""Connectors: fetch or parse raw records per network; the registry of API networks."""
+"""Connectors: fetch or parse raw records per network; the registry of declared API streams."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from connectors.base import ApiNetwork
+    from connectors.stream import Stream
 
-    API_NETWORKS: dict[str, ApiNetwork[Any]]
+    API_NETWORKS: dict[str, Stream[Any]]
 
 _API_MODULES = {"impact": "connectors.impact", "awin": "connectors.awin", "cj": "connectors.cj"}
 _registry: dict[str, Any] = {}

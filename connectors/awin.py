@@ -1,23 +1,16 @@
-"""Awin Publisher API: transactions in 31-day windows, by transaction date then validation date."""
+"""Awin Publisher API, declared: transactions in 31-day windows, by transaction date then by
+validation date, one answer per window, Bearer auth with the personal token."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from connectors.base import DateWindow, Page, PagedNetwork, token_client
-from connectors.http import (
-    ApiClient,
-    ResponseFormatError,
-    redact,
-)
+from connectors.base import DateWindow, Page
+from connectors.http import ApiClient, ResponseFormatError, redact
 from connectors.settings import AwinSettings
-from schemas.awin import validate_page
-from schemas.validation import ValidatedBatch
-
-log = logging.getLogger(__name__)
+from connectors.stream import Bearer, PageContext, Request, SinglePage, Stream
 
 NETWORK = "awin"
 TRANSACTIONS_PATH = "/publishers/{publisher_id}/transactions/"
@@ -39,17 +32,26 @@ def fetch_transactions(
     window: DateWindow,
     *,
     date_type: DateType = "transaction",
-    page: int = 1,
 ) -> Iterator[Page]:
     """Yield the one page (a bare JSON array, no paging envelope) for `window`."""
-    url = TRANSACTIONS_PATH.format(publisher_id=settings.credential("publisher_id"))
-    params: dict[str, str | int] = {
-        "startDate": format_date(window.start),
-        "endDate": format_date(window.end),
-        "timezone": "UTC",
-        "dateType": date_type,
-    }
-    body = client.get_json(url, params=params, page=page)
+    return API.pages(client, settings, window, partition=date_type)
+
+
+def _request(
+    settings: AwinSettings, window: DateWindow, token: str | None, date_type: str
+) -> Request:
+    return Request(
+        TRANSACTIONS_PATH.format(publisher_id=settings.credential("publisher_id")),
+        params={
+            "startDate": format_date(window.start),
+            "endDate": format_date(window.end),
+            "timezone": "UTC",
+            "dateType": date_type,
+        },
+    )
+
+
+def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     if not isinstance(body, list):
         shape = (
             f"object with keys {sorted(map(str, body))[:8]}"
@@ -57,76 +59,29 @@ def fetch_transactions(
             else (type(body).__name__)
         )
         raise ResponseFormatError(
-            f"Awin: expected a JSON array from GET {redact(url)} (page {page}, "
-            f"dateType={date_type}, window {window}), got {shape}",
+            f"Awin: expected a JSON array from GET {redact(at.request.path)} (page {at.number}, "
+            f"dateType={at.partition}, window {at.window}), got {shape}",
             network=NETWORK,
         )
-    log.info("Awin: %s window %s: %d transactions", date_type, window, len(body))
-    yield Page(number=page, records=body, url=redact(url))
+    return body, {}
 
 
-def keep_latest(batches: Iterable[ValidatedBatch]) -> list[ValidatedBatch]:
-    """Drop every line whose line_id appears again later in the pull; the last one wins."""
-    ordered = list(batches)
-    seen: set[str] = set()
-    kept: list[ValidatedBatch] = []
-    for batch in reversed(ordered):
-        lines, sources = [], []
-        for line, source in zip(reversed(batch.lines), reversed(batch.source_lines), strict=True):
-            if line.line_id in seen:
-                continue
-            seen.add(line.line_id)
-            lines.append(line)
-            sources.append(source)
-        lines.reverse()
-        sources.reverse()
-        kept.append(
-            ValidatedBatch(
-                lines=lines,
-                source_lines=sources,
-                rejects=batch.rejects,
-                records_read=batch.records_read,
-                # Every page's terms stay: the load keeps the last read of each line's.
-                terms=batch.terms,
-            )
-        )
-    kept.reverse()
-    return kept
 
-
-class AwinNetwork(PagedNetwork[AwinSettings]):
-    """Awin as an ApiNetwork: upsert by transaction id; two date passes per pull."""
-
-    name = NETWORK
-    settings_class = AwinSettings
-    max_window_days = MAX_WINDOW_DAYS
-
-    def account(self, settings: AwinSettings) -> str:
-        """The publisher id."""
-        return settings.credential("publisher_id")
-
-    def make_client(self, settings: AwinSettings) -> ApiClient:
-        """Bearer auth with the personal token."""
-        return token_client(settings, network=NETWORK)
-
-    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
-        """Awin transactions to ledger lines."""
-        return validate_page(records, account=account, page=page)
-
-    def batches(
-        self, api: ApiClient, settings: AwinSettings, windows: list[DateWindow], account: str
-    ) -> Iterator[ValidatedBatch]:
-        """Both date passes over every window, then de-duplicated by id (buffered)."""
-        batches: list[ValidatedBatch] = []
-        number = 0
-        for date_type in DATE_TYPES:
-            for window in windows:
-                number += 1
-                for page in fetch_transactions(
-                    api, settings, window, date_type=date_type, page=number
-                ):
-                    batches.append(self.validate(page.records, account=account, page=page.number))
-        yield from keep_latest(batches)
-
-
-API = AwinNetwork()
+API: Stream[AwinSettings] = Stream(
+    name=NETWORK,
+    label="Awin",
+    settings_class=AwinSettings,
+    account_setting="publisher_id",
+    auth=Bearer("token"),
+    request=_request,
+    extract=_read_page,
+    paginator=SinglePage(),
+    raw_model="awin.transaction",
+    primary_key=("id",),
+    # Approvals and declines change a transaction under its id: the last read wins.
+    disposition="upsert",
+    max_window_days=MAX_WINDOW_DAYS,
+    partitions=DATE_TYPES,
+    records_name="transactions",
+)
+"""Awin transactions: both date passes over every window, upserted by transaction id."""

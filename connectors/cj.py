@@ -1,26 +1,17 @@
-"""CJ Commission Detail GraphQL API: publisherCommissions by posting date, to payloadComplete."""
+"""CJ Commission Detail GraphQL API, declared: publisherCommissions by posting date, paged from
+maxCommissionId to payloadComplete, Bearer auth with the personal access token."""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import DateWindow, Page, PagedNetwork, token_client
-from connectors.http import (
-    ApiClient,
-    ApiError,
-    CursorTracker,
-    PaginationError,
-    ResponseFormatError,
-)
+from connectors.base import DateWindow, Page
+from connectors.http import ApiClient, ApiError, ResponseFormatError
 from connectors.settings import CJSettings
-from schemas.cj import validate_page
-from schemas.validation import ValidatedBatch
-
-log = logging.getLogger(__name__)
+from connectors.stream import Bearer, CursorUntilComplete, PageContext, Request, Stream
 
 NETWORK = "cj"
 QUERY_PATH = "/query"
@@ -74,39 +65,18 @@ def fetch_commissions(
     client: ApiClient, settings: CJSettings, window: DateWindow
 ) -> Iterator[Page]:
     """Yield pages for `window` until payloadComplete, continuing from maxCommissionId."""
-    publisher_id = settings.credential("publisher_id")
-    cursors = CursorTracker(NETWORK, "maxCommissionId")
-    since: str | None = None
-    number = 1
-    while True:
-        query = build_query(publisher_id, window, since)
-        body = client.post_json(QUERY_PATH, body={"query": query}, page=number)
-        envelope = _envelope(body, number, window)
-        records = envelope["records"]
-        log.info("CJ: window %s page %d: %d records", window, number, len(records))
-        yield Page(number=number, records=records, url=QUERY_PATH)
-        complete = envelope.get("payloadComplete")
-        if complete is True:
-            return
-        if complete is not False:
-            raise ResponseFormatError(
-                f"CJ: payloadComplete is {complete!r}, expected true or false "
-                f"(POST {QUERY_PATH}, page {number}, window {window})",
-                network=NETWORK,
-            )
-        max_id = envelope.get("maxCommissionId")
-        if max_id in (None, ""):
-            raise PaginationError(
-                f"CJ: payloadComplete is false but maxCommissionId is empty (page {number}, "
-                f"window {window}); cannot continue without truncating",
-                network=NETWORK,
-            )
-        since = cursors.advance(str(max_id))
-        number += 1
+    return API.pages(client, settings, window)
 
 
-def _envelope(body: Any, number: int, window: DateWindow) -> dict[str, Any]:
-    where = f"POST {QUERY_PATH} (page {number}, window {window})"
+def _request(
+    settings: CJSettings, window: DateWindow, since: str | None, partition: str
+) -> Request:
+    query = build_query(settings.credential("publisher_id"), window, since)
+    return Request(QUERY_PATH, body={"query": query})
+
+
+def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
+    where = f"POST {QUERY_PATH} (page {at.number}, window {at.window})"
     if not isinstance(body, dict):
         raise ResponseFormatError(
             f"CJ: expected a JSON object from {where}, got {type(body).__name__}", network=NETWORK
@@ -127,31 +97,24 @@ def _envelope(body: Any, number: int, window: DateWindow) -> dict[str, Any]:
             f"CJ: no data.publisherCommissions.records list in the answer to {where}",
             network=NETWORK,
         )
-    return envelope
+    return envelope["records"], envelope
 
 
-class CJNetwork(PagedNetwork[CJSettings]):
-    """CJ as an ApiNetwork: insert every commissionId; corrections are new records."""
 
-    name = NETWORK
-    settings_class = CJSettings
-    max_window_days = MAX_WINDOW_DAYS
-
-    def account(self, settings: CJSettings) -> str:
-        """The publisher id (forPublishers)."""
-        return settings.credential("publisher_id")
-
-    def make_client(self, settings: CJSettings) -> ApiClient:
-        """Bearer auth with the personal access token."""
-        return token_client(settings, network=NETWORK)
-
-    def fetch(self, api: ApiClient, settings: CJSettings, window: DateWindow) -> Iterator[Page]:
-        """The publisherCommissions pages of one posting-date window."""
-        return fetch_commissions(api, settings, window)
-
-    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ValidatedBatch:
-        """CJ commissions to ledger lines."""
-        return validate_page(records, account=account, page=page)
-
-
-API = CJNetwork()
+API: Stream[CJSettings] = Stream(
+    name=NETWORK,
+    label="CJ",
+    settings_class=CJSettings,
+    account_setting="publisher_id",
+    auth=Bearer("token"),
+    request=_request,
+    extract=_read_page,
+    paginator=CursorUntilComplete("maxCommissionId", complete="payloadComplete"),
+    raw_model="cj.commission",
+    primary_key=("commissionId",),
+    # A commission never changes: a correction is a new commissionId (originalActionId points
+    # back), so every new id inserts; one read twice is unchanged.
+    disposition="upsert",
+    max_window_days=MAX_WINDOW_DAYS,
+)
+"""CJ commissions by posting date, each commissionId once."""

@@ -26,6 +26,7 @@ from pydantic_settings import SettingsConfigDict
 from connectors.errors import ConnectorError
 from connectors.http import ApiClient, RateLimit, make_client
 from connectors.settings import NetworkSettings
+from connectors.source import Source
 
 DEFAULT_BASE_URL = "https://www.ecb.europa.eu"
 HISTORY_PATH = "/stats/eurofxref/eurofxref-hist.zip"
@@ -33,6 +34,16 @@ RECENT_PATH = "/stats/eurofxref/eurofxref-hist-90d.xml"
 DAILY_PATH = "/stats/eurofxref/eurofxref-daily.xml"
 NO_RATE = frozenset({"", "N/A"})
 _ZIP_MAGIC = b"PK\x03\x04"
+
+SOURCE = Source(
+    name="ecb",
+    label="ECB",
+    raw_model="ecb.fixing",
+    # A corrected fixing for a day replaces the one held (warehouse.fx.load_fixings).
+    primary_key=("day", "currency"),
+    disposition="upsert",
+)
+"""The ECB's euro reference rates, declared; the model is schemas.fx's."""
 
 RawFixing = dict[str, str]
 """`day`, `currency` and `per_eur` as the file spells them (the schema reads them)."""

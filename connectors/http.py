@@ -95,6 +95,8 @@ _REDACTED_LOGGERS = (
     "connectors.awin",
     "connectors.cj",
     "connectors.payments",
+    "connectors.stream",
+    "flows.payments_pull",  # logs the payments connectors' errors
     "connectors.amazon.api",
     "httpx",
     "tenacity",
@@ -221,16 +223,24 @@ class TokenBucket:
         self._last = now
 
 
-_shared_buckets: dict[tuple[str, RateLimit], TokenBucket] = {}
+_shared_buckets: dict[tuple[str, str, RateLimit], TokenBucket] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_bucket(network: str, rate_limit: RateLimit) -> TokenBucket:
-    """The process-wide bucket for a network, so concurrent pulls share one quota."""
+def shared_bucket(
+    network: str, rate_limit: RateLimit, login: str = "", clock: Clock | None = None
+) -> TokenBucket:
+    """The process-wide bucket of a network's login, so concurrent pulls share one quota.
+
+    The networks count requests per login (impact.com per Account SID, Awin per user token),
+    not per account: the accounts of one Awin user pulled at once must queue on one bucket,
+    while two impact.com SIDs each have their own 1,000 an hour. `clock` is used only when
+    the bucket is made (tests pass a ManualClock and a login of their own).
+    """
     with _shared_lock:
-        key = (network, rate_limit)
+        key = (network, login, rate_limit)
         if key not in _shared_buckets:
-            _shared_buckets[key] = TokenBucket(rate_limit, SystemClock())
+            _shared_buckets[key] = TokenBucket(rate_limit, clock or SystemClock())
         return _shared_buckets[key]
 
 
@@ -906,6 +916,7 @@ def make_client(
     limiter: TokenBucket | None = None,
     transport: httpx.BaseTransport | None = None,
     limits: RequestLimits | None = None,
+    login: str = "",
 ) -> ApiClient:
     """Build the one kind of client every connector uses.
 
@@ -914,7 +925,7 @@ def make_client(
         base_url: scheme and host (and port); connectors pass paths relative to it.
         auth: an httpx.Auth (BasicAuth, BearerAuth); never put credentials in headers.
         headers: extra default headers (`Accept: application/json` and a User-Agent are set).
-        rate_limit: the client-side quota; with the real clock it is shared per network.
+        rate_limit: the client-side quota; with the real clock it is shared per login.
         timeout: seconds or an httpx.Timeout: how long one read, write or connect may wait.
         retry: attempts and backoff for 429, 5xx and connection/read errors.
         secrets: values to scrub from every message and log line.
@@ -924,13 +935,15 @@ def make_client(
         transport: an httpx transport (httpx.MockTransport in unit tests); by default httpx's
             own, with every socket wait clamped to the request deadline.
         limits: the request deadline, the response size cap and the page ceiling.
+        login: whose quota the requests spend (NetworkSettings.login_key): clients of one
+            login share a bucket, clients of different logins do not.
     """
     register_secret(*secrets)
     install_log_redaction(*_REDACTED_LOGGERS)
     clock = clock or SystemClock()
     if limiter is None:
         limiter = (
-            shared_bucket(network, rate_limit)
+            shared_bucket(network, rate_limit, login)
             if isinstance(clock, SystemClock)
             else TokenBucket(rate_limit, clock)
         )

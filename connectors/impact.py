@@ -1,30 +1,18 @@
-"""impact.com Partner API: Actions by last-updated date in 45-day windows, paged by @nextpageuri."""
+"""impact.com Partner API, declared: Actions by last-updated date in 45-day windows, paged by
+@nextpageuri, Basic auth with the Account SID and token."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from connectors.base import DateWindow, Page, PagedNetwork, settings_client, split_windows
-from connectors.http import (
-    ApiClient,
-    Clock,
-    CursorTracker,
-    PaginationError,
-    RedactedBasicAuth,
-    ResponseFormatError,
-    redact,
-    same_origin,
-)
+from connectors.base import DateWindow, Page
+from connectors.http import ApiClient, Clock, ResponseFormatError, redact
 from connectors.settings import ImpactSettings
-from schemas.impact import ActionRows, read_actions_json, validate_action_rows, validate_page
-from schemas.validation import ColumnarBatch
-
-log = logging.getLogger(__name__)
+from connectors.stream import Basic, NextLink, PageContext, PageReader, Request, Stream
 
 NETWORK = "impact"
 ACTIONS_PATH = "/Mediapartners/{account_sid}/Actions"
@@ -44,17 +32,7 @@ def plan_windows(
     start: datetime, end: datetime, *, max_days: int, now: datetime
 ) -> list[DateWindow]:
     """Clamp `start` to 3 years back, then split `[start, end)` into windows of `max_days`."""
-    earliest = now - MAX_HISTORY
-    if start < earliest:
-        log.warning(
-            "impact.com keeps StartDate within 3 years; pulling from %s instead of %s",
-            earliest.isoformat(),
-            start.isoformat(),
-        )
-        start = earliest
-    if end <= start:
-        return []
-    return split_windows(start, end, min(max_days, MAX_WINDOW_DAYS))
+    return API.windows(start, end, max_days=max_days, now=now)
 
 
 def make_impact_client(
@@ -64,63 +42,44 @@ def make_impact_client(
     transport: httpx.BaseTransport | None = None,
 ) -> ApiClient:
     """An ApiClient with Basic auth (AccountSID, AuthToken); checks credentials first."""
-    settings.require_credentials()
-    sid, token = _credentials(settings)
-    return settings_client(
-        settings,
-        network=NETWORK,
-        auth=RedactedBasicAuth(sid, token),
-        clock=clock,
-        transport=transport,
-    )
+    return API.make_client(settings, clock=clock, transport=transport)
 
 
 def fetch_actions(
-    client: ApiClient, settings: ImpactSettings, window: DateWindow
+    client: ApiClient,
+    settings: ImpactSettings,
+    window: DateWindow,
+    *,
+    read: PageReader | None = None,
 ) -> Iterator[Page]:
-    """Yield every page of Actions last updated in `window`, following @nextpageuri."""
-    sid, _ = _credentials(settings)
-    url = ACTIONS_PATH.format(account_sid=sid)
-    params: dict[str, str | int] | None = {
-        "StartDate": format_date(window.start),
-        "EndDate": format_date(window.end),
-        "PageSize": settings.page_size,
-    }
-    next_uris = CursorTracker(NETWORK, "@nextpageuri")
-    page_labels = CursorTracker(NETWORK, "@page")
-    number = 1
-    while True:
-        response = client.get_response(url, params=params, page=number)
-        # One pass over the bytes parses and validates a plain page (schemas.impact); any
-        # other answer is decoded as JSON and read record by record, with the usual errors.
-        bulk = read_actions_json(response.content)
-        if bulk is not None:
-            next_uri, page_label = _next_uri(bulk.next_uri), _page_label(bulk.page_label)
-            page = Page(number=number, url=redact(url), validated=bulk.actions)
-        else:
-            body = client.decode_json(response, page=number)
-            records, next_uri, page_label = _read_page(body, client, url, number)
-            page = Page(number=number, records=records, url=redact(url))
-        if page_label is not None:
-            page_labels.advance(page_label)
-        log.info("impact.com: window %s page %d: %d actions", window, number, page.size)
-        yield page
-        if not next_uri:
-            return
-        if not same_origin(client, next_uri):
-            # Following it would send the Basic credentials to another host.
-            raise PaginationError(
-                f"impact.com: @nextpageuri {redact(next_uri)!r} leaves "
-                f"{client.http.base_url}; refusing to follow",
-                network=NETWORK,
-            )
-        url, params, number = next_uris.advance(next_uri), None, number + 1
+    """Yield every page of Actions last updated in `window`, following @nextpageuri; `read`
+    (the schema's one-pass reader, handed in by the pull) takes the plain answers."""
+    return API.pages(client, settings, window, read=read)
 
 
-def _read_page(
-    body: Any, client: ApiClient, url: str, number: int
-) -> tuple[list[dict[str, Any]], str | None, str | None]:
-    where = f"GET {redact(url)} (page {number})"
+def dated_requests(path: str) -> Callable[[ImpactSettings, DateWindow, str | None, str], Request]:
+    """The requests of an impact.com listing by date (`path` holds `{account_sid}`): the
+    window's StartDate, EndDate and PageSize, then each @nextpageuri as it was given."""
+
+    def request(
+        settings: ImpactSettings, window: DateWindow, next_uri: str | None, partition: str
+    ) -> Request:
+        if next_uri is not None:
+            return Request(next_uri)  # the link carries every parameter
+        return Request(
+            path.format(account_sid=settings.credential("account_sid")),
+            params={
+                "StartDate": format_date(window.start),
+                "EndDate": format_date(window.end),
+                "PageSize": settings.page_size,
+            },
+        )
+
+    return request
+
+
+def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
+    where = f"GET {redact(at.request.path)} (page {at.number})"
     if not isinstance(body, dict):
         raise ResponseFormatError(
             f"impact.com: expected a JSON object from {where}, got {type(body).__name__}",
@@ -133,56 +92,26 @@ def _read_page(
             f"(keys: {', '.join(sorted(map(str, body))[:12])})",
             network=NETWORK,
         )
-    return records, _next_uri(body.get("@nextpageuri")), _page_label(body.get("@page"))
+    return records, body
 
 
-# The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
-def _next_uri(value: Any) -> str | None:
-    return (str(value).strip() or None) if value is not None else None
 
-
-def _page_label(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _credentials(settings: ImpactSettings) -> tuple[str, str]:
-    return settings.credential("account_sid"), settings.credential("auth_token")
-
-
-class ImpactNetwork(PagedNetwork[ImpactSettings]):
-    """impact.com as an ApiNetwork: upsert by Action Id, pulled by last-updated date."""
-
-    name = NETWORK
-    settings_class = ImpactSettings
-    max_window_days = MAX_WINDOW_DAYS
-
-    def account(self, settings: ImpactSettings) -> str:
-        """The Account SID."""
-        return settings.credential("account_sid")
-
-    def make_client(self, settings: ImpactSettings) -> ApiClient:
-        """Basic auth with the SID and token."""
-        return make_impact_client(settings)
-
-    def fetch(self, api: ApiClient, settings: ImpactSettings, window: DateWindow) -> Iterator[Page]:
-        """The Actions pages of one last-updated window."""
-        return fetch_actions(api, settings, window)
-
-    def validate(self, records: list[dict[str, Any]], *, account: str, page: int) -> ColumnarBatch:
-        """Impact Actions to ledger lines."""
-        return validate_page(records, account=account, page=page)
-
-    def validate_page(self, page: Page, *, account: str, number: int) -> ColumnarBatch:
-        """A page validated in one pass when fetched, else its records one by one."""
-        if isinstance(page.validated, ActionRows):
-            return validate_action_rows(page.validated, account=account, page=number)
-        return self.validate(page.records, account=account, page=number)
-
-    def windows(
-        self, settings: ImpactSettings, start: datetime, end: datetime, now: datetime
-    ) -> list[DateWindow]:
-        """45-day windows, StartDate clamped to three years back."""
-        return plan_windows(start, end, max_days=settings.max_window_days, now=now)
-
-
-API = ImpactNetwork()
+API: Stream[ImpactSettings] = Stream(
+    name=NETWORK,
+    label="impact.com",
+    settings_class=ImpactSettings,
+    account_setting="account_sid",
+    auth=Basic("account_sid", "auth_token"),
+    request=dated_requests(ACTIONS_PATH),
+    extract=_read_page,
+    # The @-metadata values are strings, "" when absent (§2); an empty link ends paging.
+    paginator=NextLink("@nextpageuri", label="@page"),
+    raw_model="impact.action",
+    primary_key=("Id",),
+    # Actions change (state, payout) under the same Id: the last read wins.
+    disposition="upsert",
+    max_window_days=MAX_WINDOW_DAYS,
+    max_history=MAX_HISTORY,
+    records_name="actions",
+)
+"""impact.com Actions, pulled by last-updated date, upserted by Action Id."""

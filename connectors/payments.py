@@ -1,29 +1,22 @@
-"""Payments APIs: impact.com Invoices and WithdrawalSettings, Awin payments and breakdowns."""
+"""Payments APIs, raw: impact.com Invoices and WithdrawalSettings, Awin payments and breakdowns.
+
+The pages come out as the APIs send them; flows/payments_pull.py validates them (schemas.payments).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.awin import NETWORK as AWIN
-from connectors.base import split_windows, token_client
-from connectors.errors import ApiError, AuthError, PaginationError, ResponseFormatError
-from connectors.http import ApiClient, CursorTracker, redact, same_origin
-from connectors.impact import MAX_WINDOW_DAYS, format_date, make_impact_client
-from connectors.settings import AwinSettings, ImpactSettings, NetworkSettings
-from schemas.payments import (
-    PaymentBatch,
-    PayoutSettingRow,
-    validate_awin_breakdowns,
-    validate_awin_payments,
-    validate_invoices,
-    validate_withdrawal_settings,
-)
-from schemas.validation import Reject
+from connectors.errors import ApiError, AuthError, ResponseFormatError
+from connectors.http import ApiClient, redact
+from connectors.impact import API as IMPACT
+from connectors.impact import MAX_WINDOW_DAYS, dated_requests
+from connectors.settings import ImpactSettings
+from connectors.stream import NextLink, PageContext, Stream
 
 log = logging.getLogger(__name__)
 
@@ -40,56 +33,30 @@ AWIN_MAX_OFFSET = 10_000  # "Offsets beyond 10000 are rejected with 400" (§10.2
 INVOICE_LOOKBACK = timedelta(days=365)
 
 
-@dataclass
-class PaymentsPull:
-    """What one payments pull read: payments and items, the payments whose items were read in
-    full (only theirs are replaced), and the account's payout setting if the network has one."""
-
-    network: str
-    account: str
-    batch: PaymentBatch = field(default_factory=PaymentBatch)
-    items_for: set[str] = field(default_factory=set)
-    setting: PayoutSettingRow | None = None
-
-
 # --- impact.com -----------------------------------------------------------------------------
 
 
-def fetch_invoices(
-    client: ApiClient, account_sid: str, start: datetime, end: datetime, *, page_size: int
-) -> Iterator[tuple[int, list[Any]]]:
-    """Yield (page number, invoices) for invoices created in [start, end), in windows of at
-    most 45 days, following @nextpageuri like the Actions endpoint (§2, §10.1)."""
-    path = INVOICES_PATH.format(account_sid=account_sid)
-    number = 0
-    for window in split_windows(start, end, MAX_WINDOW_DAYS):
-        url = path
-        params: dict[str, str | int] | None = {
-            "StartDate": format_date(window.start),
-            "EndDate": format_date(window.end),
-            "PageSize": page_size,
-        }
-        next_uris = CursorTracker("impact", "@nextpageuri")
-        while True:
-            number += 1
-            body = client.get_json(url, params=params, page=number)
-            where = f"GET {redact(url)} (page {number})"
-            if not isinstance(body, dict) or not isinstance(body.get("Invoices"), list):
-                raise ResponseFormatError(
-                    f"impact.com: expected an object with an `Invoices` list from {where}",
-                    network="impact",
-                )
-            yield number, body["Invoices"]
-            next_uri = str(body.get("@nextpageuri") or "").strip()
-            if not next_uri:
-                break
-            if not same_origin(client, next_uri):
-                raise PaginationError(
-                    f"impact.com: @nextpageuri {redact(next_uri)!r} leaves "
-                    f"{client.http.base_url}; refusing to follow",
-                    network="impact",
-                )
-            url, params = next_uris.advance(next_uri), None
+def _read_invoices(body: Any, at: PageContext) -> tuple[list[Any], Mapping[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("Invoices"), list):
+        raise ResponseFormatError(
+            "impact.com: expected an object with an `Invoices` list from "
+            f"GET {redact(at.request.path)} (page {at.number})",
+            network="impact",
+        )
+    return body["Invoices"], body
+
+
+IMPACT_INVOICES: Stream[ImpactSettings] = replace(
+    IMPACT,
+    raw_model="impact.invoice",
+    request=dated_requests(INVOICES_PATH),
+    extract=_read_invoices,
+    # Listed by creation date in 45-day windows, paged like the Actions endpoint (§2, §10.1).
+    paginator=NextLink("@nextpageuri"),
+    max_history=None,
+    records_name="invoices",
+)
+"""impact.com Invoices: the same account, auth and paging as its Actions."""
 
 
 def fetch_withdrawal_settings(client: ApiClient, account_sid: str) -> Any:
@@ -100,49 +67,17 @@ def fetch_withdrawal_settings(client: ApiClient, account_sid: str) -> Any:
     return body
 
 
-def pull_impact_payments(
-    settings: ImpactSettings,
-    *,
-    start: datetime,
-    end: datetime,
-    client: ApiClient | None = None,
-    **_: Any,
-) -> PaymentsPull:
-    """Every invoice created from a year before `end` (or `start`, if earlier), and the
-    withdrawal settings. A malformed invoice or setting is a reject, not a failure."""
-    account = settings.credential("account_sid")
-    pull = PaymentsPull("impact", account)
-    api = client or make_impact_client(settings)
-    try:
-        since = min(start, end - INVOICE_LOOKBACK)
-        for number, invoices in fetch_invoices(
-            api, account, since, end, page_size=settings.page_size
-        ):
-            page = validate_invoices(invoices, account=account, page=number)
-            pull.batch.merge(page)
-            pull.items_for |= {p.payment_id for p in page.payments}
-        try:
-            body = fetch_withdrawal_settings(api, account)
-            pull.setting = validate_withdrawal_settings(body, account=account)
-        except AuthError:
-            raise
-        except ApiError as error:
-            # Without them the invoices still count; the forecast then has no FIXED_DAY.
-            log.warning("impact.com: no WithdrawalSettings: %s", error)
-        except ValueError as error:
-            pull.batch.rejects.append(_settings_reject(body, str(error)))
-    finally:
-        if client is None:
-            api.close()
-    log.info(
-        "impact.com: %d invoices, %d line items", len(pull.batch.payments), len(pull.batch.items)
-    )
-    return pull
-
-
-def _settings_reject(body: Any, reason: str) -> Reject:
-    raw = json.dumps(body, default=str)
-    return Reject(locator="WithdrawalSettings", raw=raw, reasons=(reason,))
+def fetch_impact_invoices(
+    client: ApiClient, settings: ImpactSettings, start: datetime, end: datetime
+) -> Iterator[tuple[int, list[Any]]]:
+    """(page number across the pull, invoices) for every invoice created from a year before
+    `end` (or from `start`, if earlier)."""
+    since = min(start, end - INVOICE_LOOKBACK)
+    number = 0
+    for window in IMPACT_INVOICES.windows(since, end, max_days=MAX_WINDOW_DAYS, now=end):
+        for page in IMPACT_INVOICES.pages(client, settings, window):
+            number += 1
+            yield number, page.records
 
 
 # --- Awin -----------------------------------------------------------------------------------
@@ -193,69 +128,36 @@ def fetch_awin_paged(client: ApiClient, path: str, what: str) -> Iterator[tuple[
             return
 
 
-def pull_awin_payments(
-    settings: AwinSettings,
-    *,
-    client: ApiClient | None = None,
-    settled: Collection[str] = (),
-    **_: Any,
-) -> PaymentsPull:
-    """Every payment (newest first), and the breakdowns of those not `settled` (paid payments
-    whose items the ledger already holds: they do not change, and Awin allows 20 calls a
-    minute). A 403 names the Full Access role the payments API needs."""
-    publisher = settings.credential("publisher_id")
-    pull = PaymentsPull("awin", publisher)
-    api = client or token_client(settings, network=AWIN)
-    explain = _full_access(publisher)
+def fetch_awin_payments(client: ApiClient, publisher_id: str) -> tuple[str, list[Any]]:
+    """Every page of the publisher's payments, and the path prefix that served them (for the
+    breakdowns). A 403 names the Full Access role the payments API needs."""
+    listing = _awin_payments(publisher_id)
     try:
-        prefix = AWIN_PUBLIC
         try:
-            pages = list(fetch_awin_paged(api, prefix + _awin_payments(publisher), "payments"))
+            prefix = AWIN_PUBLIC
+            pages = list(fetch_awin_paged(client, prefix + listing, "payments"))
         except ApiError as error:
             # A stand-in that serves the API's paths without the /public prefix (as one
             # behind a base URL ending in /public would): read those paths instead.
             if error.status_code != 404:
                 raise
             prefix = ""
-            pages = list(fetch_awin_paged(api, _awin_payments(publisher), "payments"))
-        for number, records in pages:
-            pull.batch.merge(validate_awin_payments(records, account=publisher, page=number))
-        for payment in pull.batch.payments:
-            if payment.payment_id in settled:
-                continue
-            path = prefix + AWIN_BREAKDOWNS_PATH.format(
-                publisher_id=publisher, payment_id=payment.payment_id
-            )
-            item = 0
-            for number, records in fetch_awin_paged(api, path, "breakdowns"):
-                page = validate_awin_breakdowns(
-                    records,
-                    account=publisher,
-                    payment_id=payment.payment_id,
-                    first_item=item,
-                    page=number,
-                )
-                item += len(records)
-                pull.batch.extend(page)
-            pull.items_for.add(payment.payment_id)
+            pages = list(fetch_awin_paged(client, listing, "payments"))
     except AuthError as error:
-        raise explain(error) from None
-    finally:
-        if client is None:
-            api.close()
-    log.info("Awin: %d payments, %d breakdowns", len(pull.batch.payments), len(pull.batch.items))
-    return pull
+        raise _full_access(publisher_id)(error) from None
+    return prefix, pages
 
 
-PaymentsSource = Callable[..., PaymentsPull]
-PAYMENT_SOURCES: dict[str, PaymentsSource] = {
-    "impact": pull_impact_payments,
-    "awin": pull_awin_payments,
-}
+def fetch_awin_breakdowns(
+    client: ApiClient, publisher_id: str, payment_id: str, *, prefix: str
+) -> Iterator[tuple[int, list[Any]]]:
+    """The pages of one payment's breakdowns (under the prefix its listing was read from)."""
+    path = prefix + AWIN_BREAKDOWNS_PATH.format(publisher_id=publisher_id, payment_id=payment_id)
+    try:
+        yield from fetch_awin_paged(client, path, "breakdowns")
+    except AuthError as error:
+        raise _full_access(publisher_id)(error) from None
+
+
+PAYMENT_NETWORKS = ("impact", "awin")
 """Networks with a payments API; CJ and Amazon have none (affiliate-formats.md §10.3-10.4)."""
-
-
-def pull_payments(network: str, settings: NetworkSettings, **options: Any) -> PaymentsPull | None:
-    """The network's payments, or None when it has no payments API."""
-    source = PAYMENT_SOURCES.get(network)
-    return None if source is None else source(settings, **options)

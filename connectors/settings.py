@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from typing import ClassVar
@@ -30,7 +31,11 @@ class NetworkSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     label: ClassVar[str] = ""
+    network: ClassVar[str] = ""  # the ledger's `network` value
     credential_fields: ClassVar[tuple[str, ...]] = ()
+    # The credential that identifies the login whose quota a request spends (impact.com
+    # counts per Account SID, Awin and CJ per user token): accounts sharing it share a bucket.
+    login_field: ClassVar[str] = ""
 
     base_url: str = Field(description="Scheme and host of the API; the connector adds the path.")
     account_name: str | None = Field(
@@ -38,6 +43,10 @@ class NetworkSettings(BaseSettings):
         description="Your name for this account, shown in titles instead of its id or SID.",
     )
     _from_blocks: dict[str, str] = PrivateAttr(default_factory=dict)
+    # Set by connectors/accounts.py: the account's name, which the ledger's `account` column
+    # holds, and the environment variable of each setting (PASSIVE_<ACCOUNT>_<SETTING>).
+    _account: str = PrivateAttr(default="")
+    _variables: dict[str, str] = PrivateAttr(default_factory=dict)
     lookback_days: int = Field(ge=1, description="Default pull re-reads this many days back.")
     max_window_days: int = Field(ge=1, description="Longest date range sent in one request.")
     rate_limit_requests: int = Field(ge=1, description="Client-side quota: requests per period.")
@@ -90,6 +99,26 @@ class NetworkSettings(BaseSettings):
         """The environment variable that sets `field`."""
         return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
 
+    def name_account(self, account: str, variables: Mapping[str, str]) -> None:
+        """File these settings' lines under `account`, whose settings `variables` name."""
+        self._account = account
+        self._variables = dict(variables)
+
+    def ledger_account(self) -> str:
+        """The ledger's `account` value: the account's name in passive.toml, else the network's
+        (the one account the PASSIVE_<NETWORK>_* variables describe; migration 007)."""
+        return self._account or self.network
+
+    def setting_name(self, field: str) -> str:
+        """The environment variable that sets `field` for this account."""
+        return self._variables.get(field) or self.env_name(field)
+
+    def login_key(self) -> str:
+        """Who the network counts requests against: the network and a digest of the login
+        credential (never the credential itself, which may be a token)."""
+        text = self._credential_text(self.login_field) if self.login_field else ""
+        return f"{self.network}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
     def _credential_text(self, name: str) -> str:
         value = getattr(self, name)
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
@@ -97,7 +126,9 @@ class NetworkSettings(BaseSettings):
 
     def require_credentials(self) -> None:
         """Raise SettingsError naming every missing credential env var; register the secrets."""
-        missing = [self.env_name(n) for n in self.credential_fields if not self._credential_text(n)]
+        missing = [
+            self.setting_name(n) for n in self.credential_fields if not self._credential_text(n)
+        ]
         if missing:
             raise SettingsError(
                 f"{self.label}: missing {', '.join(missing)}; set "
@@ -129,14 +160,14 @@ class NetworkSettings(BaseSettings):
         block = self._from_blocks.get(field)
         if block:
             return f"the Secret block {block}"
-        return "the environment" if self.env_name(field) in os.environ else ".env"
+        return "the environment" if self.setting_name(field) in os.environ else ".env"
 
     def secret_setting_names(self) -> tuple[str, ...]:
         """The credentials an authentication failure should point at, each with its source:
         a Secret block silently winning over the environment would send the user to the
         wrong place."""
         return tuple(
-            f"{self.env_name(name)} (from {self.credential_source(name)})"
+            f"{self.setting_name(name)} (from {self.credential_source(name)})"
             for name in self.credential_fields
         )
 
@@ -174,6 +205,8 @@ class ImpactSettings(NetworkSettings):
 
     model_config = SettingsConfigDict(env_prefix="PASSIVE_IMPACT_")
     label: ClassVar[str] = "impact.com"
+    network: ClassVar[str] = "impact"
+    login_field: ClassVar[str] = "account_sid"
     credential_fields: ClassVar[tuple[str, ...]] = ("account_sid", "auth_token")
 
     account_sid: str | None = Field(
@@ -202,6 +235,8 @@ class AwinSettings(NetworkSettings):
 
     model_config = SettingsConfigDict(env_prefix="PASSIVE_AWIN_")
     label: ClassVar[str] = "Awin"
+    network: ClassVar[str] = "awin"
+    login_field: ClassVar[str] = "token"
     credential_fields: ClassVar[tuple[str, ...]] = ("token", "publisher_id")
 
     token: SecretStr | None = Field(default=None, description="Personal OAuth2 API token.")
@@ -221,6 +256,8 @@ class CJSettings(NetworkSettings):
 
     model_config = SettingsConfigDict(env_prefix="PASSIVE_CJ_")
     label: ClassVar[str] = "CJ"
+    network: ClassVar[str] = "cj"
+    login_field: ClassVar[str] = "token"
     credential_fields: ClassVar[tuple[str, ...]] = ("token", "publisher_id")
 
     token: SecretStr | None = Field(default=None, description="Personal access token.")
@@ -256,6 +293,8 @@ class AmazonSettings(NetworkSettings):
 
     model_config = SettingsConfigDict(env_prefix="PASSIVE_AMAZON_")
     label: ClassVar[str] = "Amazon Creators API"
+    network: ClassVar[str] = "amazon"
+    login_field: ClassVar[str] = "client_id"
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 
     client_id: str | None = Field(default=None, description="Creators API credential id.")

@@ -1,9 +1,16 @@
-"""The `passive` commands (typer): ingest, pull, tally, rejects, demo, serve and secrets."""
+"""The `passive` commands (typer): ingest, pull, tally, rejects, demo, serve and secrets.
+
+Each command parses its arguments, calls the library (flows/ledger.py: `Ledger`) and prints.
+Light to import: what a command needs beyond typer is imported inside it, so that an unchanged
+re-ingest answers in a fraction of a second (bench/: `python -m bench reingest`).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,14 +18,26 @@ from typing import Annotated, Any
 
 import typer
 
+from flows.accounts_cli import ConfigOption
+from flows.accounts_cli import accounts as accounts_command
 from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
+from flows.options import (
+    BasisOption,
+    ByOption,
+    DbOption,
+    FormatOption,
+    MarketplaceCode,
+    MarketplaceOption,
+    Network,
+    NetworkFilter,
+)
+from flows.output import OneLineErrors
 from flows.output import emit as _emit
 from flows.output import fail as _fail
+from flows.payments_cli import FORECAST_MONTHS, forecast, print_payments_line
 from flows.payments_cli import commands as payments_commands
-from flows.payments_cli import forecast, print_payments_line
 from flows.runmode import prefect_api_url
-from schemas.networks import AMAZON
 
 app = typer.Typer(
     name="passive",
@@ -29,21 +48,10 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 out = console()
 err = console(stderr=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.",
-        show_default=False,
-    ),
-]
-FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
-]
 
 
 def _check_db(db: Path | None) -> None:
@@ -90,30 +98,16 @@ def _tracked(flow: Any, what: str, **parameters: Any) -> Any:
     raise _fail(f"{what} failed: {failure_cause(state)}; the run's logs are in the Prefect UI")
 
 
-def _tuning() -> Any:
-    """The performance settings from the environment, or a one-line error naming the bad one."""
-    from pydantic import ValidationError
-
-    from warehouse.tuning import Tuning
-
-    try:
-        return Tuning()
-    except ValidationError as error:
-        problem = error.errors()[0]
-        name = "PASSIVE_" + "_".join(str(p) for p in problem["loc"]).upper()
-        raise _fail(f"{name}: {problem['msg']}") from None
-
-
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Report files (.csv, .tsv, .txt or .zip).")],
     account: Annotated[
         str, typer.Option(help="Your name for this Associates account, e.g. mysite-us.")
     ],
-    network: Annotated[str, typer.Option(help="Network the reports come from.")] = AMAZON,
-    marketplace: Annotated[
-        str, typer.Option(help="Store: US, CA, UK, DE, FR, IT, ES, JP or IN (sets currency).")
-    ] = "US",
+    network: Annotated[
+        Network, typer.Option(help="Network the reports come from (amazon only).")
+    ] = Network.AMAZON,
+    marketplace: MarketplaceOption = MarketplaceCode.US,
     db: DbOption = None,
     force: Annotated[
         bool, typer.Option(help="Re-apply reports whose content was already ingested.")
@@ -142,15 +136,16 @@ def ingest(
 
     Exit codes: 0 loaded, 1 loaded but some lines were rejected, 2 bad input (nothing loaded).
     """
-    from flows import ingest_steps
+    from flows.ingest_summary import InputError
+    from flows.ledger import Ledger
     from warehouse.connection import LedgerLockedError, LedgerPathError
 
     start = period_start.date() if period_start else None
     end = period_end.date() if period_end else None
     _check_db(db)
-    if network != AMAZON:
+    if network != Network.AMAZON:
         raise _fail(
-            f"--network {network}: only amazon report files can be ingested; "
+            f"--network {network.value}: only amazon report files can be ingested; "
             "API networks are pulled with `passive pull NETWORK`"
         )
     try:
@@ -162,53 +157,46 @@ def ingest(
                 "ingest",
                 paths=[str(f) for f in files],
                 account=account,
-                marketplace=marketplace.upper(),
+                marketplace=marketplace.value,
                 db=str(db) if db else None,
                 force=force,
                 period_start=start,
                 period_end=end,
             )
         else:
-            from flows.amazon_validation import ValidationWorkers
-            from warehouse.amazon_scan import scannable
-
-            tuning = _tuning()
-            reports = ingest_steps.open_report_inputs(
-                files, marketplace=marketplace.upper(), period_start=start, period_end=end
+            summary = Ledger(db).ingest(
+                files,
+                account=account,
+                marketplace=marketplace.value,
+                force=force,
+                period_start=start,
+                period_end=end,
+                progress=_progress("lines validated and staged"),
+                # The CLI is one thread when the workers start: forking is safe and quick.
+                start_method="fork",
             )
-            with ValidationWorkers(tuning.workers, start_method="fork") as workers:
-                if not (tuning.scan and all(scannable(report) for report in reports)):
-                    # Reports DuckDB does not read are parsed and validated in worker
-                    # processes, forked before the progress bar's thread exists.
-                    workers.start()
-                with spinner(err) as progress:
-                    bar = progress.add_task("reading reports", total=None)
-                    lines = [0]
-
-                    def advance(batch: Any) -> None:
-                        lines[0] += batch.records_read
-                        progress.update(bar, description=f"{lines[0]:,} lines validated and staged")
-
-                    summary = ingest_steps.ingest_reports(
-                        reports,
-                        db=db,
-                        account=account,
-                        force=force,
-                        on_batch=advance,
-                        tuning=tuning,
-                        workers=workers,
-                    )
             err.print(IN_PROCESS_NOTE)
-    except ingest_steps.InputError as error:
-        raise _fail(str(error)) from None
-    except (LedgerLockedError, LedgerPathError) as error:
+    except (InputError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _print_summary(summary)
     raise typer.Exit(summary.exit_code)
 
 
+def _progress(unit: str) -> Callable[[str], Any]:
+    """A transient spinner on stderr for each stretch of a job: its description, then the
+    count done so far (Ledger's `progress`)."""
+
+    @contextmanager
+    def stretch(description: str) -> Iterator[Callable[[int], None]]:
+        with spinner(err) as progress:
+            bar = progress.add_task(description, total=None)
+            yield lambda done: progress.update(bar, description=f"{done:,} {unit}")
+
+    return stretch
+
+
 def _print_summary(summary: Any) -> None:
-    from flows.ingest_steps import IngestSummary
+    from flows.ingest_summary import IngestSummary
 
     assert isinstance(summary, IngestSummary)
     for r in summary.reports:
@@ -246,7 +234,10 @@ def _print_summary(summary: Any) -> None:
 
 @app.command()
 def pull(
-    network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
+    network: Annotated[
+        Network | None,
+        typer.Argument(help="The network: every account of it.", show_default=False),
+    ] = None,
     since: Annotated[
         datetime | None,
         typer.Option(
@@ -261,12 +252,16 @@ def pull(
     db: DbOption = None,
     account: Annotated[
         str | None,
-        typer.Option(help="amazon only: your name for the store, e.g. mysite-us."),
+        typer.Option(
+            help="Only this account of passive.toml (amazon without passive.toml: your name "
+            "for the store, e.g. mysite-us)."
+        ),
     ] = None,
-    marketplace: Annotated[
-        str,
-        typer.Option(help="amazon only: the store, US, CA, UK, DE, FR, IT, ES, JP or IN."),
-    ] = "US",
+    marketplace: MarketplaceOption = MarketplaceCode.US,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every account of every network in passive.toml.")
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Pull commissions from a network's API into the ledger, incrementally.
 
@@ -286,24 +281,44 @@ def pull(
 
         passive pull amazon --account mysite-uk --marketplace UK
 
+        passive pull impact --account impact-shop
+
+        passive pull --all
+
+    With passive.toml (`--config`, $PASSIVE_CONFIG), NETWORK pulls each of its accounts,
+    several at once, and prints one line per account: one failing never stops the others
+    (exit code 2 if any failed). `passive accounts` lists them.
+
     amazon reads the Creators API Reporting API with PASSIVE_AMAZON_CLIENT_ID,
     PASSIVE_AMAZON_CLIENT_SECRET and PASSIVE_AMAZON_CREDENTIAL_VERSION: every report not yet
     taken in is downloaded, earnings reports load as `passive ingest` loads them, and
     --since/--until filter the reports' last-modified day.
     """
-    from flows import pull_steps
+    from flows.ledger import Ledger
+    from flows.pull_steps import PullInputError
     from warehouse.connection import LedgerLockedError, LedgerPathError
 
     start = since.date() if since else None
     end = until.date() if until else None
     _check_db(db)
-    if network == "amazon":
+    from flows.accounts_cli import fans_out, pull_accounts_command
+
+    chosen = network.value if network else None
+    if fans_out(chosen, account, every, config):
+        raise typer.Exit(
+            pull_accounts_command(
+                network=chosen, account=account, every=every, since=start, until=end,
+                db=db, config=config,
+            )
+        )  # fmt: skip
+    assert network is not None  # fans_out takes every call without one
+    if network == Network.AMAZON:
         from flows.amazon_cli import pull_amazon_command
 
         raise typer.Exit(
             pull_amazon_command(
                 account=account,
-                marketplace=marketplace,
+                marketplace=marketplace.value,
                 since=start,
                 until=end,
                 db=db,
@@ -311,28 +326,29 @@ def pull(
                 err=err,
             )
         )
+    name = network.value
     try:
         if tracked_api():
             from flows.pull import pull_network
 
             summary = _tracked(
-                pull_network, f"pull {network}", network=network, since=start, until=end,
+                pull_network, f"pull {name}", network=name, since=start, until=end,
                 db=str(db) if db else None,
             )  # fmt: skip
         else:
             with spinner(err) as progress:
-                bar = progress.add_task(f"pulling {network}", total=None)
+                bar = progress.add_task(f"pulling {name}", total=None)
                 seen = [0]
 
                 def advance(window: Any, records: int) -> None:
                     seen[0] += records
                     progress.update(
                         bar,
-                        description=f"{network}: {seen[0]:,} records, up to {window.end:%Y-%m-%d}",
+                        description=f"{name}: {seen[0]:,} records, up to {window.end:%Y-%m-%d}",
                     )
 
-                summary = pull_steps.pull(network, db=db, since=start, until=end, on_window=advance)
-    except (pull_steps.PullInputError, LedgerLockedError, LedgerPathError) as error:
+                summary = Ledger(db).pull(name, since=start, until=end, on_window=advance)
+    except (PullInputError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _print_pull(summary)
     raise typer.Exit(summary.exit_code)
@@ -359,12 +375,10 @@ def _print_pull(summary: Any) -> None:
 
 @app.command()
 def tally(
-    by: Annotated[
-        str, typer.Option(help="Group by month, day, network, account or tracking-id.")
-    ] = "month",
+    by: ByOption = "month",
     db: DbOption = None,
     fmt: FormatOption = "table",
-    network: Annotated[str | None, typer.Option(help="Only this network.")] = None,
+    network: NetworkFilter = None,
     account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
     currency: Annotated[
         str | None,
@@ -374,9 +388,7 @@ def tally(
             show_default=False,
         ),
     ] = None,
-    basis: Annotated[
-        str, typer.Option(help="With --currency: event (each line's day) or month-end rates.")
-    ] = "event",
+    basis: BasisOption = "event",
 ) -> None:
     """Show commission per group and currency, split by status.
 
@@ -391,38 +403,21 @@ def tally(
 
         passive tally --by month --currency EUR
     """
+    only = network.value if network else None
     base = currency or os.environ.get("PASSIVE_BASE_CURRENCY")
     if base:
         from flows.fx_cli import tally_in
 
-        tally_in(by=by, base=base, basis=basis, db=db, fmt=fmt, network=network, account=account)
+        tally_in(by=by, base=base, basis=basis, db=db, fmt=fmt, network=only, account=account)
         return
-    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger
-    from warehouse.tally import GROUPS
-    from warehouse.tally import tally as run_tally
+    from flows.ledger import Ledger
+    from warehouse.connection import LedgerLockedError, LedgerPathError
 
-    if by not in GROUPS:
-        raise _fail(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
     try:
-        with ledger(db, read_only=True) as con:
-            _check_network(con, network)
-            result = run_tally(con, by, network=network, account=account)  # type: ignore[arg-type]
+        result = Ledger(db).tally(by, network=only, account=account)
     except (FileNotFoundError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _emit(result.columns, result.rows, fmt, f"Commission by {by}")
-
-
-def _check_network(con: Any, network: str | None) -> None:
-    """Refuse a --network that is neither a known network nor in the ledger (a typo)."""
-    from connectors import known_networks
-    from warehouse.tally import networks_held
-
-    if network is None or network in known_networks():
-        return
-    held = networks_held(con)
-    if network not in held:
-        known = ", ".join(sorted({*known_networks(), *held}))
-        raise _fail(f"--network {network}: no such network; known networks: {known}")
 
 
 @app.command()
@@ -440,12 +435,11 @@ def rejects(
 
         passive rejects --run 3f2a... --format json
     """
-    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger
-    from warehouse.tally import rejects_list
+    from flows.ledger import Ledger
+    from warehouse.connection import LedgerLockedError, LedgerPathError
 
     try:
-        with ledger(db, read_only=True) as con:
-            listed = rejects_list(con, run=run, limit=limit)
+        listed = Ledger(db).rejects(run=run, limit=limit)
     except (FileNotFoundError, LedgerLockedError, LedgerPathError) as error:
         raise _fail(str(error)) from None
     _emit(listed.columns, listed.rows, fmt, "Rejected records")
@@ -485,7 +479,7 @@ def demo(
 
         tally_in(by="month", base="EUR", basis="event", db=db, fmt="table", network=None,
                  account=None)  # fmt: skip
-    forecast(db=db, months=6, as_of=None, threshold=None, fmt="table")
+    forecast(db=db, months=FORECAST_MONTHS, as_of=None, threshold=None, fmt="table")
     raise typer.Exit(code)
 
 
@@ -548,7 +542,7 @@ def serve(
     from flows.deployments import PREFECT_YAML
     from flows.serve import ServeError, default_home
     from flows.serve import serve as run_serve
-    from warehouse.connection import resolve_db_path
+    from warehouse.connection import absolute_ledger
 
     overrides: dict[str, Any] = {
         "inbox": str(inbox) if inbox else None,
@@ -563,7 +557,7 @@ def serve(
             host=host,
             port=port,
             api_url=configured.rstrip("/") if configured else None,
-            db=resolve_db_path(db).expanduser().resolve(),
+            db=Path(absolute_ledger(db)),
             overrides=overrides,
             prefect_file=prefect_file or PREFECT_YAML,
             say=lambda text: err.print(text, highlight=False, soft_wrap=True),
@@ -583,6 +577,7 @@ secrets_app = typer.Typer(
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(fx_app, name="fx")
 app.registered_commands += payments_commands.registered_commands  # forecast, payments
+app.command(name="accounts")(accounts_command)
 
 
 def _require_api(what: str) -> None:
@@ -595,7 +590,14 @@ def _require_api(what: str) -> None:
 
 @secrets_app.command("set")
 def secrets_set(
-    network: Annotated[str, typer.Argument(help="impact, awin, cj or amazon.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="An account of passive.toml, or a network (impact, awin, cj, amazon).",
+            metavar="ACCOUNT",
+            show_default=False,
+        ),
+    ],
     from_env: Annotated[
         bool,
         typer.Option(
@@ -603,42 +605,45 @@ def secrets_set(
             help="Store the values the environment (or .env) holds now, without asking.",
         ),
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Store a network's credentials as Prefect Secret blocks; input is not echoed.
+    """Store an account's credentials as Prefect Secret blocks; input is not echoed.
 
     Asks for each credential (e.g. PASSIVE_IMPACT_ACCOUNT_SID and PASSIVE_IMPACT_AUTH_TOKEN)
     and saves it as a Secret block (passive-impact-account-sid, passive-impact-auth-token).
-    An empty answer keeps what is stored.
+    An account of passive.toml gets its own blocks, `passive-<account>-<setting>` (its
+    `login`'s for the credentials it shares). An empty answer keeps what is stored.
 
     Examples:
 
         passive secrets set impact
 
-        passive secrets set awin
+        passive secrets set impact-shop
 
         passive secrets set amazon
     """
     from flows.pull_steps import PullInputError
-    from flows.secrets import settings_class as network_settings
+    from flows.secrets import account_named
 
     try:
-        settings_class = network_settings(network)
+        account = account_named(name, config)
     except PullInputError as error:
         raise _fail(str(error)) from None
     _require_api("storing secrets")
     from flows.secrets import block_name, credential_fields, store_secret
 
     try:
-        fields = credential_fields(network)
-        given = _credentials_from_env(network, settings_class, fields) if from_env else {}
+        # An id the account's table gives (an Awin publisher id) is no secret to store.
+        fields = tuple(f for f in credential_fields(account.network) if f not in account.settings)
+        given = _credentials_from_env(account, fields) if from_env else {}
         for field in fields:
-            value = given[field] if from_env else _ask_hidden(settings_class.env_name(field))
-            name = block_name(network, field)
+            value = given[field] if from_env else _ask_hidden(account.variable(field))
+            block = block_name(account.owner(field), field)
             if value.strip():
-                store_secret(name, value.strip())
-                out.print(f"stored {name}", highlight=False)
+                store_secret(block, value.strip())
+                out.print(f"stored {block}", highlight=False)
             else:
-                out.print(f"kept {name}", highlight=False)
+                out.print(f"kept {block}", highlight=False)
     except PullInputError as error:
         raise _fail(str(error)) from None
     finally:
@@ -661,20 +666,18 @@ def _ask_hidden(setting: str) -> str:
     return value
 
 
-def _credentials_from_env(
-    network: str, settings_class: Any, fields: tuple[str, ...]
-) -> dict[str, str]:
+def _credentials_from_env(account: Any, fields: tuple[str, ...]) -> dict[str, str]:
     """Each credential as the environment and .env give it now; missing ones are an error."""
     from pydantic import ValidationError
 
+    from connectors.accounts import account_settings, settings_problem
     from connectors.errors import ConnectorError
-    from flows.pull_steps import settings_problem
 
     try:
-        settings = settings_class()
+        settings = account_settings(account)
         return {field: settings.credential(field) for field in fields}
     except ValidationError as error:
-        raise _fail(settings_problem(network, settings_class, error, {})) from None
+        raise _fail(settings_problem(account, error)) from None
     except ConnectorError as error:
         raise _fail(str(error)) from None
 
@@ -697,7 +700,7 @@ def _drain_prefect_events() -> None:
 
 @secrets_app.command("list")
 def secrets_list(
-    network: Annotated[str | None, typer.Argument(help="Only this network.")] = None,
+    network: Annotated[Network | None, typer.Argument(help="Only this network.")] = None,
 ) -> None:
     """Show which credential Secret blocks exist (never their values).
 
@@ -710,7 +713,7 @@ def secrets_list(
     _require_api("reading secrets")
     from flows.secrets import stored_blocks
 
-    networks = [network] if network else secret_networks()
+    networks = [network.value] if network else secret_networks()
     rows: list[tuple[Any, ...]] = []
     for name in networks:
         if name not in secret_networks():
@@ -794,12 +797,3 @@ def alerts_remove(name: Annotated[str, typer.Argument(help="The alert's name.")]
     except AlertError as error:
         raise _fail(str(error)) from None
     out.print(f"removed alert {name}", highlight=False)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -69,3 +69,36 @@ def sole_writer() -> Iterator[None]:
         yield
     finally:
         _holding.reset(token)
+
+
+def network_limit_name(network: str) -> str:
+    """The global concurrency limit bounding how many accounts of a network pull at once."""
+    return f"passive-{network}-accounts"
+
+
+def ensure_network_limit(network: str, limit: int) -> None:
+    """Create a network's limit with `limit` slots if it does not exist yet (an existing one is
+    left as whoever changed it meant it)."""
+    name = network_limit_name(network)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        with suppress(ObjectAlreadyExists):
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=limit)
+            )
+
+
+@contextmanager
+def network_slot(network: str, limit: int) -> Iterator[None]:
+    """Hold one of the network's slots across every process of a Prefect server's runs (work
+    pool workers on several machines included); outside a Prefect run, nothing to share."""
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:
+        yield
+        return
+    ensure_network_limit(network, limit)
+    with concurrency(network_limit_name(network), occupy=1, strict=True):
+        yield

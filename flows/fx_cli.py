@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.console import IN_PROCESS_NOTE, console, tracked_api
+from flows.options import Basis, DbOption, FormatOption, OutputFormat, TallyBy
 from flows.output import emit as _emit
 from flows.output import fail as _fail
 
@@ -22,13 +23,6 @@ fx_app = typer.Typer(
 )
 out = console()
 err = console(stderr=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.", show_default=False
-    ),
-]
 
 
 def _print_load(result: Any) -> None:
@@ -120,9 +114,7 @@ def show(
     ] = None,
     days: Annotated[int, typer.Option(help="How many fixing days to show.", min=1)] = 1,
     db: DbOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
-    ] = "table",
+    fmt: FormatOption = "table",
 ) -> None:
     """Show the rates in the ledger: units of each currency per euro, and their source.
 
@@ -149,11 +141,11 @@ def show(
 
 def tally_in(
     *,
-    by: str,
+    by: TallyBy,
     base: str,
-    basis: str,
+    basis: Basis,
     db: Path | None,
-    fmt: str,
+    fmt: OutputFormat,
     network: str | None,
     account: str | None,
 ) -> None:
@@ -163,12 +155,7 @@ def tally_in(
     from warehouse.connection import LedgerLockedError, ledger
     from warehouse.fx import latest_fixing_day
     from warehouse.fx import tally_in as run_tally_in
-    from warehouse.tally import GROUPS
 
-    if by not in GROUPS:
-        raise _fail(f"--by must be one of {', '.join(GROUPS)}; got {by!r}")
-    if basis not in ("event", "month-end"):
-        raise _fail(f"--basis must be event or month-end; got {basis!r}")
     try:
         code = fx_steps.base_currency(base)
         with ledger(db, read_only=True) as con:

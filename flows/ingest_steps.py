@@ -1,19 +1,27 @@
-"""Ingesting Amazon report files as plain functions: the flows and the CLI call these."""
+"""Loading Amazon report files: the heavy steps of Ledger.ingest (flows/ledger.py) and the flows."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches, open_reports
+from connectors.amazon import AmazonReportError, ReportFile, iter_raw_batches
 from connectors.amazon.plain_file import scan_source
+from connectors.amazon.source import SOURCE
 from flows.amazon_validation import ValidationWorkers, decide_leftovers, validate_earnings_stream
+from flows.ingest_summary import (
+    IngestSummary,
+    InputError,
+    MonthTotal,
+    ReportOutcome,
+    open_report_inputs,
+)
 from flows.reingest import first_ingested_as, record_skip, report_run
 from schemas.networks import AMAZON
 from schemas.validation import LEDGER_ARROW_SCHEMA, ColumnarBatch, ValidatedBatch
@@ -43,90 +51,13 @@ from warehouse.runs import LoadResult, finish_run, record_source_file, start_run
 from warehouse.tuning import Tuning
 
 log = logging.getLogger(__name__)
-
-
-class InputError(ValueError):
-    """Bad usage or bad input: nothing was loaded (CLI exit code 2)."""
-
-
-@dataclass(frozen=True)
-class ReportOutcome:
-    """What happened to one report file."""
-
-    name: str
-    status: str  # loaded | skipped | failed
-    run_id: str
-    period_start: date
-    period_end: date
-    currency: str
-    result: LoadResult | None = None
-    message: str | None = None  # why it failed or was skipped; a warning if it loaded
-
-
-@dataclass
-class MonthTotal:
-    """Ledger totals of one month and currency, for the months a run touched."""
-
-    month: date
-    currency: str
-    lines: int
-    sales: str
-    commission: str
-
-
-@dataclass
-class IngestSummary:
-    """Everything a run did, for the CLI's output and the Prefect artifact."""
-
-    network: str
-    account: str
-    reports: list[ReportOutcome] = field(default_factory=list)
-    months: list[MonthTotal] = field(default_factory=list)
-    rejects: RejectSample = field(default_factory=RejectSample)
-
-    def total(self, attribute: str) -> int:
-        """Sum of one LoadResult counter over the loaded reports."""
-        return sum(getattr(r.result, attribute) for r in self.reports if r.result is not None)
-
-    @property
-    def failed(self) -> list[ReportOutcome]:
-        """Reports that loaded nothing because of an error."""
-        return [r for r in self.reports if r.status == "failed"]
-
-    @property
-    def exit_code(self) -> int:
-        """0 all good, 1 some records rejected, 2 an input loaded nothing (DESIGN.md)."""
-        if self.failed:
-            return 2
-        return 1 if self.total("rejected") else 0
-
-
-def open_report_inputs(
-    paths: Sequence[str | Path],
-    *,
-    marketplace: str,
-    period_start: date | None = None,
-    period_end: date | None = None,
-) -> list[ReportFile]:
-    """Read the title and header of every report first, so a bad one stops all before loading."""
-    if not paths:
-        raise InputError("no report files given")
-    reports: list[ReportFile] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            raise InputError(
-                f"{path}: is a folder; give the report files in it, e.g. {path / '*.csv'}"
-            )
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-        try:
-            reports += open_reports(
-                path, marketplace=marketplace, period_start=period_start, period_end=period_end
-            )
-        except AmazonReportError as error:
-            raise InputError(str(error)) from error
-    return reports
+__all__ = [
+    "IngestSummary",
+    "InputError",
+    "MonthTotal",
+    "ReportOutcome",
+    "open_report_inputs",
+]
 
 
 def load_report(
@@ -261,14 +192,14 @@ def _load_scanned(
         def fill(c: duckdb.DuckDBPyConnection) -> int:
             counts = stage_scan(c, report, path, account, tuning)
             scanned.append(counts)
-            checks.append(ScanCheck(scanned_cells(c), report.columns))
+            checks.append(ScanCheck(scanned_cells(c, report.columns), report.columns))
             return counts.plain_lines
 
         def leftovers() -> Iterator[ColumnarBatch]:
             counts = scanned[0]
             if counts.other_lines:
                 lines = counts.plain_lines + counts.other_lines
-                found = not_plain_rows(report, path, account, lines=lines)
+                found = not_plain_rows(report, path, lines=lines)
                 yield decide_leftovers(found, report, account=account)
 
         def confirm(c: duckdb.DuckDBPyConnection) -> None:
@@ -360,7 +291,7 @@ def _load_batches(
         run_id=run_id,
         network=AMAZON,
         account=account,
-        mode="replace_slice",
+        mode=SOURCE.disposition,
         replace=Slice(AMAZON, account, report.period_start, report.period_end),
         on_batch=count,
         before_commit=remember_file,

@@ -7,31 +7,21 @@ import json
 import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from flows.console import console
-from flows.payment_steps import FORECAST_MONTHS, PaymentsSummary
+from flows.options import AsOfOption, DbOption, FormatOption
+
+if TYPE_CHECKING:
+    from flows.payment_steps import PaymentsSummary
 
 commands = typer.Typer()
 out = console()
 err = console(stderr=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Ledger file. Default: $PASSIVE_DB, else ./ledger.duckdb.",
-                 show_default=False),
-]  # fmt: skip
-AsOfOption = Annotated[
-    datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Count from this day instead of today.",
-                 show_default=False),
-]  # fmt: skip
-FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
-]
+# How many months `passive forecast` shows unless told (the demo shows as many).
+FORECAST_MONTHS = 6
 
 
 def print_payments_line(summary: PaymentsSummary | None) -> None:

@@ -11,12 +11,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run, task_run
 
+from connectors.accounts import Account, ConfigError
 from connectors.base import DateWindow
 from connectors.errors import ConnectorError
 from flows import payment_steps, pull_steps
 from flows.artifacts import artifact_key, pull_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
+from flows.pull_steps import resolve_account
 from flows.secrets import secret_overrides
 from flows.states import completed, failed
 from schemas.validation import ColumnarBatch
@@ -33,11 +35,15 @@ def window_days(window: DateWindow) -> str:
 def _fetch_run_name() -> str:
     # Task run names are read in the UI's run graph: days, not microsecond timestamps.
     parameters = task_run.parameters
-    return f"fetch {parameters['network']} {window_days(parameters['window'])}"
+    account = parameters.get("account")
+    who = f"{parameters['network']} {account.name}" if account else parameters["network"]
+    return f"fetch {who} {window_days(parameters['window'])}"
 
 
 @task(name="fetch-window", cache_policy=NO_CACHE, task_run_name=_fetch_run_name)
-def fetch_window_task(network: str, window: DateWindow) -> list[ColumnarBatch] | ConnectorError:
+def fetch_window_task(
+    network: str, window: DateWindow, account: Account | None = None
+) -> list[ColumnarBatch] | ConnectorError:
     """Fetch and validate one API window; a network's refusal is returned, not raised.
 
     A raised error would be logged with its traceback by the task run and again by the flow
@@ -45,7 +51,8 @@ def fetch_window_task(network: str, window: DateWindow) -> list[ColumnarBatch] |
     """
     try:
         # Credentials are read here rather than passed in, so they never become task inputs.
-        batches = pull_steps.fetch_window(network, window, secret_overrides(network))
+        overrides = secret_overrides(network, account)
+        batches = pull_steps.fetch_window(network, window, overrides, account)
     except ConnectorError as error:
         return error
     get_run_logger().info(
@@ -80,30 +87,37 @@ def publish_pull_summary_task(summary: pull_steps.PullSummary) -> None:
 
 
 def _plan(
-    network: str, db: str | None, since: date | None, until: date | None
+    network: str, db: str | None, since: date | None, until: date | None, account: Account
 ) -> pull_steps.PullPlan:
     """Plan the pull with credentials from Secret blocks over the environment's.
 
     Missing credentials fail here, before any request, naming every setting to provide.
     """
-    overrides = secret_overrides(network)
+    overrides = secret_overrides(network, account)
     try:
         # Planning reads the cursor from a writable connection (it migrates a new file).
         with ledger_writer():
             return pull_steps.plan_pull(
-                network, db=db, since=since, until=until, overrides=overrides
+                network, db=db, since=since, until=until, overrides=overrides, account=account
             )
     except pull_steps.PullInputError as error:
         if "missing" not in str(error):
             raise
         raise pull_steps.PullInputError(
-            f"{error}, or store them as Prefect Secret blocks with `passive secrets set {network}`"
+            f"{error}, or store them as Prefect Secret blocks with "
+            f"`passive secrets set {account.name}`"
         ) from None
+
+
+def _run_name() -> str:
+    account = flow_run.parameters.get("account")
+    network = flow_run.parameters["network"]
+    return f"pull {network} {account}" if account and account != network else f"pull {network}"
 
 
 @flow(
     name="pull-network",
-    flow_run_name="pull {network}",
+    flow_run_name=_run_name,
     on_failure=[log_failure],
     on_crashed=[log_failure],
 )
@@ -112,19 +126,25 @@ def pull_network(
     since: date | None = None,
     until: date | None = None,
     db: str | None = None,
+    account: str | None = None,
+    config: str | None = None,
 ) -> pull_steps.PullSummary | State[Any]:
-    """Pull one API network from the saved cursor (minus lookback) or `since`, to now or `until`."""
+    """Pull one account of an API network from the saved cursor (minus lookback) or `since`,
+    to now or `until`. `account` is its name in passive.toml (`config`, else $PASSIVE_CONFIG,
+    else ./passive.toml); without one, the account named after the network."""
     try:
-        plan = _plan(network, db, since, until)
-    except pull_steps.PullInputError as error:
+        chosen = resolve_account(network, account, config)
+        plan = _plan(network, db, since, until, chosen)
+    except (pull_steps.PullInputError, ConfigError) as error:
         # Missing or malformed settings: no bug, so no traceback; the cause is the message.
         return failed(f"pull {network} failed: {error}")
-    name_run(f"pull {network} {window_days(DateWindow(plan.start, plan.end))}")
+    who = network if chosen.name == network else f"{network} {chosen.name}"
+    name_run(f"pull {who} {window_days(DateWindow(plan.start, plan.end))}")
     run_id = new_run_id()
     fetched: list[list[ColumnarBatch]] = []
     windows: list[tuple[str, int]] = []
     for window in plan.windows:
-        got = fetch_window_task(network, window)
+        got = fetch_window_task(network, window, chosen)
         if isinstance(got, ConnectorError):
             with ledger_writer():
                 summary = pull_steps.record_failed_pull(
@@ -132,30 +152,37 @@ def pull_network(
                 )
             summary.window_records = [*windows, (window_days(window), 0)]
             publish_pull_summary_task(summary)
-            return failed(f"pull {network} failed: {got}; the ledger and the cursor are unchanged")
+            return failed(f"pull {who} failed: {got}; the ledger and the cursor are unchanged")
         fetched.append(got)
         windows.append((window_days(window), sum(b.records_read for b in got)))
     batches = [batch for window_batches in fetched for batch in window_batches]
     summary = load_pull_task(plan, batches, db, run_id)
     summary.window_records = windows
-    summary.payments = pull_payments_task(plan, db)
+    summary.payments = pull_payments_task(plan, db, chosen)
     publish_pull_summary_task(summary)
     rejected = summary.result.rejected if summary.result else 0
     problems = [f"{rejected} records rejected (`passive rejects --run {run_id}`)"]
     return completed(summary, problems if rejected else [])
 
 
-@task(name="pull-payments", cache_policy=NO_CACHE, task_run_name="payments {plan.network}")
+@task(
+    name="pull-payments",
+    cache_policy=NO_CACHE,
+    task_run_name="payments {plan.network} {plan.account}",
+)
 def pull_payments_task(
-    plan: pull_steps.PullPlan, db: str | None
+    plan: pull_steps.PullPlan, db: str | None, account: Account | None = None
 ) -> payment_steps.PaymentsSummary | None:
-    """Pull and load the network's payments (invoices, payouts) after its lines."""
+    """Pull and load the account's payments (invoices, payouts) after its lines."""
+    # Credentials are read here rather than passed in, so they never become task inputs.
+    overrides = secret_overrides(plan.network, account)
     return payment_steps.pull_and_load_payments(
         plan.network,
+        settings=pull_steps.load_settings(plan.network, overrides, account),
+        ledger_account=plan.account,
         db=db,
         start=plan.start,
         end=plan.end,
-        overrides=secret_overrides(plan.network),
         flow_run_id=flow_run.get_id(),
         writing=ledger_writer,
     )

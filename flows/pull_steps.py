@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from connectors import API_NETWORKS
-from connectors.base import ApiNetwork, DateWindow, split_windows
+from connectors import accounts as account_config
+from connectors.accounts import Account, implicit_account
+from connectors.base import DateWindow, split_windows
 from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
+from connectors.stream import Stream
+from flows import pull_loop
+from flows.payment_steps import PaymentsSummary, pull_and_load_payments
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
 from warehouse.load import load_batches, new_run_id, to_columnar
@@ -30,9 +36,6 @@ from warehouse.runs import (
     utc_now,
 )
 from warehouse.tally import account_totals
-
-if TYPE_CHECKING:
-    from flows.payment_steps import PaymentsSummary
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365
@@ -90,9 +93,10 @@ class PullSummary:
         return 1 if self.result and self.result.rejected else 0
 
 
-def secret_block_name(network: str, field: str) -> str:
-    """The Prefect Secret block holding one setting: passive-impact-auth-token."""
-    return f"passive-{network}-{field}".replace("_", "-").lower()
+def secret_block_name(owner: str, field: str) -> str:
+    """The Prefect Secret block holding one setting of an account (or of the account named
+    after its network): passive-impact-auth-token, passive-impact-shop-auth-token."""
+    return account_config.secret_block_name(owner, field)
 
 
 def record_counts(result: LoadResult) -> str:
@@ -106,8 +110,8 @@ def record_counts(result: LoadResult) -> str:
     )
 
 
-def connector_for(network: str) -> ApiNetwork[Any]:
-    """The registered API connector of `network`, or a usage error listing the known ones."""
+def connector_for(network: str) -> Stream[Any]:
+    """The declared API stream of `network`, or a usage error listing the known ones."""
     try:
         return API_NETWORKS[network]
     except KeyError:
@@ -115,21 +119,61 @@ def connector_for(network: str) -> ApiNetwork[Any]:
         raise PullInputError(f"unknown network {network!r}; API networks: {known}") from None
 
 
-def load_settings(network: str, overrides: Mapping[str, Any] | None = None) -> NetworkSettings:
-    """Read a network's settings and check its credentials before any request is made.
-
-    `overrides` (e.g. from Prefect Secret blocks) win over the environment and `.env`.
-    """
-    connector = connector_for(network)
+def load_accounts(config: str | os.PathLike[str] | None = None) -> account_config.Accounts:
+    """passive.toml's accounts (or the implicit ones); a bad file is a usage error, one line."""
     try:
-        settings: NetworkSettings = connector.settings_class(**dict(overrides or {}))
-        settings.note_secret_blocks({f: secret_block_name(network, f) for f in overrides or {}})
+        return account_config.load_accounts(config)
+    except account_config.ConfigError as error:
+        raise PullInputError(str(error)) from None
+
+
+def resolve_account(
+    network: str, name: str | None, config: str | os.PathLike[str] | None = None
+) -> Account:
+    """The one account of `network` to pull: `name` in passive.toml; with no name, the
+    network's only account (without passive.toml: the one named after the network)."""
+    connector_for(network)
+    accounts = load_accounts(config)
+    if name is None:
+        found = accounts.of(network)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise PullInputError(
+                f"{accounts.where}: no {network} account; add an [accounts.NAME] table "
+                f'with network = "{network}"'
+            )
+        names = ", ".join(a.name for a in found)
+        raise PullInputError(f"{network} has {len(found)} accounts ({names}); name one")
+    account = accounts.named(name)
+    if account is None:
+        names = ", ".join(a.name for a in accounts.of(network)) or "none"
+        raise PullInputError(f"{accounts.where}: no account {name!r}; {network} accounts: {names}")
+    if account.network != network:
+        raise PullInputError(f"account {name!r} is a {account.network} account, not {network}")
+    return account
+
+
+def load_settings(
+    network: str, overrides: Mapping[str, Any] | None = None, account: Account | None = None
+) -> NetworkSettings:
+    """Read an account's settings and check its credentials before any request is made.
+
+    `account` defaults to the one named after the network (PASSIVE_<NETWORK>_*, no
+    passive.toml). `overrides` (e.g. from Prefect Secret blocks) win over everything else.
+    """
+    connector_for(network)
+    account = account or implicit_account(network)
+    try:
+        settings = account_config.account_settings(account, overrides)
+        settings.note_secret_blocks(
+            {f: secret_block_name(account.owner(f), f) for f in overrides or {}}
+        )
         settings.require_credentials()
     except ConnectorError as error:
         raise PullInputError(str(error)) from None
     except ValidationError as error:  # pydantic-settings: a malformed PASSIVE_* value
-        problem = settings_problem(network, connector.settings_class, error, overrides or {})
-        raise PullInputError(problem) from None
+        raise PullInputError(account_config.settings_problem(account, error, overrides)) from None
     except ValueError as error:
         raise PullInputError(f"{network} settings: {error}") from None
     return settings
@@ -167,21 +211,21 @@ def plan_pull(
     until: date | None = None,
     now: datetime | None = None,
     overrides: Mapping[str, Any] | None = None,
+    account: Account | None = None,
 ) -> PullPlan:
     """Decide the range: `--since`, else the saved cursor minus the lookback, else a year back.
 
     `until` is inclusive (the whole day); without it the pull ends now.
     """
-    settings = load_settings(network, overrides)
-    connector = connector_for(network)
-    account = connector.account(settings)
+    settings = load_settings(network, overrides, account)
+    name = connector_for(network).account(settings)
     now = now or datetime.now(UTC)
     end = datetime.combine(until + timedelta(days=1), time(), UTC) if until else now
     if since is not None:
         start = datetime.combine(since, time(), UTC)
     else:
         with ledger(db) as con:
-            cursor = get_cursor(con, network=network, account=account, stream=STREAM)
+            cursor = get_cursor(con, network=network, account=name, stream=STREAM)
         if cursor is not None:
             start = cursor.astimezone(UTC) - timedelta(days=settings.lookback_days)
         else:
@@ -189,19 +233,22 @@ def plan_pull(
     if start >= end:
         raise PullInputError(f"--since {start.date()} is not before the end {end.date()}")
     windows = tuple(split_windows(start, end, settings.max_window_days))
-    name = settings.account_name or f"{settings.label or network} account"
-    return PullPlan(network, account, start, end, windows, account_name=name)
+    named = name != network  # an account of passive.toml: its name is the title
+    title = settings.account_name or (name if named else f"{settings.label or network} account")
+    return PullPlan(network, name, start, end, windows, account_name=title)
 
 
 def fetch_window(
-    network: str, window: DateWindow, overrides: Mapping[str, Any] | None = None
+    network: str,
+    window: DateWindow,
+    overrides: Mapping[str, Any] | None = None,
+    account: Account | None = None,
 ) -> list[ColumnarBatch]:
     """Fetch and validate one window, holding the result as Arrow (the ledger stays closed)."""
-    settings = load_settings(network, overrides)
-    return [
-        to_columnar(batch)
-        for batch in connector_for(network).pull(settings, window.start, window.end)
-    ]
+    settings = load_settings(network, overrides, account)
+    stream = connector_for(network)
+    batches = pull_loop.pull(stream, settings, window.start, window.end)
+    return [to_columnar(batch) for batch in batches]
 
 
 def load_pull(
@@ -239,7 +286,7 @@ def load_pull(
                 run_id=run_id,
                 network=plan.network,
                 account=plan.account,
-                mode="upsert",
+                mode=connector_for(plan.network).disposition,
                 now=now,
                 before_commit=save_cursor,
             )
@@ -290,22 +337,38 @@ def pull(
     since: date | None = None,
     until: date | None = None,
     on_window: Callable[[DateWindow, int], None] | None = None,
+    account: Account | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> PullSummary:
-    """Pull one network in-process (no Prefect): plan, fetch every window, load once."""
-    plan = plan_pull(network, db=db, since=since, until=until)
+    """Pull one account in-process (no Prefect): plan, fetch every window, load once.
+
+    `writing` guards each stretch that opens the ledger (a fan-out's one writer at a time),
+    so the requests in between hold no lock."""
+    with writing():
+        plan = plan_pull(
+            network, db=db, since=since, until=until, overrides=overrides, account=account
+        )
     run_id = new_run_id()
     fetched: list[ColumnarBatch] = []
     try:
         for window in plan.windows:
-            batches = fetch_window(network, window)
+            batches = fetch_window(network, window, overrides, account)
             fetched += batches
             if on_window is not None:
                 on_window(window, sum(b.records_read for b in batches))
     except ConnectorError as error:
-        return record_failed_pull(plan, error, db=db, run_id=run_id)
-    summary = load_pull(plan, fetched, db=db, run_id=run_id)
-    # Imported here: payment_steps reads settings through this module.
-    from flows.payment_steps import pull_and_load_payments
-
-    summary.payments = pull_and_load_payments(network, db=db, start=plan.start, end=plan.end)
+        with writing():
+            return record_failed_pull(plan, error, db=db, run_id=run_id)
+    with writing():
+        summary = load_pull(plan, fetched, db=db, run_id=run_id)
+    summary.payments = pull_and_load_payments(
+        network,
+        settings=load_settings(network, overrides, account),
+        ledger_account=plan.account,
+        db=db,
+        start=plan.start,
+        end=plan.end,
+        writing=writing,
+    )
     return summary

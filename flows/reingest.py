@@ -1,15 +1,18 @@
 """Whether a report's content is already in the ledger, and the run record of skipping it.
 
-One skip check for the full ingest (ingest_steps.load_report) and the CLI's quick answer to an
-unchanged re-ingest (cli.py): kept light, as that answer must not import pydantic or pyarrow.
+One skip check for every load (ingest_steps.load_report) and for the quick answer to an
+unchanged re-ingest (Ledger.ingest, skip_known): kept light, as that answer must not import
+pydantic or pyarrow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from flows.ingest_summary import ReportOutcome
 from schemas.networks import AMAZON
-from warehouse.runs import RunInfo, finish_run, seen_source_file, start_run
+from warehouse.runs import RunInfo, finish_run, new_run_id, seen_source_file, start_run
 
 if TYPE_CHECKING:
     import duckdb
@@ -53,3 +56,29 @@ def record_skip(con: duckdb.DuckDBPyConnection, run: RunInfo, first_name: str) -
     start_run(con, run)
     finish_run(con, run.run_id, status="skipped", message=message)
     return message
+
+
+def skip_known(
+    con: duckdb.DuckDBPyConnection, reports: Sequence[ReportFile], *, account: str
+) -> list[ReportOutcome] | None:
+    """When the account's ledger holds every report's content: record each skip (as
+    load_report would) and return the outcomes. Else None, with nothing written."""
+    firsts = [first_ingested_as(con, r, account=account) for r in reports]
+    if not reports or None in firsts:
+        return None
+    outcomes = []
+    for report, first in zip(reports, firsts, strict=True):
+        assert first is not None
+        run = report_run(report, run_id=new_run_id(), account=account)
+        outcomes.append(
+            ReportOutcome(
+                name=report.name,
+                status="skipped",
+                run_id=run.run_id,
+                period_start=report.period_start,
+                period_end=report.period_end,
+                currency=report.currency,
+                message=record_skip(con, run, first),
+            )
+        )
+    return outcomes

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.artifacts import markdown_table, money
+from flows.artifacts import markdown_table, money, payouts_markdown
 from flows.fx_steps import base_currency
 from flows.hooks import log_failure, name_run
-from flows.payment_steps import money_ahead, payouts_markdown
-from warehouse.connection import ledger, resolve_db_path
+from flows.payment_steps import money_ahead
+from warehouse.connection import ledger, ledger_exists, resolve_db_path
 from warehouse.fx import latest_fixing_day, tally_in
 from warehouse.income import IncomeRow, income_rows
 
@@ -308,7 +307,7 @@ def ledger_summary(db: str | None = None, today: date | None = None) -> str:
     in_base = ""
     arriving: list[tuple[object, ...]] = []
     overdue: list[tuple[object, ...]] = []
-    if Path(path).exists():
+    if ledger_exists(path):
         with ledger(path, read_only=True) as con:
             rows = income_rows(con)
             converted = tally_in(con, "month", base) if latest_fixing_day(con) else None

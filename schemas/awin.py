@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
+from schemas.raw_models import RawModel
 from schemas.raw_types import (
     DecimalAmount,
     OptionalDecimal,
@@ -135,3 +136,7 @@ def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> 
     )
     batch.terms = awin_terms(records, batch.source_lines)
     return batch
+
+
+RAW_MODELS = {"awin.transaction": RawModel(AwinTransaction, validate_page)}
+"""What the pull loop finds by the name connectors.awin declares."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
+from schemas.raw_models import RawModel
 from schemas.raw_types import (
     DecimalAmount,
     OffsetTimestamp,
@@ -100,3 +101,7 @@ def validate_page(records: list[dict[str, Any]], *, account: str, page: int) -> 
     )
     batch.terms = cj_terms(records, batch.source_lines)
     return batch
+
+
+RAW_MODELS = {"cj.commission": RawModel(CJCommission, validate_page)}
+"""What the pull loop finds by the name connectors.cj declares."""

@@ -28,6 +28,7 @@ from typing_extensions import TypedDict
 
 from schemas import networks
 from schemas.commission import CommissionLine, CommissionStatus
+from schemas.raw_models import RawModel
 from schemas.raw_types import (
     DecimalAmount,
     OffsetTimestamp,
@@ -223,6 +224,14 @@ def read_actions_json(content: bytes) -> ActionsPage | None:
     return ActionsPage(actions, body.get("@nextpageuri"), body.get("@page"))
 
 
+def read_actions_page(content: bytes) -> tuple[ActionRows, dict[str, str | None]] | None:
+    """read_actions_json as the pull's one-pass reader: the rows and the @-metadata."""
+    page = read_actions_json(content)
+    if page is None:
+        return None
+    return page.actions, {"@nextpageuri": page.next_uri, "@page": page.page_label}
+
+
 def validate_action_rows(actions: ActionRows, *, account: str, page: int) -> ColumnarBatch:
     """Ledger columns for a page that passed the bulk validator (`page` only names rejects)."""
     if not _plain_account(account):
@@ -377,3 +386,14 @@ def _columns(rows: Sequence[_ActionRow], at: list[int], account: str) -> pa.Tabl
         pa.array(at, pa.int64()),
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+RAW_MODELS = {
+    "impact.action": RawModel(
+        ImpactAction,
+        validate_page,
+        read_bytes=read_actions_page,
+        validate_read=validate_action_rows,
+    )
+}
+"""What the pull loop finds by the name connectors.impact declares."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -168,3 +168,33 @@ def map_valid(
         except ValueError as exc:
             bad[index] = (str(exc),)
     return lines, bad
+
+
+def keep_latest(batches: Iterable[ValidatedBatch]) -> list[ValidatedBatch]:
+    """Drop every line whose line_id appears again later in the pull; the last one wins (an
+    upsert stream read in several passes, whose later pass sees a fresher row)."""
+    ordered = list(batches)
+    seen: set[str] = set()
+    kept: list[ValidatedBatch] = []
+    for batch in reversed(ordered):
+        lines, sources = [], []
+        for line, source in zip(reversed(batch.lines), reversed(batch.source_lines), strict=True):
+            if line.line_id in seen:
+                continue
+            seen.add(line.line_id)
+            lines.append(line)
+            sources.append(source)
+        lines.reverse()
+        sources.reverse()
+        kept.append(
+            ValidatedBatch(
+                lines=lines,
+                source_lines=sources,
+                rejects=batch.rejects,
+                records_read=batch.records_read,
+                # Every page's terms stay: the load keeps the last read of each line's.
+                terms=batch.terms,
+            )
+        )
+    kept.reverse()
+    return kept

@@ -9,6 +9,7 @@ import duckdb
 
 from schemas.networks import AMAZON
 from warehouse import sql
+from warehouse.publish import transaction
 from warehouse.runs import record_source_file, utc_now
 
 
@@ -49,8 +50,8 @@ def record_api_reports(
     0 lines), so the ledger shows that it was offered and why it is not in `commissions`.
     """
     now = utc_now()
-    con.begin()
-    try:
+
+    def step() -> None:
         for record in records:
             if record.outcome == "skipped_type":
                 assert record.period_start is not None and record.period_end is not None
@@ -83,7 +84,5 @@ def record_api_reports(
                 run_id=record.run_id,
                 now=now,
             )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+
+    transaction(con, step, what=f"recording downloaded reports of run {run_id}")

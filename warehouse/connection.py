@@ -1,4 +1,5 @@
-"""Opening the ledger file: lock retries with a clear message, and ordered migrations."""
+"""Opening the ledger (a DuckDB file, or a DuckLake: warehouse/lake.py): lock retries with a
+clear message, and ordered migrations."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from types import ModuleType
 
 import duckdb
 
-from warehouse.publish import recover
+from warehouse import lake, sql
+from warehouse.publish import recover, recover_lake, transaction
 from warehouse.sql import split_statements
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -76,9 +78,16 @@ def check_ledger_path(db: str | os.PathLike[str] | None) -> Path:
     """The ledger path, or LedgerPathError saying in one line why it cannot be a ledger file.
 
     Checked before DuckDB opens it: DuckDB's own messages ("Cannot open file ...",
-    "Is a directory") do not say that `--db` is the thing to change.
+    "Is a directory") do not say that `--db` is the thing to change. A `ducklake:` spec is
+    checked by warehouse/lake.py and returned as it was given.
     """
     path = resolve_db_path(db)
+    if lake.is_lake(path):
+        try:
+            lake.parse(path)
+        except lake.LakeSpecError as error:
+            raise LedgerPathError(str(error)) from None
+        return path
     if path.is_dir():
         raise LedgerPathError(
             f"{path}: is a folder, not a ledger file; give a file such as --db {path / DEFAULT_DB}"
@@ -101,8 +110,29 @@ def check_ledger_path(db: str | os.PathLike[str] | None) -> Path:
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None) -> Path:
-    """`--db`, else `$PASSIVE_DB`, else ./ledger.duckdb (DESIGN.md, command line)."""
+    """`--db`, else `$PASSIVE_DB`, else ./ledger.duckdb (DESIGN.md, command line).
+
+    A `ducklake:<catalog>` spec comes back as a Path too (its text unchanged): callers pass
+    it on, and open_ledger / ledger_exists / absolute_ledger know it.
+    """
     return Path(db or os.environ.get("PASSIVE_DB") or DEFAULT_DB)
+
+
+def ledger_exists(db: str | os.PathLike[str] | None) -> bool:
+    """Whether there is a ledger to read: the file, or the DuckLake catalog."""
+    path = resolve_db_path(db)
+    if lake.is_lake(path):
+        return lake.exists(lake.parse(path))
+    return path.exists()
+
+
+def absolute_ledger(db: str | os.PathLike[str] | None) -> str:
+    """The ledger as a process started elsewhere must be told it: an absolute file path, or
+    the `ducklake:` spec with a SQLite catalog's path made absolute."""
+    path = resolve_db_path(db)
+    if lake.is_lake(path):
+        return lake.absolute(path)
+    return str(path.expanduser().resolve())
 
 
 def lock_timeout() -> float:
@@ -135,6 +165,8 @@ def open_ledger(
     shell on the file blocks us, so we retry for `timeout` seconds before giving up.
     """
     path = check_ledger_path(db)
+    if lake.is_lake(path):
+        return _open_lake(lake.parse(path), read_only=read_only)
     if read_only and not path.exists():
         raise FileNotFoundError(
             f"{path}: no ledger here yet; run `passive ingest` or `passive demo` first"
@@ -167,6 +199,27 @@ def open_ledger(
     return con
 
 
+def _open_lake(spec: lake.LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Attach a DuckLake ledger; writers migrate it and sweep what dead writers left.
+
+    No lock to wait for: writers of different accounts run side by side, their commits retried
+    on conflict (warehouse/publish.py).
+    """
+    if read_only and not lake.exists(spec):
+        raise FileNotFoundError(
+            f"{spec}: no ledger here yet; run `passive ingest` or `passive demo` first"
+        )
+    con = lake.connect(spec, read_only=read_only)
+    if not read_only:
+        try:
+            migrate(con)
+            recover_lake(con, str(spec))
+        except BaseException:
+            con.close()
+            raise
+    return con
+
+
 @contextmanager
 def ledger(
     db: str | os.PathLike[str] | None = None,
@@ -192,30 +245,41 @@ def _scripts() -> list[tuple[str, str]]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations and changed views in one transaction; return what ran."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations ("
-        " name VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    )
-    applied = dict(con.execute("SELECT name, sha256 FROM _migrations").fetchall())
-    pending = []
-    for name, text in _scripts():
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if applied.get(name) == digest:
-            continue
-        if name in applied and not name.startswith("views/"):
-            raise RuntimeError(f"migration {name} was edited after it was applied; add a new one")
-        pending.append((name, text, digest))
-    if not pending:
-        return []
-    con.begin()
-    try:
-        for name, text, digest in pending:
-            for statement in split_statements(text):
+    """Apply pending migrations and changed views in one transaction; return what ran.
+
+    On a DuckLake the constraints DuckLake lacks are left out (lake.lake_variant); the digest
+    recorded is the file's, so an edited migration is caught the same way. Two writers opening
+    a new lake at once conflict on the commit: the loser retries, finds nothing pending.
+    """
+    on_lake = lake.attached(con)
+    ran: list[str] = []
+
+    def step() -> None:
+        ran.clear()
+        sql.execute(con, "migrations_table")
+        applied = dict(sql.execute(con, "migrations_applied").fetchall())
+        for name, text in _scripts():
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            if applied.get(name) == digest:
+                continue
+            if name in applied and not name.startswith("views/"):
+                raise RuntimeError(
+                    f"migration {name} was edited after it was applied; add a new one"
+                )
+            for statement in split_statements(lake.lake_variant(text) if on_lake else text):
                 con.execute(statement)
-            con.execute("INSERT OR REPLACE INTO _migrations VALUES (?, ?, now())", [name, digest])
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return [name for name, _, _ in pending]
+            sql.execute(con, "migration_record", migration=name, digest=digest)
+            ran.append(name)
+
+    if on_lake or _pending(con):
+        transaction(con, step, what="migrating the ledger")
+    return list(ran)
+
+
+def _pending(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a file ledger has a migration or view to apply (no transaction when not)."""
+    sql.execute(con, "migrations_table")
+    applied = dict(sql.execute(con, "migrations_applied").fetchall())
+    return any(
+        applied.get(name) != hashlib.sha256(text.encode()).hexdigest() for name, text in _scripts()
+    )

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from schemas.fx import FxFixing, FxFixingError
 from warehouse import sql
+from warehouse.publish import transaction
 from warehouse.runs import LoadResult, RunInfo, finish_run, start_run, utc_now
 from warehouse.tally import Tally, grouped_query
 
@@ -86,15 +87,21 @@ def load_fixings(
     start_run(con, run)
     con.register("fx_batch", batch)
     try:
-        con.begin()
-        try:
+        found: list[tuple[int, int]] = []
+
+        def step() -> None:
+            found.clear()
             sql.execute(con, "fx_upsert", run_id=run_id, source=source, now=utc_now())
-            counts = con.execute("SELECT inserted, changed FROM fx_counts").fetchone()
-            con.commit()
+            row = sql.execute(con, "fx_counts").fetchone()
+            assert row is not None
+            found.append((int(row[0]), int(row[1])))
+
+        try:
+            transaction(con, step, what=f"loading ECB rates, run {run_id}")
         except BaseException as error:
-            con.rollback()
             finish_run(con, run_id, status="failed", message=str(error).splitlines()[0])
             raise
+        counts = found[0]
     finally:
         con.unregister("fx_batch")
     assert counts is not None

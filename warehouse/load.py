@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -23,8 +23,17 @@ from schemas.validation import (
     lines_to_table,
 )
 from warehouse import sql
-from warehouse.publish import begin_load, discard_load, publish_load
+from warehouse.publish import (
+    CommitConflictError,
+    backoff,
+    begin_load,
+    commit_retries,
+    discard_load,
+    publish_load,
+    transaction,
+)
 from warehouse.runs import LoadResult as LoadResult  # re-exported for the load's callers
+from warehouse.runs import new_run_id as new_run_id  # re-exported: run ids are the runs' own
 from warehouse.runs import utc_now as utc_now
 from warehouse.tuning import Tuning
 
@@ -48,6 +57,10 @@ REJECTS_SCHEMA = pa.schema(
 
 class LoadRefusedError(ValueError):
     """A load that was rolled back because it must not change the ledger (one-line reason)."""
+
+
+class _OvertakenError(RuntimeError):
+    """Another writer published a load of the same account after this load read the ledger."""
 
 
 def replace_refusal(result: LoadResult) -> str | None:
@@ -91,11 +104,6 @@ class Slice:
     account: str
     period_start: date
     period_end: date
-
-
-def new_run_id() -> str:
-    """A fresh run id for work that does not run under a Prefect flow run."""
-    return uuid.uuid4().hex
 
 
 def to_columnar(batch: ValidatedBatch | ColumnarBatch) -> ColumnarBatch:
@@ -232,49 +240,120 @@ def load_batches(
                 _number_report_lines(con, tuning.numbering_pass_lines)
             else:
                 _with_more_memory_if_needed(con, "incoming_latest")
-            load_seq = begin_load(con, run_id)
-            try:
-                result = _append_load(
-                    con,
-                    mode=mode,
-                    replace=replace,
-                    run_id=run_id,
-                    load_seq=load_seq,
-                    now=now,
-                    read=read,
-                    rejected=rejected,
-                    check=check,
-                )
-
-                def bookkeeping(c: duckdb.DuckDBPyConnection) -> None:
-                    # The run's outcome is published with its lines: a kill right after the
-                    # publish cannot leave a completed load behind a `running` run.
-                    sql.execute(
-                        c,
-                        "run_finish",
-                        run_id=run_id,
-                        status="completed_with_rejects" if result.rejected else "completed",
-                        records_read=result.records_read,
-                        lines_loaded=result.loaded,
-                        lines_rejected=result.rejected,
-                        lines_inserted=result.inserted,
-                        lines_changed=result.changed,
-                        lines_removed=result.removed,
-                        message=None,
-                        now=utc_now(),
-                    )
-                    if before_commit is not None:
-                        before_commit(c)
-
-                publish_load(con, run_id, load_seq, bookkeeping)
-            except BaseException:
-                discard_load(con, run_id, load_seq)
-                raise
+            result = _append_and_publish(
+                con,
+                mode=mode,
+                replace=replace,
+                run_id=run_id,
+                network=network,
+                account=account,
+                now=now,
+                read=read,
+                rejected=rejected,
+                check=check,
+                before_commit=before_commit,
+            )
         finally:
             # Scratch rows of a load that failed are not part of the ledger: drop them.
             _drop_scratch(con)
             con.execute("DROP TABLE IF EXISTS _load_rejects")
     return result
+
+
+def _append_and_publish(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    mode: Literal["replace_slice", "upsert"],
+    replace: Slice | None,
+    run_id: str,
+    network: str,
+    account: str | None,
+    now: datetime,
+    read: int,
+    rejected: int,
+    check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None,
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None,
+) -> LoadResult:
+    """Append the staged load under a new load_seq, then publish it.
+
+    The append computed what changes against the ledger as it was when it ran. On a DuckLake
+    another writer of the SAME account may publish in between (writers of other accounts touch
+    other lines): then this load is discarded and appended again from the same stage, a bounded
+    number of times (a file ledger has one writer: never).
+    """
+    attempt = 0
+    while True:
+        load_seq = begin_load(con, run_id, network=network, account=account)
+        seen = [0]
+        try:
+            result = _append_load(
+                con,
+                mode=mode,
+                replace=replace,
+                run_id=run_id,
+                load_seq=load_seq,
+                now=now,
+                read=read,
+                rejected=rejected,
+                check=check,
+                seen=seen,
+                network=network,
+                account=account,
+            )
+
+            def still_current(c: duckdb.DuckDBPyConnection, seen: list[int] = seen) -> None:
+                if _published_loads(c, network, account) != seen[0]:
+                    raise _OvertakenError(f"{network}/{account}")
+
+            def bookkeeping(c: duckdb.DuckDBPyConnection, result: LoadResult = result) -> None:
+                # The run's outcome is published with its lines: a kill right after the
+                # publish cannot leave a completed load behind a `running` run.
+                sql.execute(
+                    c,
+                    "run_finish",
+                    run_id=run_id,
+                    status="completed_with_rejects" if result.rejected else "completed",
+                    records_read=result.records_read,
+                    lines_loaded=result.loaded,
+                    lines_rejected=result.rejected,
+                    lines_inserted=result.inserted,
+                    lines_changed=result.changed,
+                    lines_removed=result.removed,
+                    message=None,
+                    now=utc_now(),
+                )
+                if before_commit is not None:
+                    before_commit(c)
+
+            publish_load(con, run_id, load_seq, bookkeeping, still_current=still_current)
+            return result
+        except _OvertakenError:
+            discard_load(con, run_id, load_seq)
+            attempt += 1
+            if attempt > commit_retries():
+                raise CommitConflictError(
+                    f"load of run {run_id}: other writers of {network}/{account} kept publishing"
+                    f" first; gave up after {attempt} attempts (PASSIVE_COMMIT_RETRIES)"
+                ) from None
+            wait = backoff(attempt)
+            log.warning(
+                "load of run %s: another writer published %s/%s meanwhile; appending again"
+                " (retry %d in %.2f s)",
+                run_id,
+                network,
+                account,
+                attempt,
+                wait,
+            )
+            time.sleep(wait)
+        except BaseException:
+            discard_load(con, run_id, load_seq)
+            raise
+
+
+def _published_loads(con: duckdb.DuckDBPyConnection, network: str, account: str | None) -> int:
+    row = sql.execute(con, "account_loads", network=network, account=account).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _append_load(
@@ -288,50 +367,84 @@ def _append_load(
     read: int,
     rejected: int,
     check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None,
+    seen: list[int],
+    network: str,
+    account: str | None,
 ) -> LoadResult:
     """Append the load's lines and audit rows, tagged and unseen until published (publish.py).
 
     One transaction, which may append in bulk: should a kill tear it, what it left is still
-    tagged with an unpublished load_seq, hidden by the views and swept by `recover`.
+    tagged with an unpublished load_seq, hidden by the views and swept by `recover`. It reads
+    only scratch tables and the ledger, and (re)creates its own scratch, so a commit conflict
+    can run it again (publish.transaction). `seen` gets the account's published loads as the
+    transaction saw them.
     """
-    con.begin()
-    try:
-        con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
-        removed = 0
-        before = _count(con, replace) if replace is not None else None
-        if mode == "replace_slice" and before == 0:
-            sql.execute(con, "insert_fresh_slice")
-        else:
-            if mode == "replace_slice":
-                assert replace is not None
-                sql.execute(
-                    con,
-                    "replace_slice",
-                    run_id=run_id,
-                    now=now,
-                    load_seq=load_seq,
-                    network=replace.network,
-                    account=replace.account,
-                    period_start=replace.period_start,
-                    period_end=replace.period_end,
-                )
-                row = con.execute("SELECT count(*) FROM _load_retired").fetchone()
-                removed = int(row[0]) if row else 0
-            sql.execute(con, "upsert", run_id=run_id, now=now, load_seq=load_seq)
+    outcome: list[LoadResult] = []
+
+    def step() -> None:
+        outcome.clear()
+        seen[0] = _published_loads(con, network, account)
+        sql.execute(con, "load_retired_create")
+        outcome.append(
+            _append_steps(
+                con,
+                mode=mode,
+                replace=replace,
+                run_id=run_id,
+                load_seq=load_seq,
+                now=now,
+                read=read,
+                rejected=rejected,
+                check=check,
+            )
+        )
+
+    transaction(con, step, what=f"appending load {load_seq} of run {run_id}")
+    return outcome[0]
+
+
+def _append_steps(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    mode: Literal["replace_slice", "upsert"],
+    replace: Slice | None,
+    run_id: str,
+    load_seq: int,
+    now: datetime,
+    read: int,
+    rejected: int,
+    check: Callable[[duckdb.DuckDBPyConnection, LoadResult], None] | None,
+) -> LoadResult:
+    """The append's statements (inside `_append_load`'s transaction)."""
+    con.execute("INSERT INTO rejects SELECT * FROM _load_rejects")
+    removed = 0
+    before = _count(con, replace) if replace is not None else None
+    if mode == "replace_slice" and before == 0:
+        sql.execute(con, "insert_fresh_slice", run_id=run_id, now=now, load_seq=load_seq)
+    else:
+        if mode == "replace_slice":
+            assert replace is not None
+            sql.execute(
+                con,
+                "replace_slice",
+                run_id=run_id,
+                now=now,
+                load_seq=load_seq,
+                network=replace.network,
+                account=replace.account,
+                period_start=replace.period_start,
+                period_end=replace.period_end,
+            )
+            row = con.execute("SELECT count(*) FROM _load_retired").fetchone()
+            removed = int(row[0]) if row else 0
+        sql.execute(con, "upsert", run_id=run_id, now=now, load_seq=load_seq)
         sql.execute(con, "insert_fresh", run_id=run_id, now=now, load_seq=load_seq)
-        row = con.execute(sql.statements("load_counts")[0]).fetchone()
-        assert row is not None
-        loaded, inserted, changed = (int(v) for v in row)
-        result = LoadResult(read, loaded, rejected, inserted, changed, removed)
-        if check is not None:
-            check(con, result)
-        con.execute("DROP TABLE _load_rejects")
-        con.commit()
-    except BaseException:
-        # A failed COMMIT has already ended the transaction; say what failed, not that.
-        with suppress(duckdb.TransactionException):
-            con.rollback()
-        raise
+    row = con.execute(sql.statements("load_counts")[0]).fetchone()
+    assert row is not None
+    loaded, inserted, changed = (int(v) for v in row)
+    result = LoadResult(read, loaded, rejected, inserted, changed, removed)
+    if check is not None:
+        check(con, result)
     return result
 
 

@@ -16,6 +16,7 @@ from schemas.terms import TERMS_SCHEMA
 from schemas.validation import ColumnarBatch, ValidatedBatch
 from warehouse import sql
 from warehouse.load import REJECTS_SCHEMA
+from warehouse.publish import transaction
 from warehouse.runs import utc_now
 
 _MONEY = pa.decimal128(18, 4)
@@ -155,8 +156,10 @@ def load_payments(
         ),
     )
     try:
-        con.begin()
-        try:
+        outcome: list[int] = []
+
+        def step() -> None:
+            outcome.clear()
             con.execute("CREATE OR REPLACE TEMP TABLE _pay_in AS FROM _pay_arrow")
             con.execute("CREATE OR REPLACE TEMP TABLE _items_in AS FROM _items_arrow")
             con.execute("CREATE OR REPLACE TEMP TABLE _items_for AS FROM _items_for_arrow")
@@ -170,10 +173,10 @@ def load_payments(
                 save_setting(con, setting, source="api", run_id=run_id, now=now)
             for name in _SCRATCH:
                 con.execute(f"DROP TABLE IF EXISTS {name}")
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+            outcome.extend((changed, inserted, replaced))
+
+        transaction(con, step, what=f"recording payments of run {run_id}")
+        changed, inserted, replaced = outcome
     finally:
         for name in ("_pay_arrow", "_items_arrow", "_items_for_arrow", "_rejects_arrow"):
             con.unregister(name)

@@ -12,21 +12,33 @@ duckdb/duckdb#25931; measured in issue 10). So a load runs in three steps:
    caller's bookkeeping, in one transaction without a bulk append: all or nothing.
 
 `recover` runs whenever the ledger is opened for writing and sweeps what a dead process left.
+
+On a DuckLake (warehouse/lake.py) several processes write at once. Appends of different
+writers never conflict there, but a commit that deletes or updates (a publish, a run record)
+fails when another writer committed meanwhile: `transaction` runs such a step again from the
+start, a bounded number of times with growing, jittered waits, and logs each retry. Only the
+small publish usually meets that; the big append is retried only on a SQLite catalog, where
+any commit that overlapped another fails (duckdb/ducklake#1309, not fixed in 1.5.5).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import secrets
 import shutil
+import socket
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from warehouse import sql
+from warehouse import lake, sql
 
 log = logging.getLogger(__name__)
 
@@ -63,29 +75,146 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _in_transaction(con: duckdb.DuckDBPyConnection, step: Callable[[], object]) -> None:
-    con.begin()
+class CommitConflictError(RuntimeError):
+    """A DuckLake write still conflicted with other writers after every retry."""
+
+
+DEFAULT_COMMIT_RETRIES = 12
+
+# What DuckLake and its catalogs say when another writer's commit got in first: a logical
+# conflict, a snapshot id taken (retried inside DuckLake up to ducklake_max_retry_count), or
+# SQLite's "database is locked" when a reader's snapshot went stale (duckdb/ducklake#1309).
+_CONFLICT = ("conflict", "database is locked", "failed to commit ducklake transaction")
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether an error means "another writer committed first: run the step again"."""
+    return isinstance(error, duckdb.Error) and any(
+        marker in str(error).lower() for marker in _CONFLICT
+    )
+
+
+def commit_retries() -> int:
+    """Attempts after the first for a conflicting commit (`PASSIVE_COMMIT_RETRIES`, default 12)."""
+    return int(os.environ.get("PASSIVE_COMMIT_RETRIES", DEFAULT_COMMIT_RETRIES))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1, 2, ...): doubling from 50 ms up to 2 s, with
+    full jitter so writers that collided do not collide again in step."""
+    return random.uniform(0, min(2.0, 0.05 * 2 ** (attempt - 1)))
+
+
+def transaction(
+    con: duckdb.DuckDBPyConnection,
+    step: Callable[[], object],
+    *,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Run `step` in one transaction; on a commit conflict, roll back and run it again.
+
+    `step` must be safe to repeat: it re-reads what it needs and (re)creates its scratch.
+    """
+    attempt = 0
+    while True:
+        con.begin()
+        try:
+            step()
+            con.commit()
+            return
+        except BaseException as error:
+            # A failed COMMIT has already ended the transaction.
+            with suppress(duckdb.TransactionException):
+                con.rollback()
+            if not is_conflict(error):
+                raise
+            attempt += 1
+            if attempt > commit_retries():
+                raise CommitConflictError(
+                    f"{what}: other writers kept committing first; gave up after "
+                    f"{attempt} attempts (PASSIVE_COMMIT_RETRIES): {str(error).splitlines()[0]}"
+                ) from error
+            wait = backoff(attempt)
+            log.warning(
+                "%s: commit conflict with another writer (%s); retry %d in %.2f s",
+                what,
+                str(error).splitlines()[-1][:200],
+                attempt,
+                wait,
+            )
+            sleep(wait)
+
+
+def writer() -> dict[str, object]:
+    """This process as ledger_writers records it: host, pid and the process's start time."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "process_started": _started(os.getpid()),
+    }
+
+
+def _started(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
     try:
-        step()
-        con.commit()
-    except BaseException:
-        # A failed COMMIT has already ended the transaction.
-        with suppress(duckdb.TransactionException):
-            con.rollback()
-        raise
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 (starttime); the command name (field 2) may hold spaces, so split after it.
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
-def begin_load(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+def _writer_gone(host: str | None, pid: int | None, started: str | None, since: datetime) -> bool:
+    """Whether the process that wrote a run is no longer running.
+
+    Same host: its pid is gone, or is now another process. Another host cannot be asked: its
+    run counts as gone once older than `PASSIVE_STALE_RUN_HOURS` (default 24).
+    """
+    if host == socket.gethostname() and pid is not None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # alive, another user's
+        return started is not None and _started(pid) not in (None, started)
+    hours = float(os.environ.get("PASSIVE_STALE_RUN_HOURS", 24))
+    return _now() - since > timedelta(hours=hours)
+
+
+def begin_load(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    network: str | None = None,
+    account: str | None = None,
+) -> int:
     """Record a new, unpublished load (own transaction) and return its `load_seq`."""
     mark_live(run_id)
+    on_lake = lake.attached(con)
+    seq = secrets.randbits(62) if on_lake else None
     try:
-        _in_transaction(con, lambda: sql.execute(con, "load_begin", run_id=run_id, now=_now()))
+        transaction(
+            con,
+            lambda: sql.execute(
+                con,
+                "load_begin",
+                load_seq=seq,
+                run_id=run_id,
+                now=_now(),
+                network=network,
+                account=account,
+                **writer(),
+            ),
+            what=f"starting load of run {run_id}",
+        )
     except BaseException:
         mark_done(run_id)
         raise
-    row = con.execute(
-        "SELECT max(load_seq) FROM ledger_loads WHERE run_id = ? AND NOT published", [run_id]
-    ).fetchone()
+    if seq is not None:
+        return seq
+    row = sql.execute(con, "load_seq_of", run_id=run_id).fetchone()
     assert row is not None and row[0] is not None
     return int(row[0])
 
@@ -95,14 +224,20 @@ def publish_load(
     run_id: str,
     load_seq: int,
     bookkeeping: Callable[[duckdb.DuckDBPyConnection], None],
+    *,
+    still_current: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
     """Retire replaced lines, publish the load and write `bookkeeping`, in ONE small transaction.
 
     `bookkeeping` must write only a few rows (a run record, a source file, a cursor): a bulk
-    append here would bring back the tear this module exists to prevent.
+    append here would bring back the tear this module exists to prevent. `still_current` may
+    raise (before anything is written) when the load was computed against a ledger that has
+    moved on meanwhile; the transaction is then rolled back and the load stays unpublished.
     """
 
     def step() -> None:
+        if still_current is not None:
+            still_current(con)
         sql.execute(con, "load_publish", load_seq=load_seq)
         bookkeeping(con)
 
@@ -111,7 +246,7 @@ def publish_load(
     # the rows themselves and replays all or nothing. 1.5.5 lacks the setting.
     inline = _set_optimistic_writes(con, enabled=False)
     try:
-        _in_transaction(con, step)
+        transaction(con, step, what=f"publishing load {load_seq} of run {run_id}")
     finally:
         if inline:
             _set_optimistic_writes(con, enabled=True)
@@ -121,22 +256,32 @@ def publish_load(
 def _set_optimistic_writes(con: duckdb.DuckDBPyConnection, *, enabled: bool) -> bool:
     """Turn DuckDB's optimistic writes of bulk appends on or off; False if it has no switch."""
     try:
-        con.execute(f"SET SESSION enable_optimistic_write = {str(enabled).lower()}")
+        sql.execute(con, "optimistic_writes_on" if enabled else "optimistic_writes_off")
     except duckdb.CatalogException:
         return False
     return True
 
 
-def discard_load(con: duckdb.DuckDBPyConnection, run_id: str, load_seq: int) -> None:
-    """Delete what an unpublished load appended (it was never visible); `recover` retries it."""
+def discard_load(
+    con: duckdb.DuckDBPyConnection, run_id: str, load_seq: int, *, done: bool = True
+) -> None:
+    """Delete what an unpublished load appended (it was never visible); `recover` retries it.
+
+    `done=False` keeps the run marked live (its load is about to be redone).
+    """
     try:
-        _in_transaction(
-            con, lambda: sql.execute(con, "load_discard", run_id=run_id, load_seq=load_seq)
+        transaction(
+            con,
+            lambda: sql.execute(con, "load_discard", run_id=run_id, load_seq=load_seq),
+            what=f"discarding load {load_seq} of run {run_id}",
         )
     except duckdb.Error as error:
         log.warning("unpublished load %s not discarded (%s): swept on next open", load_seq, error)
+    except CommitConflictError as error:
+        log.warning("unpublished load %s not discarded (%s): swept on next open", load_seq, error)
     finally:
-        mark_done(run_id)
+        if done:
+            mark_done(run_id)
 
 
 def recover(con: duckdb.DuckDBPyConnection, db: Path) -> int:
@@ -147,16 +292,14 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path) -> int:
     that is not this process's own was left by a process that is gone.
     """
     live = live_runs()
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM ingest_runs WHERE status = 'running'"
-        "        AND NOT list_contains($live, run_id))"
-        " + (SELECT count(*) FROM ledger_loads WHERE NOT published"
-        "        AND NOT list_contains($live, run_id))",
-        {"live": live},
-    ).fetchone()
+    row = sql.execute(con, "recover_dead_count", live=live).fetchone()
     dead = int(row[0]) if row else 0
     if dead:
-        _in_transaction(con, lambda: sql.execute(con, "recover_interrupted", live=live, now=_now()))
+        transaction(
+            con,
+            lambda: sql.execute(con, "recover_interrupted", live=live, now=_now()),
+            what="recovering interrupted runs",
+        )
         log.warning("%s: %d run(s) of a process that died were marked interrupted", db, dead)
     # Temp tables spill to `<ledger>.tmp` (DuckDB's default temp directory). A process killed
     # there leaves it behind, even after its load was published (the kill test's "ledger file
@@ -166,6 +309,28 @@ def recover(con: duckdb.DuckDBPyConnection, db: Path) -> int:
     if not live and scratch.is_dir() and not _temporary_files_in_use(con):
         shutil.rmtree(scratch, ignore_errors=True)
     return dead
+
+
+def recover_lake(con: duckdb.DuckDBPyConnection, label: str) -> int:
+    """`recover` for a DuckLake: other writers may be at work, so only the runs and loads of
+    writers that are gone (`_writer_gone`) are swept; a live writer's stay as they are."""
+    mine = live_runs()
+    candidates = sql.execute(con, "recover_candidates", live=mine).fetchall()
+    dead = [
+        str(run_id)
+        for run_id, since, host, pid, started in candidates
+        if _writer_gone(host, None if pid is None else int(pid), started, since)
+    ]
+    if not dead:
+        return 0
+    spared = mine + [str(row[0]) for row in candidates if str(row[0]) not in dead]
+    transaction(
+        con,
+        lambda: sql.execute(con, "recover_interrupted", live=spared, now=_now()),
+        what="recovering interrupted runs",
+    )
+    log.warning("%s: %d run(s) of a process that died were marked interrupted", label, len(dead))
+    return len(dead)
 
 
 def _temporary_files_in_use(con: duckdb.DuckDBPyConnection) -> bool:

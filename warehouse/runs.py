@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import duckdb
 
 from warehouse import sql
-from warehouse.publish import mark_done, mark_live
+from warehouse.publish import mark_done, mark_live, transaction, writer
 
 
 def utc_now() -> datetime:
@@ -52,19 +53,24 @@ def start_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
     it for the leftover of a dead process.
     """
     mark_live(run.run_id)
-    sql.execute(
+    transaction(
         con,
-        "run_start",
-        run_id=run.run_id,
-        flow_run_id=run.flow_run_id,
-        source=run.source,
-        network=run.network,
-        account=run.account,
-        file_name=run.file_name,
-        content_hash=run.content_hash,
-        window_start=run.window_start,
-        window_end=run.window_end,
-        now=utc_now(),
+        lambda: sql.execute(
+            con,
+            "run_start",
+            run_id=run.run_id,
+            flow_run_id=run.flow_run_id,
+            source=run.source,
+            network=run.network,
+            account=run.account,
+            file_name=run.file_name,
+            content_hash=run.content_hash,
+            window_start=run.window_start,
+            window_end=run.window_end,
+            now=utc_now(),
+            **writer(),
+        ),
+        what=f"starting run {run.run_id}",
     )
 
 
@@ -78,19 +84,23 @@ def finish_run(
 ) -> None:
     """Record how a run ended and what it did."""
     mark_done(run_id)
-    sql.execute(
+    transaction(
         con,
-        "run_finish",
-        run_id=run_id,
-        status=status,
-        records_read=result.records_read if result else 0,
-        lines_loaded=result.loaded if result else 0,
-        lines_rejected=result.rejected if result else 0,
-        lines_inserted=result.inserted if result else 0,
-        lines_changed=result.changed if result else 0,
-        lines_removed=result.removed if result else 0,
-        message=message,
-        now=utc_now(),
+        lambda: sql.execute(
+            con,
+            "run_finish",
+            run_id=run_id,
+            status=status,
+            records_read=result.records_read if result else 0,
+            lines_loaded=result.loaded if result else 0,
+            lines_rejected=result.rejected if result else 0,
+            lines_inserted=result.inserted if result else 0,
+            lines_changed=result.changed if result else 0,
+            lines_removed=result.removed if result else 0,
+            message=message,
+            now=utc_now(),
+        ),
+        what=f"finishing run {run_id}",
     )
 
 
@@ -164,3 +174,8 @@ def set_cursor(
         run_id=run_id,
         now=utc_now(),
     )
+
+
+def new_run_id() -> str:
+    """A fresh run id for work that does not run under a Prefect flow run."""
+    return uuid.uuid4().hex

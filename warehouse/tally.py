@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -12,6 +12,8 @@ import duckdb
 from warehouse import sql
 
 TallyBy = Literal["month", "day", "network", "account", "tracking-id"]
+# Which day's ECB rate converts a line in a one-currency tally (warehouse/fx.py tally_in).
+Basis = Literal["event", "month-end"]
 # --by -> (columns the ledger is scanned by, the output columns made from them)
 GROUPS: dict[str, tuple[str, str]] = {
     "month": ("event_date", "CAST(date_trunc('month', event_date) AS DATE) AS month"),
@@ -98,3 +100,11 @@ def rejects_list(con: duckdb.DuckDBPyConnection, *, run: str | None, limit: int)
 def networks_held(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The networks the ledger holds lines of."""
     return {str(row[0]) for row in sql.execute(con, "networks_held").fetchall()}
+
+
+def account_last_runs(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[tuple[str, str], tuple[datetime, str, int]]:
+    """(network, account) -> (last run's start, its status, how many runs) from ingest_runs."""
+    rows = sql.execute(con, "account_last_runs").fetchall()
+    return {(str(r[0]), str(r[1])): (r[2], str(r[3]), int(r[4])) for r in rows}

@@ -73,3 +73,19 @@ class Tuning(BaseSettings):
     def memory_limit(self) -> str | None:
         """The budget to SET during a load, or None to leave DuckDB's own."""
         return None if self.duckdb_memory in ("", "0") else self.duckdb_memory
+
+
+class TuningError(ValueError):
+    """A PASSIVE_* performance setting the environment gives in a form it cannot take."""
+
+
+def tuning_from_environment() -> Tuning:
+    """Tuning() with a bad setting as one line naming it (pydantic's text spans several)."""
+    from pydantic import ValidationError
+
+    try:
+        return Tuning()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = "PASSIVE_" + "_".join(str(p) for p in problem["loc"]).upper()
+        raise TuningError(f"{name}: {problem['msg']}") from None

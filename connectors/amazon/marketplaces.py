@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 from .errors import AmazonReportError
@@ -27,6 +28,21 @@ class Marketplace:
     def date_pattern(self) -> str:
         """The title date layout in words, for error messages: `MM-DD-YYYY`."""
         return {"MDY": "MM-DD-YYYY", "DMY": "DD-MM-YYYY", "YMD": "YYYY-MM-DD"}[self.date_order]
+
+
+class MarketplaceCode(StrEnum):
+    """The stores' codes, as `--marketplace` takes them (case-insensitively); the keys of
+    MARKETPLACES, in its order (a unit test holds the two equal)."""
+
+    US = "US"
+    CA = "CA"
+    UK = "UK"
+    DE = "DE"
+    FR = "FR"
+    IT = "IT"
+    ES = "ES"
+    JP = "JP"
+    IN = "IN"
 
 
 MARKETPLACES: dict[str, Marketplace] = {

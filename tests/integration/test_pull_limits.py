@@ -298,7 +298,7 @@ def test_a_pull_that_pages_without_end_fails_naming_the_network(network_env, db,
 
 def cursor(db: Path) -> object:
     with duckdb.connect(str(db)) as con:
-        return get_cursor(con, network="impact", account=SID, stream=pull_steps.STREAM)
+        return get_cursor(con, network="impact", account="impact", stream=pull_steps.STREAM)
 
 
 @pytest.mark.parametrize(

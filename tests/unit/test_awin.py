@@ -11,11 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.awin import API, NETWORK, fetch_transactions, keep_latest
-from connectors.base import DateWindow, token_client
+from connectors.awin import API, fetch_transactions
+from connectors.base import DateWindow
 from connectors.http import AuthError, ManualClock, ResponseFormatError, SettingsError
 from connectors.settings import AwinSettings
+from flows import pull_loop
 from schemas.awin import AwinTransaction, to_commission_line, validate_page
+from schemas.validation import keep_latest
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "awin"
 TOKEN, PUBLISHER = "awin-personal-token-abcdef123456", "77777"
@@ -47,16 +49,14 @@ def serve(*bodies: bytes | httpx.Response) -> tuple[Callable, list[httpx.Request
 
 
 def client(handler):
-    return token_client(
-        settings(), network=NETWORK, clock=ManualClock(), transport=httpx.MockTransport(handler)
-    )
+    return API.make_client(settings(), clock=ManualClock(), transport=httpx.MockTransport(handler))
 
 
 def test_pull_sends_documented_path_params_and_bearer_header_for_both_date_types():
     empty = b"[]"
     handler, seen = serve(*[empty] * 6)
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    list(API.pull(settings(), start, start + timedelta(days=90), client=client(handler)))
+    list(pull_loop.pull(API, settings(), start, start + timedelta(days=90), client=client(handler)))
     assert len(seen) == 6  # 3 windows x (transaction, validation)
     for request in seen:
         assert request.url.path == f"/publishers/{PUBLISHER}/transactions/"
@@ -82,7 +82,9 @@ def test_two_passes_returning_the_same_id_keep_only_the_latest():
         raw_fixture("transactions_by_validation_date.json"),
     )
     start = datetime(2021, 7, 1, tzinfo=UTC)
-    batches = list(API.pull(settings(), start, start + timedelta(days=31), client=client(handler)))
+    batches = list(
+        pull_loop.pull(API, settings(), start, start + timedelta(days=31), client=client(handler))
+    )
     lines = [line for batch in batches for line in batch.lines]
     ids = [line.line_id for line in lines]
     assert len(ids) == len(set(ids)) == 5
@@ -200,7 +202,8 @@ def test_401_names_the_token_setting_and_hides_the_token():
 def test_missing_publisher_id_fails_before_any_request():
     handler, seen = serve()
     with pytest.raises(SettingsError, match="PASSIVE_AWIN_PUBLISHER_ID"):
-        API.pull(
+        pull_loop.pull(
+            API,
             settings(publisher_id=None),
             datetime(2021, 7, 1, tzinfo=UTC),
             datetime(2021, 7, 2, tzinfo=UTC),

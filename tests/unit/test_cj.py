@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.base import DateWindow, token_client
-from connectors.cj import API, NETWORK, build_query, fetch_commissions
+from connectors.base import DateWindow
+from connectors.cj import API, build_query, fetch_commissions
 from connectors.http import ApiError, ManualClock, PaginationError, ResponseFormatError
 from connectors.settings import CJSettings
+from flows import pull_loop
 from schemas.cj import CJCommission, to_commission_line, validate_page
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cj"
@@ -45,9 +46,7 @@ def serve(*bodies: object) -> tuple[Callable, list[httpx.Request]]:
 
 
 def client(handler):
-    return token_client(
-        settings(), network=NETWORK, clock=ManualClock(), transport=httpx.MockTransport(handler)
-    )
+    return API.make_client(settings(), clock=ManualClock(), transport=httpx.MockTransport(handler))
 
 
 def query_of(request: httpx.Request) -> str:
@@ -124,7 +123,9 @@ def test_pull_splits_into_windows_of_at_most_31_days_and_numbers_pages_across_th
     broken["data"]["publisherCommissions"]["records"][0]["actionStatus"] = "bogus"
     handler, seen = serve(load("commissions_page1.json"), complete, complete, broken)
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    batches = list(API.pull(settings(), start, start + timedelta(days=63), client=client(handler)))
+    batches = list(
+        pull_loop.pull(API, settings(), start, start + timedelta(days=63), client=client(handler))
+    )
     assert len(seen) == 4 and len(batches) == 4
     spans = [
         re.findall(r'PostingDate: "([^"]+)"', query_of(r))
@@ -215,4 +216,5 @@ def test_default_settings_follow_the_documented_limits():
     loaded = settings()
     assert (loaded.lookback_days, loaded.max_window_days) == (62, 31)
     assert CJSettings.model_fields["base_url"].default == "https://commissions.api.cj.com"
-    assert API.account(loaded) == PUBLISHER
+    # Without passive.toml the ledger's account is the network's name (issue 16).
+    assert (API.account(loaded), loaded.publisher_id) == ("cj", PUBLISHER)

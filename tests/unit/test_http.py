@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors import API_NETWORKS
-from connectors.base import ApiNetwork
 from connectors.errors import REDACTED, RedactingFilter
 from connectors.http import (
     ApiClient,
@@ -38,6 +37,8 @@ from connectors.http import (
     redact,
 )
 from connectors.settings import NetworkSettings
+from connectors.stream import Stream
+from schemas.raw_models import raw_model
 
 TOKEN = "tok-SUPER-secret-9f8e7d6c"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -337,13 +338,14 @@ def test_unparseable_retry_hints_are_ignored():
     assert parse_rate_limit_reset("", now=0.0) is None
 
 
-def test_registry_maps_each_api_network_to_the_protocol():
+def test_registry_maps_each_api_network_to_its_declared_stream():
     assert set(API_NETWORKS) == {"impact", "awin", "cj"}
     for name, network in API_NETWORKS.items():
         assert network.name == name
-        assert callable(network.pull) and callable(network.account)
+        # The pull loop pairs the declaration with the raw model it names (flows.pull_loop).
+        assert callable(raw_model(network.raw_model).validate) and callable(network.account)
         assert issubclass(network.settings_class, NetworkSettings)
-        assert isinstance(network, ApiNetwork)
+        assert isinstance(network, Stream)
 
 
 def test_default_settings_bound_one_request_to_a_few_minutes_whatever_the_server_does():

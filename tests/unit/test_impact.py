@@ -25,6 +25,7 @@ from connectors.http import (
 )
 from connectors.impact import API, fetch_actions, make_impact_client, plan_windows
 from connectors.settings import ImpactSettings
+from flows import pull_loop
 from schemas.impact import ImpactAction, to_commission_line, validate_page
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "impact"
@@ -154,7 +155,7 @@ def test_pull_yields_one_validated_batch_per_page_with_running_page_numbers():
     handler, seen = serve(load("actions_page1.json"), load("actions_page2.json"), bad)
     start, end = datetime(2024, 8, 1, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC)
     now = datetime(2024, 10, 1, tzinfo=UTC)
-    batches = list(API.pull(settings(), start, end, client=client(handler), now=now))
+    batches = list(pull_loop.pull(API, settings(), start, end, client=client(handler), now=now))
     assert len(seen) == 3  # window 1 (two pages) + window 2 (one page)
     assert [b.records_read for b in batches] == [2, 1, 2]
     assert [len(b.lines) for b in batches] == [2, 1, 1]
@@ -168,7 +169,9 @@ def test_pull_without_credentials_names_the_env_vars_before_any_request(monkeypa
     monkeypatch.delenv("PASSIVE_IMPACT_AUTH_TOKEN", raising=False)
     handler, seen = serve()
     with pytest.raises(SettingsError, match="PASSIVE_IMPACT_AUTH_TOKEN"):
-        API.pull(settings(auth_token=None), WINDOW.start, WINDOW.end, client=client(handler))
+        pull_loop.pull(
+            API, settings(auth_token=None), WINDOW.start, WINDOW.end, client=client(handler)
+        )
     assert seen == []
 
 
@@ -189,7 +192,8 @@ def test_settings_read_prefixed_env_vars_and_hide_the_token(monkeypatch):
         20000,
         1000,
     )
-    assert API.account(loaded) == "IRenv"
+    # Without passive.toml the ledger's account is the network's name, not the SID (issue 16).
+    assert API.account(loaded) == "impact"
 
 
 @pytest.mark.parametrize(

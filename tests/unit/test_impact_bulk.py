@@ -20,6 +20,7 @@ from connectors.base import DateWindow
 from connectors.http import ManualClock
 from connectors.impact import API, fetch_actions, make_impact_client
 from connectors.settings import ImpactSettings
+from flows import pull_loop
 from sandbox.dataset import Dataset, render_impact_action
 from schemas.impact import (
     _VALIDATOR,
@@ -29,6 +30,7 @@ from schemas.impact import (
     validate_action_rows,
     validate_page,
 )
+from schemas.raw_models import raw_model
 from schemas.raw_types import validate_records
 from schemas.validation import lines_to_table
 
@@ -230,10 +232,11 @@ def test_fetch_falls_back_to_decoded_records_when_a_page_is_not_plain():
     )
     api = make_impact_client(settings, clock=ManualClock(), transport=httpx.MockTransport(handler))
     window = DateWindow(datetime(2024, 9, 1, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC))
-    (page,) = fetch_actions(api, settings, window)
+    model = raw_model(API.raw_model)
+    (page,) = fetch_actions(api, settings, window, read=model.read_bytes)
     assert page.validated is None and page.size == 2
     assert page.records == json.loads(json.dumps(body), parse_float=Decimal)["Actions"]
-    batch = API.validate_page(page, account=SID, number=1)
+    batch = pull_loop.validate(model, page, account=SID, number=1)
     assert batch.rejects == [] and batch.table.column("commission_amount").to_pylist()[1] == (
         Decimal("1250.0000")
     )

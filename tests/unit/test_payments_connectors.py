@@ -7,11 +7,11 @@ import json
 
 import httpx
 
-from connectors.awin import NETWORK as AWIN
-from connectors.base import token_client
+from connectors.awin import API as AWIN
 from connectors.http import ManualClock
-from connectors.payments import AWIN_LIMIT, pull_awin_payments
+from connectors.payments import AWIN_LIMIT
 from connectors.settings import AwinSettings
+from flows.payments_pull import pull_awin_payments
 
 TOKEN, PUBLISHER = "awin-personal-token-abcdef123456", "77777"
 
@@ -39,9 +39,7 @@ def test_payments_are_read_page_by_page_until_a_short_page() -> None:
         rows = [payment(n) for n in range(offset, min(total, offset + limit))]
         return httpx.Response(200, content=json.dumps({"results": rows}).encode())
 
-    api = token_client(
-        settings(), network=AWIN, clock=ManualClock(), transport=httpx.MockTransport(handler)
-    )
+    api = AWIN.make_client(settings(), clock=ManualClock(), transport=httpx.MockTransport(handler))
     settled = {str(n) for n in range(total - 1)}
     pulled = pull_awin_payments(settings(), client=api, settled=settled)
     listing = [r for r in seen if r.url.path == f"/public/v1/publishers/{PUBLISHER}/payments"]
@@ -65,9 +63,7 @@ def test_a_404_on_the_public_path_falls_back_to_the_path_without_it() -> None:
             return httpx.Response(200, json={"results": [{"advertiserId": 1, "payment": "1.00"}]})
         return httpx.Response(200, content=json.dumps({"results": [payment(5)]}).encode())
 
-    api = token_client(
-        settings(), network=AWIN, clock=ManualClock(), transport=httpx.MockTransport(handler)
-    )
+    api = AWIN.make_client(settings(), clock=ManualClock(), transport=httpx.MockTransport(handler))
     pulled = pull_awin_payments(settings(), client=api)
     assert seen == [
         f"/public/v1/publishers/{PUBLISHER}/payments",

@@ -32,4 +32,4 @@ CREATE OR REPLACE TEMP TABLE _load_rows (
 -- replacing this view (warehouse/amazon_scan.py adds the lines DuckDB read, without a copy).
 CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows;
 
-CREATE OR REPLACE TABLE _load_rejects AS SELECT * FROM rejects LIMIT 0;
+CREATE OR REPLACE TEMP TABLE _load_rejects AS SELECT * FROM rejects LIMIT 0;

@@ -1,0 +1,340 @@
+"""`Ledger`: every job on one ledger file as one library, the face the CLI and the flows share.
+
+The typer commands (flows/commands.py and its *_cli.py) parse arguments, call a Ledger and
+print; the Prefect flows (flows/ingest.py, flows/pull.py) wrap the same methods in tasks. The
+steps themselves live in flows/*_steps.py; this class is where a reader (or a script) finds
+them. Light to import: an unchanged re-ingest is answered before pydantic, pyarrow or any
+worker process is loaded, by the same skip check every load makes (flows/reingest.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flows.ingest_summary import (
+    IngestSummary,
+    InputError,
+    ReportOutcome,
+    check_text_of,
+    open_report_inputs,
+)
+from flows.reingest import skip_known
+from schemas.networks import AMAZON
+from warehouse.connection import ledger, resolve_db_path
+
+if TYPE_CHECKING:
+    from connectors.accounts import Account
+    from connectors.amazon import ReportFile
+    from connectors.base import DateWindow
+    from flows.amazon_validation import StartMethod
+    from flows.payment_steps import PaymentsSummary
+    from flows.pull_steps import PullPlan, PullSummary
+    from schemas.validation import ColumnarBatch
+    from warehouse.tally import Tally, TallyBy
+    from warehouse.tuning import Tuning
+
+# What a caller shows while a job runs: entered with a description, it yields a function
+# that takes the count of lines (or records) done so far.
+Progress = Callable[[str], AbstractContextManager[Callable[[int], None]]]
+
+
+@contextmanager
+def _no_progress(_: str) -> Iterator[Callable[[int], None]]:
+    yield lambda _done: None
+
+
+class Ledger:
+    """One ledger file (`db`: a path, else $PASSIVE_DB, else ./ledger.duckdb) and its jobs.
+
+    `writing` guards every stretch that writes the file: a flow passes its one-writer
+    concurrency slot (flows/concurrency.py), the CLI nothing. `tuning` holds the performance
+    knobs (warehouse/tuning.py); None reads them from the environment when a load needs them.
+    """
+
+    def __init__(
+        self,
+        db: str | Path | None = None,
+        *,
+        writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        tuning: Tuning | None = None,
+    ) -> None:
+        self.db = db
+        self.writing = writing
+        self.tuning = tuning
+
+    @property
+    def path(self) -> Path:
+        """The ledger file this object reads and writes."""
+        return resolve_db_path(self.db)
+
+    # --- report files (`passive ingest`, ingest-report-files, amazon-inbox) ---------------
+
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        account: str,
+        marketplace: str = "US",
+        force: bool = False,
+        period_start: date | None = None,
+        period_end: date | None = None,
+        progress: Progress = _no_progress,
+        start_method: StartMethod = "forkserver",
+    ) -> IngestSummary:
+        """Load Amazon report files into `account`'s lines, each replacing its period.
+
+        Reports whose content the account's ledger already holds are skipped (unless
+        `force`). When all are, the answer comes from their hashes alone: the files' text
+        was checked when they were loaded, so it is not decoded again, and nothing heavy is
+        imported. Any bad report stops all before anything is loaded (InputError).
+        """
+        maybe_known = not force and self.path.is_file()
+        with progress("reading reports"):
+            reports = open_report_inputs(
+                paths,
+                marketplace=marketplace,
+                period_start=period_start,
+                period_end=period_end,
+                check_text=not maybe_known,
+            )
+            if maybe_known:
+                with self.writing(), ledger(self.db) as con:
+                    skipped = skip_known(con, reports, account=account)
+                if skipped is not None:
+                    return IngestSummary(network=AMAZON, account=account, reports=skipped)
+                check_text_of(reports)
+        return self._load_reports(
+            reports, account=account, force=force, progress=progress, start_method=start_method
+        )
+
+    def _load_reports(
+        self,
+        reports: Sequence[ReportFile],
+        *,
+        account: str,
+        force: bool,
+        progress: Progress,
+        start_method: StartMethod,
+    ) -> IngestSummary:
+        from flows import ingest_steps
+        from flows.amazon_validation import ValidationWorkers
+        from warehouse.amazon_scan import scannable
+
+        tuning = self._tuning()
+        with ValidationWorkers(tuning.workers, start_method=start_method) as workers:
+            if not (tuning.scan and all(scannable(report) for report in reports)):
+                # The Python reader validates in worker processes: forked before `progress`
+                # starts a thread (a forked copy of a thread's held lock never unlocks).
+                workers.start()
+            with progress("reading reports") as advance:
+                lines = [0]
+
+                def on_batch(batch: Any) -> None:
+                    lines[0] += batch.records_read
+                    advance(lines[0])
+
+                with self.writing():
+                    return ingest_steps.ingest_reports(
+                        reports,
+                        db=self.db,
+                        account=account,
+                        force=force,
+                        on_batch=on_batch,
+                        tuning=tuning,
+                        workers=workers,
+                    )
+
+    @staticmethod
+    def open_reports(
+        paths: Sequence[str | Path],
+        *,
+        marketplace: str,
+        period_start: date | None = None,
+        period_end: date | None = None,
+    ) -> list[ReportFile]:
+        """Open and check every report (title, header, text) before any is loaded."""
+        return open_report_inputs(
+            paths, marketplace=marketplace, period_start=period_start, period_end=period_end
+        )
+
+    def load_report(
+        self,
+        report: ReportFile,
+        *,
+        account: str,
+        force: bool = False,
+        flow_run_id: str | None = None,
+    ) -> ReportOutcome:
+        """Load one opened report (or skip it, or refuse it), as one run of its own."""
+        from flows import ingest_steps
+
+        with self.writing():
+            return ingest_steps.load_report(
+                report,
+                db=self.db,
+                account=account,
+                force=force,
+                flow_run_id=flow_run_id,
+                tuning=self.tuning,
+            )
+
+    def summarize(
+        self, outcomes: Sequence[ReportOutcome], *, account: str, network: str = AMAZON
+    ) -> IngestSummary:
+        """The reports' outcomes with the ledger's totals of the months they touched."""
+        from flows import ingest_steps
+
+        return ingest_steps.summarize(
+            self.db, network=network, account=account, outcomes=list(outcomes)
+        )
+
+    # --- API pulls (`passive pull`, pull-network) -------------------------------------------
+
+    def pull(
+        self,
+        network: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        on_window: Callable[[DateWindow, int], None] | None = None,
+        account: Account | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> PullSummary:
+        """Pull one API account in-process (the CLI; a flow runs the steps below as tasks):
+        plan, fetch every window, load once with the cursor, then the network's payments. A
+        refused fetch changes nothing."""
+        from flows import pull_steps
+
+        return pull_steps.pull(
+            network,
+            db=self.db,
+            since=since,
+            until=until,
+            on_window=on_window,
+            account=account,
+            overrides=overrides,
+        )
+
+    def plan_pull(
+        self,
+        network: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        account: Account | None = None,
+    ) -> PullPlan:
+        """The windows to fetch: from `since`, else the saved cursor minus the lookback."""
+        from flows import pull_steps
+
+        # Planning reads the cursor from a writable connection (it migrates a new file).
+        with self.writing():
+            return pull_steps.plan_pull(
+                network,
+                db=self.db,
+                since=since,
+                until=until,
+                overrides=overrides,
+                account=account,
+            )
+
+    @staticmethod
+    def fetch_window(
+        network: str,
+        window: DateWindow,
+        overrides: Mapping[str, Any] | None = None,
+        account: Account | None = None,
+    ) -> list[ColumnarBatch]:
+        """Fetch and validate one window (the ledger stays closed)."""
+        from flows import pull_steps
+
+        return pull_steps.fetch_window(network, window, overrides, account)
+
+    def load_pull(
+        self,
+        plan: PullPlan,
+        batches: Sequence[ColumnarBatch],
+        *,
+        run_id: str,
+        flow_run_id: str | None = None,
+    ) -> PullSummary:
+        """Upsert everything fetched and move the cursor in one transaction."""
+        from flows import pull_steps
+
+        with self.writing():
+            return pull_steps.load_pull(
+                plan, batches, db=self.db, run_id=run_id, flow_run_id=flow_run_id
+            )
+
+    def record_failed_pull(
+        self,
+        plan: PullPlan,
+        error: BaseException,
+        *,
+        run_id: str,
+        flow_run_id: str | None = None,
+    ) -> PullSummary:
+        """Record a pull whose fetch failed; the lines and the cursor stay as they were."""
+        from flows import pull_steps
+
+        with self.writing():
+            return pull_steps.record_failed_pull(
+                plan, error, db=self.db, run_id=run_id, flow_run_id=flow_run_id
+            )
+
+    def pull_payments(
+        self,
+        plan: PullPlan,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        flow_run_id: str | None = None,
+        account: Account | None = None,
+    ) -> PaymentsSummary | None:
+        """Pull and load the network's payments over the plan's range (None: it has none)."""
+        from flows import payment_steps, pull_steps
+
+        return payment_steps.pull_and_load_payments(
+            plan.network,
+            settings=pull_steps.load_settings(plan.network, overrides, account),
+            ledger_account=plan.account,
+            db=self.db,
+            start=plan.start,
+            end=plan.end,
+            flow_run_id=flow_run_id,
+            writing=self.writing,
+        )
+
+    # --- reading (`passive tally`, `passive rejects`) ---------------------------------------
+
+    def tally(
+        self,
+        by: TallyBy = "month",
+        *,
+        network: str | None = None,
+        account: str | None = None,
+    ) -> Tally:
+        """Commission per group and currency, split by status (currencies never added)."""
+        from warehouse.tally import tally
+
+        with ledger(self.db, read_only=True) as con:
+            return tally(con, by, network=network, account=account)
+
+    def rejects(self, *, run: str | None = None, limit: int = 50) -> Tally:
+        """Records that failed validation, newest first: where they were and why."""
+        from warehouse.tally import rejects_list
+
+        with ledger(self.db, read_only=True) as con:
+            return rejects_list(con, run=run, limit=limit)
+
+    def _tuning(self) -> Tuning:
+        """The caller's knobs, else the environment's (a bad one: TuningError, one line)."""
+        from warehouse.tuning import TuningError, tuning_from_environment
+
+        try:
+            return self.tuning or tuning_from_environment()
+        except TuningError as error:
+            raise InputError(str(error)) from None

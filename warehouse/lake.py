@@ -1,0 +1,198 @@
+"""The scale-out ledger: `ducklake:<catalog>` opens the same schema as a DuckLake (catalog in
+SQLite or PostgreSQL, data as Parquet files), with extensions loaded from installed wheels."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from warehouse import sql
+
+PREFIX = "ducklake:"
+ALIAS = "ledger"
+DATA_PATH_ENV = "PASSIVE_DATA_PATH"
+
+# Each extension comes from its PyPI wheel (pinned with DuckDB in pyproject.toml): the wheel
+# holds the binary at <package>/extensions/v<duckdb version>/<name>.duckdb_extension, and
+# `LOAD '<that file>'` needs no download and no extension directory. Autoinstall stays off
+# for the connection, so a missing wheel is an error here, never a fetch from the network.
+_WHEELS = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+}
+
+
+class LakeSpecError(ValueError):
+    """`--db ducklake:...` that cannot name a DuckLake catalog (one line, CLI exit 2)."""
+
+
+@dataclass(frozen=True)
+class LakeSpec:
+    """A parsed `ducklake:<catalog>`: the catalog as DuckDB's ATTACH takes it, its data path."""
+
+    catalog: str  # "sqlite:/abs/ledger.sqlite" or "postgres:dbname=... host=..."
+    kind: str  # "sqlite" or "postgres"
+    data_path: str | None  # None: the one the catalog already remembers
+
+    @property
+    def catalog_file(self) -> Path | None:
+        """The SQLite catalog file (None for a Postgres catalog)."""
+        return Path(self.catalog.split(":", 1)[1]) if self.kind == "sqlite" else None
+
+    def __str__(self) -> str:
+        return f"{PREFIX}{self.catalog}"
+
+
+def is_lake(db: str | os.PathLike[str] | None) -> bool:
+    """Whether `--db` / $PASSIVE_DB names a DuckLake ledger rather than a DuckDB file."""
+    return db is not None and os.fspath(db).startswith(PREFIX)
+
+
+def parse(db: str | os.PathLike[str]) -> LakeSpec:
+    """`ducklake:sqlite:PATH` or `ducklake:postgres:CONNINFO`; data path from
+    $PASSIVE_DATA_PATH, else (SQLite) `<catalog name without suffix>-data/` beside it."""
+    text = os.fspath(db)[len(PREFIX) :]
+    kind, sep, rest = text.partition(":")
+    if not sep or kind not in ("sqlite", "postgres") or not rest.strip():
+        raise LakeSpecError(
+            f"{os.fspath(db)}: expected ducklake:sqlite:PATH (e.g. ducklake:sqlite:ledger.sqlite)"
+            " or ducklake:postgres:CONNINFO (e.g. ducklake:postgres:dbname=passive host=db)"
+        )
+    data_path = os.environ.get(DATA_PATH_ENV) or None
+    if kind == "sqlite":
+        file = Path(rest).expanduser().resolve()
+        if file.is_dir():
+            raise LakeSpecError(f"{file}: is a folder; give the catalog file, e.g. {file}.sqlite")
+        if not file.parent.is_dir():
+            raise LakeSpecError(f"{file}: the folder {file.parent} does not exist")
+        if data_path is None:
+            data_path = str(file.with_name(f"{file.stem}-data")) + os.sep
+        return LakeSpec(f"sqlite:{file}", kind, _as_folder(data_path))
+    return LakeSpec(f"postgres:{rest.strip()}", kind, _as_folder(data_path) if data_path else None)
+
+
+def absolute(db: str | os.PathLike[str]) -> str:
+    """The spec with a SQLite catalog's path made absolute (for deployments run elsewhere)."""
+    return str(parse(db))
+
+
+def _as_folder(path: str) -> str:
+    if "://" not in path:
+        path = str(Path(path).expanduser().resolve())
+    return path if path.endswith(("/", os.sep)) else path + "/"
+
+
+def extension_file(name: str) -> Path:
+    """The `.duckdb_extension` file the installed wheel ships for this DuckDB version."""
+    package = _WHEELS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {package} package is not installed (uv sync installs it)")
+    file = (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / f"{name}.duckdb_extension"
+    )
+    if not file.is_file():
+        raise RuntimeError(
+            f"{file}: {package} does not match DuckDB {duckdb.__version__}; pin both to one version"
+        )
+    return file
+
+
+def exists(spec: LakeSpec) -> bool:
+    """Whether the catalog is there to read (a Postgres catalog is assumed to be)."""
+    file = spec.catalog_file
+    return file is None or file.is_file()
+
+
+def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as `ledger` and in use.
+
+    Scratch tables of a load are TEMP tables of this connection (spilling to a private temp
+    folder removed when the process ends), so concurrent writers never share a name.
+    """
+    scratch = tempfile.mkdtemp(prefix="passive-lake-")
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "temp_directory": scratch,
+        },
+    )
+    try:
+        con.execute(f"LOAD '{extension_file('ducklake')}'")
+        con.execute(f"LOAD '{extension_file(spec.kind + '_scanner')}'")
+        options = []
+        if spec.kind == "sqlite":
+            # WAL: readers never block a writer's commit. Concurrent commits can still meet
+            # "database is locked" (DuckLake 1.5.5 does not retry it, duckdb/ducklake#1309);
+            # warehouse/publish.py retries those transactions as a whole.
+            options += ["META_JOURNAL_MODE 'WAL'", "META_BUSY_TIMEOUT 5000"]
+        if spec.data_path is not None and not read_only:
+            options.append(f"DATA_PATH {_quote(spec.data_path)}")
+        if read_only:
+            options.append("READ_ONLY")
+        # Small writes go to Parquet like large ones: inlined rows would live in the catalog
+        # until a CHECKPOINT, and every writer would contend for the catalog's rows.
+        options.append("DATA_INLINING_ROW_LIMIT 0")
+        con.execute(f"ATTACH {_quote(str(spec))} AS {ALIAS} ({', '.join(options)})")
+        con.execute(f"USE {ALIAS}")
+    except BaseException:
+        con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return con
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- The migrations as DuckLake takes them --------------------------------------------------
+# DuckLake has no PRIMARY KEY, UNIQUE or CHECK constraints (nor indexes, sequences, ENUMs or
+# non-literal defaults; the migrations use none of those). The file migrations stay the one
+# source of truth: their constraints are dropped here, and tests/unit/test_lake_schema.py
+# checks that both ledgers end up with the same tables, columns and types.
+
+_TABLE_KEY = re.compile(r",\s*\n\s*PRIMARY KEY\s*\([^)]*\)", re.IGNORECASE)
+_COLUMN_KEY = re.compile(r"\s+PRIMARY KEY\b(?!\s*\()", re.IGNORECASE)
+_CHECK = re.compile(r"\s+CHECK\s*\(", re.IGNORECASE)
+
+
+def lake_variant(text: str) -> str:
+    """A migration's SQL without the constraints DuckLake refuses."""
+    text = _TABLE_KEY.sub("", text)
+    text = _COLUMN_KEY.sub(" NOT NULL", text)  # a key column is NOT NULL; keep that
+    out: list[str] = []
+    position = 0
+    for match in _CHECK.finditer(text):
+        if match.start() < position:
+            continue  # a CHECK inside a CHECK already removed
+        out.append(text[position : match.start()])
+        depth, index = 1, match.end()
+        while depth:
+            if text[index] == "(":
+                depth += 1
+            elif text[index] == ")":
+                depth -= 1
+            index += 1
+        position = index
+    out.append(text[position:])
+    return "".join(out)
+
+
+def attached(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's ledger is a DuckLake (else a DuckDB file)."""
+    row = sql.execute(con, "lake_attached").fetchone()
+    return bool(row and row[0])

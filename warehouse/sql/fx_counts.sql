@@ -1,0 +1,1 @@
+SELECT inserted, changed FROM fx_counts;
