@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "reingest": lambda: bench_reingest(args.lines or 1_000_000, args.seed, args.runs),
         "tally": lambda: bench_tally(args.lines or 10_000_000, args.seed, args.runs),
         "impact": lambda: bench_impact(args.actions, args.seed, args.runs),
-        "prefect": bench_prefect,
+        "prefect": lambda: bench_prefect(args.runs),
     }
     if args.what == "all":
         # The Prefect path's figures start servers; they run only when asked for by name.

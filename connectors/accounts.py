@@ -107,14 +107,18 @@ class Account:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def login_name(self) -> str:
-        """The name whose variables and Secret blocks hold the account's secrets."""
-        return self.login or self.name
-
-    @property
     def settings_class(self) -> type[NetworkSettings]:
         """The pydantic-settings class of the account's network."""
         return SETTINGS[self.network]
+
+    @property
+    def login_name(self) -> str:
+        """The name whose variables and Secret blocks hold the account's credentials: `login`,
+        else for an Amazon store the one Creators API credential every store of the login
+        uses (PASSIVE_AMAZON_*, `passive-amazon-*`), else the account's own name."""
+        if self.login:
+            return self.login
+        return "amazon" if self.network == "amazon" else self.name
 
     def is_secret(self, setting: str) -> bool:
         """A SecretStr setting (a token, a client secret), read from the login's places."""
@@ -123,8 +127,11 @@ class Account:
         return annotation is not None and SecretStr in kinds
 
     def owner(self, setting: str) -> str:
-        """The name whose variables and Secret blocks hold `setting`."""
-        return self.login_name if self.is_secret(setting) else self.name
+        """The name whose variables and Secret blocks hold `setting`: the login's for its
+        credentials, unless the account's table gives one (an Awin publisher id under a
+        shared user token), the account's own for everything else."""
+        credential = setting in self.settings_class.credential_fields
+        return self.login_name if credential and setting not in self.settings else self.name
 
     def variable(self, setting: str) -> str:
         """The environment variable of one setting: PASSIVE_IMPACT_SHOP_AUTH_TOKEN."""

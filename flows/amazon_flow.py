@@ -11,11 +11,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from connectors.accounts import Account
 from connectors.errors import ConnectorError
 from flows import amazon_pull
 from flows.artifacts import artifact_key, markdown_table
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
+from flows.pull_steps import load_accounts
 from flows.secrets import secret_overrides
 from schemas.networks import AMAZON
 
@@ -29,11 +31,12 @@ def fetch_reports_task(
     since: date | None,
     until: date | None,
     folder: str,
+    named: Account | None = None,
 ) -> tuple[amazon_pull.Listed, list[amazon_pull.Fetched]]:
     """List the store's reports and download and verify the new ones (the ledger unchanged)."""
     logger = get_run_logger()
     # Credentials are read here rather than passed in, so they never become task inputs.
-    settings = amazon_pull.load_settings(secret_overrides(AMAZON))
+    settings = amazon_pull.load_settings(secret_overrides(AMAZON, named), named)
 
     def known() -> set[tuple[str, str]]:
         with ledger_writer():  # reading may migrate the file: a writer's slot
@@ -145,12 +148,23 @@ def pull_amazon(
     since: date | None = None,
     until: date | None = None,
     db: str | None = None,
+    config: str | None = None,
 ) -> amazon_pull.AmazonPullSummary:
-    """Pull every Creators API report of one store not yet in the ledger, and load it."""
+    """Pull every Creators API report of one store not yet in the ledger, and load it.
+
+    An `account` of passive.toml (`config`, else $PASSIVE_CONFIG, else ./passive.toml) brings
+    its own marketplace and credential; any other name is a store of PASSIVE_AMAZON_*."""
+    named = load_accounts(config).named(account)
+    if named is not None and named.network == AMAZON and named.marketplace:
+        marketplace = named.marketplace
+    else:
+        named = None
     name_run(f"pull amazon {account} ({marketplace.upper()})")
     with tempfile.TemporaryDirectory(prefix="passive-amazon-") as folder:
         try:
-            listed, fetched = fetch_reports_task(account, marketplace, db, since, until, folder)
+            listed, fetched = fetch_reports_task(
+                account, marketplace, db, since, until, folder, named
+            )
         except ConnectorError as error:
             _publish(
                 f"# amazon pull for {account} ({marketplace}) failed\n\n{error}\n\n"

@@ -9,11 +9,13 @@ other report types are recorded as seen and skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from connectors.accounts import Account, account_settings
 from connectors.amazon.api import CreatorsApi, ReportListing
 from connectors.amazon.errors import AmazonReportError
 from connectors.amazon.reports import EARNINGS_REPORT
@@ -94,14 +96,23 @@ class AmazonPullSummary:
         return 1 if self.rejected else 0
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None) -> AmazonSettings:
-    """The Creators API settings (Secret blocks in `overrides` win), credentials checked."""
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, account: Account | None = None
+) -> AmazonSettings:
+    """The Creators API settings (Secret blocks in `overrides` win), credentials checked;
+    `account` is a passive.toml store (its login's credential, its own settings)."""
     try:
-        settings = AmazonSettings(**dict(overrides or {}))
+        if account is None:
+            settings = AmazonSettings(**dict(overrides or {}))
+        else:
+            found = account_settings(account, overrides)
+            assert isinstance(found, AmazonSettings)
+            settings = found
         settings.require_credentials()
     except ConnectorError as error:
+        login = account.login_name if account else "amazon"
         raise PullInputError(
-            f"{error}, or store them as Prefect Secret blocks with `passive secrets set amazon`"
+            f"{error}, or store them as Prefect Secret blocks with `passive secrets set {login}`"
         ) from None
     except ValueError as error:  # pydantic-settings: a malformed PASSIVE_AMAZON_* value
         raise PullInputError(f"amazon settings: {error}") from None
@@ -418,17 +429,25 @@ def pull(
     folder: Path,
     overrides: Mapping[str, Any] | None = None,
     on_download: Callable[[ReportListing], None] | None = None,
+    named: Account | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> AmazonPullSummary:
     """One `passive pull amazon` in-process (no Prefect), downloads kept in `folder`.
 
     Raises ConnectorError (access gate, bad md5, refused credentials) having written nothing.
     """
-    settings = load_settings(overrides)
+    settings = load_settings(overrides, named)
+
+    def known() -> set[tuple[str, str]]:
+        with writing():  # reading may migrate the file: a writer's turn
+            return known_reports(db, account)
+
     with connect(settings, marketplace) as api:
-        listed = list_new(api, lambda: known_reports(db, account), since=since, until=until)
+        listed = list_new(api, known, since=since, until=until)
         fetched = []
         for index, listing in enumerate(listed.new):
             if on_download is not None:
                 on_download(listing)
             fetched.append(fetch(api, listing, folder, index))
-    return load(fetched, listed, db=db, account=account, marketplace=api.marketplace)
+    with writing():
+        return load(fetched, listed, db=db, account=account, marketplace=api.marketplace)

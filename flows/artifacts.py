@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from flows.ingest_steps import IngestSummary
+from flows.ingest_summary import IngestSummary
 from flows.pull_steps import PullSummary
 from warehouse.rejects import RejectSample
 
@@ -155,3 +157,31 @@ def pull_markdown(summary: PullSummary, *, link: str | None = None) -> str:
             ),
         ]
     return "\n\n".join(parts + summary_line(link))
+
+
+def payouts_markdown(
+    arriving: Sequence[tuple[Any, ...]], overdue: Sequence[tuple[Any, ...]], *, days: int = 90
+) -> str:
+    """The ledger summary's "money arriving in the next 90 days" and "overdue" sections."""
+    parts = [f"## Money arriving in the next {days} days"]
+    if arriving:
+        parts.append(
+            markdown_table(
+                ["network", "currency", "amount", "likely", "lines"],
+                [[str(v) for v in row] for row in arriving],
+            )
+        )
+    else:
+        parts.append("No payment is expected in that time.")
+    parts.append("## Overdue")
+    if overdue:
+        parts += [
+            "Approved lines more than 30 days past their expected payment day, not paid:",
+            markdown_table(
+                ["network", "account", "currency", "lines", "amount", "most days overdue"],
+                [[str(v) for v in row] for row in overdue],
+            ),
+        ]
+    else:
+        parts.append("Nothing is overdue.")
+    return "\n\n".join(parts)

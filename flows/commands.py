@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from flows.accounts_cli import ConfigOption
+from flows.accounts_cli import accounts as accounts_command
 from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
 from flows.options import (
@@ -28,7 +30,6 @@ from flows.options import (
     MarketplaceCode,
     MarketplaceOption,
     Network,
-    NetworkArgument,
     NetworkFilter,
 )
 from flows.output import OneLineErrors
@@ -85,11 +86,12 @@ def _tracked(flow: Any, what: str, **parameters: Any) -> Any:
     """
     from prefect import tags
 
+    from flows.foreground import foreground_runs
     from flows.hooks import failure_cause
 
     # The tags of the deployment that runs this flow on schedule (prefect.yaml), so that
     # alerts (`passive alerts`) and filters in the UI treat a CLI run like a scheduled one.
-    with tags(*run_tags(flow.name, parameters)):
+    with tags(*run_tags(flow.name, parameters)), foreground_runs():
         state = flow(**parameters, return_state=True)
     if state.is_completed():
         return state.result()
@@ -232,7 +234,10 @@ def _print_summary(summary: Any) -> None:
 
 @app.command()
 def pull(
-    network: NetworkArgument,
+    network: Annotated[
+        Network | None,
+        typer.Argument(help="The network: every account of it.", show_default=False),
+    ] = None,
     since: Annotated[
         datetime | None,
         typer.Option(
@@ -247,9 +252,16 @@ def pull(
     db: DbOption = None,
     account: Annotated[
         str | None,
-        typer.Option(help="amazon only: your name for the store, e.g. mysite-us."),
+        typer.Option(
+            help="Only this account of passive.toml (amazon without passive.toml: your name "
+            "for the store, e.g. mysite-us)."
+        ),
     ] = None,
     marketplace: MarketplaceOption = MarketplaceCode.US,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every account of every network in passive.toml.")
+    ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Pull commissions from a network's API into the ledger, incrementally.
 
@@ -269,6 +281,14 @@ def pull(
 
         passive pull amazon --account mysite-uk --marketplace UK
 
+        passive pull impact --account impact-shop
+
+        passive pull --all
+
+    With passive.toml (`--config`, $PASSIVE_CONFIG), NETWORK pulls each of its accounts,
+    several at once, and prints one line per account: one failing never stops the others
+    (exit code 2 if any failed). `passive accounts` lists them.
+
     amazon reads the Creators API Reporting API with PASSIVE_AMAZON_CLIENT_ID,
     PASSIVE_AMAZON_CLIENT_SECRET and PASSIVE_AMAZON_CREDENTIAL_VERSION: every report not yet
     taken in is downloaded, earnings reports load as `passive ingest` loads them, and
@@ -281,6 +301,17 @@ def pull(
     start = since.date() if since else None
     end = until.date() if until else None
     _check_db(db)
+    from flows.accounts_cli import fans_out, pull_accounts_command
+
+    chosen = network.value if network else None
+    if fans_out(chosen, account, every, config):
+        raise typer.Exit(
+            pull_accounts_command(
+                network=chosen, account=account, every=every, since=start, until=end,
+                db=db, config=config,
+            )
+        )  # fmt: skip
+    assert network is not None  # fans_out takes every call without one
     if network == Network.AMAZON:
         from flows.amazon_cli import pull_amazon_command
 
@@ -435,9 +466,13 @@ def demo(
         passive demo --db /tmp/demo.duckdb
     """
     from flows.demo import run_demo
+    from flows.serve import ServeError
 
     _check_db(db)
-    code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    try:
+        code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    except ServeError as error:  # the temporary Prefect server would not start
+        raise _fail(f"{error}; `passive demo --in-process` runs without Prefect") from None
     tally(by="month", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
         from flows.fx_cli import tally_in
@@ -542,6 +577,7 @@ secrets_app = typer.Typer(
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(fx_app, name="fx")
 app.registered_commands += payments_commands.registered_commands  # forecast, payments
+app.command(name="accounts")(accounts_command)
 
 
 def _require_api(what: str) -> None:
@@ -554,7 +590,14 @@ def _require_api(what: str) -> None:
 
 @secrets_app.command("set")
 def secrets_set(
-    network: NetworkArgument,
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="An account of passive.toml, or a network (impact, awin, cj, amazon).",
+            metavar="ACCOUNT",
+            show_default=False,
+        ),
+    ],
     from_env: Annotated[
         bool,
         typer.Option(
@@ -562,38 +605,40 @@ def secrets_set(
             help="Store the values the environment (or .env) holds now, without asking.",
         ),
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Store a network's credentials as Prefect Secret blocks; input is not echoed.
+    """Store an account's credentials as Prefect Secret blocks; input is not echoed.
 
     Asks for each credential (e.g. PASSIVE_IMPACT_ACCOUNT_SID and PASSIVE_IMPACT_AUTH_TOKEN)
     and saves it as a Secret block (passive-impact-account-sid, passive-impact-auth-token).
-    An empty answer keeps what is stored.
+    An account of passive.toml gets its own blocks, `passive-<account>-<setting>` (its
+    `login`'s for the credentials it shares). An empty answer keeps what is stored.
 
     Examples:
 
         passive secrets set impact
 
-        passive secrets set awin
+        passive secrets set impact-shop
 
         passive secrets set amazon
     """
     from flows.pull_steps import PullInputError
-    from flows.secrets import settings_class as network_settings
+    from flows.secrets import account_named
 
-    name = network.value
     try:
-        settings_class = network_settings(name)
+        account = account_named(name, config)
     except PullInputError as error:
         raise _fail(str(error)) from None
     _require_api("storing secrets")
     from flows.secrets import block_name, credential_fields, store_secret
 
     try:
-        fields = credential_fields(name)
-        given = _credentials_from_env(name, settings_class, fields) if from_env else {}
+        # An id the account's table gives (an Awin publisher id) is no secret to store.
+        fields = tuple(f for f in credential_fields(account.network) if f not in account.settings)
+        given = _credentials_from_env(account, fields) if from_env else {}
         for field in fields:
-            value = given[field] if from_env else _ask_hidden(settings_class.env_name(field))
-            block = block_name(name, field)
+            value = given[field] if from_env else _ask_hidden(account.variable(field))
+            block = block_name(account.owner(field), field)
             if value.strip():
                 store_secret(block, value.strip())
                 out.print(f"stored {block}", highlight=False)
@@ -621,20 +666,18 @@ def _ask_hidden(setting: str) -> str:
     return value
 
 
-def _credentials_from_env(
-    network: str, settings_class: Any, fields: tuple[str, ...]
-) -> dict[str, str]:
+def _credentials_from_env(account: Any, fields: tuple[str, ...]) -> dict[str, str]:
     """Each credential as the environment and .env give it now; missing ones are an error."""
     from pydantic import ValidationError
 
+    from connectors.accounts import account_settings, settings_problem
     from connectors.errors import ConnectorError
-    from flows.pull_steps import settings_problem
 
     try:
-        settings = settings_class()
+        settings = account_settings(account)
         return {field: settings.credential(field) for field in fields}
     except ValidationError as error:
-        raise _fail(settings_problem(network, settings_class, error, {})) from None
+        raise _fail(settings_problem(account, error)) from None
     except ConnectorError as error:
         raise _fail(str(error)) from None
 

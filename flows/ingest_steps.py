@@ -192,14 +192,14 @@ def _load_scanned(
         def fill(c: duckdb.DuckDBPyConnection) -> int:
             counts = stage_scan(c, report, path, account, tuning)
             scanned.append(counts)
-            checks.append(ScanCheck(scanned_cells(c), report.columns))
+            checks.append(ScanCheck(scanned_cells(c, report.columns), report.columns))
             return counts.plain_lines
 
         def leftovers() -> Iterator[ColumnarBatch]:
             counts = scanned[0]
             if counts.other_lines:
                 lines = counts.plain_lines + counts.other_lines
-                found = not_plain_rows(report, path, account, lines=lines)
+                found = not_plain_rows(report, path, lines=lines)
                 yield decide_leftovers(found, report, account=account)
 
         def confirm(c: duckdb.DuckDBPyConnection) -> None:

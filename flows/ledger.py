@@ -295,17 +295,17 @@ class Ledger:
         account: Account | None = None,
     ) -> PaymentsSummary | None:
         """Pull and load the network's payments over the plan's range (None: it has none)."""
-        from flows import payment_steps
+        from flows import payment_steps, pull_steps
 
         return payment_steps.pull_and_load_payments(
             plan.network,
+            settings=pull_steps.load_settings(plan.network, overrides, account),
+            ledger_account=plan.account,
             db=self.db,
             start=plan.start,
             end=plan.end,
-            overrides=overrides,
             flow_run_id=flow_run_id,
             writing=self.writing,
-            account=account,
         )
 
     # --- reading (`passive tally`, `passive rejects`) ---------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,9 +11,8 @@ from typing import Any
 
 import duckdb
 
-from connectors.accounts import Account
 from connectors.errors import ConnectorError
-from flows.artifacts import markdown_table
+from connectors.settings import NetworkSettings
 from flows.payments_pull import PAYMENT_SOURCES, pull_payments
 from warehouse.connection import ledger
 from warehouse.load import new_run_id
@@ -57,24 +56,23 @@ def has_payments(network: str) -> bool:
 def pull_and_load_payments(
     network: str,
     *,
+    settings: NetworkSettings,
+    ledger_account: str,
     db: str | Path | None,
     start: datetime,
     end: datetime,
-    overrides: Mapping[str, Any] | None = None,
     flow_run_id: str | None = None,
     writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
-    account: Account | None = None,
 ) -> PaymentsSummary | None:
     """Pull a network's payments (None if it has none) and load them as one run; a connector
     error is recorded as a failed run and returned, not raised: the lines already loaded stand.
-    `writing` guards each stretch that opens the ledger (a flow's one-writer limit), so the
-    HTTP requests in between hold no lock."""
+    `settings` are the account's, read and checked by the caller (pull_steps.load_settings);
+    `ledger_account` is the account's name in the ledger (PullPlan.account). `writing` guards
+    each stretch that opens the ledger (a flow's one-writer limit), so the HTTP requests in
+    between hold no lock."""
     if not has_payments(network):
         return None
-    from flows.pull_steps import connector_for, load_settings
-
-    settings = load_settings(network, overrides, account)
-    name = connector_for(network).account(settings)
+    name = ledger_account
     run_id = new_run_id()
     run = RunInfo(
         run_id=run_id,
@@ -164,29 +162,3 @@ def money_ahead(con: duckdb.DuckDBPyConnection, *, days: int = 90) -> tuple[Rows
         return query(con, "money_arriving", days=days), query(con, "overdue_summary")
     except duckdb.CatalogException:
         return [], []
-
-
-def payouts_markdown(arriving: Rows, overdue: Rows, *, days: int = 90) -> str:
-    """The ledger summary's "money arriving in the next 90 days" and "overdue" sections."""
-    parts = [f"## Money arriving in the next {days} days"]
-    if arriving:
-        parts.append(
-            markdown_table(
-                ["network", "currency", "amount", "likely", "lines"],
-                [[str(v) for v in row] for row in arriving],
-            )
-        )
-    else:
-        parts.append("No payment is expected in that time.")
-    parts.append("## Overdue")
-    if overdue:
-        parts += [
-            "Approved lines more than 30 days past their expected payment day, not paid:",
-            markdown_table(
-                ["network", "account", "currency", "lines", "amount", "most days overdue"],
-                [[str(v) for v in row] for row in overdue],
-            ),
-        ]
-    else:
-        parts.append("Nothing is overdue.")
-    return "\n\n".join(parts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -23,6 +23,9 @@ from flows.secrets import secret_overrides
 from flows.states import completed, failed
 from schemas.validation import ColumnarBatch
 from warehouse.load import new_run_id
+
+if TYPE_CHECKING:
+    from flows.account_steps import FanOutSummary
 
 
 # The HTTP layer owns request retries (429/5xx with backoff); a task retry would repeat them.
@@ -128,11 +131,22 @@ def pull_network(
     db: str | None = None,
     account: str | None = None,
     config: str | None = None,
-) -> pull_steps.PullSummary | State[Any]:
+) -> pull_steps.PullSummary | FanOutSummary | State[Any]:
     """Pull one account of an API network from the saved cursor (minus lookback) or `since`,
     to now or `until`. `account` is its name in passive.toml (`config`, else $PASSIVE_CONFIG,
-    else ./passive.toml); without one, the account named after the network."""
+    else ./passive.toml); without one, the account named after the network.
+
+    With passive.toml and no `account`, every account of the network is pulled, each as its
+    own run (the `pull-accounts` flow): so the `<network>-daily` deployments pull them all.
+    """
     try:
+        if account is None and pull_steps.load_accounts(config).path is not None:
+            from flows.accounts_flow import final_state, pull_accounts
+
+            fanned = pull_accounts(network=network, since=since, until=until, db=db, config=config)
+            if isinstance(fanned, State):  # a bad passive.toml: that run failed, and so does this
+                return failed(str(fanned.message))
+            return final_state(fanned)
         chosen = resolve_account(network, account, config)
         plan = _plan(network, db, since, until, chosen)
     except (pull_steps.PullInputError, ConfigError) as error:
@@ -174,13 +188,15 @@ def pull_payments_task(
     plan: pull_steps.PullPlan, db: str | None, account: Account | None = None
 ) -> payment_steps.PaymentsSummary | None:
     """Pull and load the account's payments (invoices, payouts) after its lines."""
+    # Credentials are read here rather than passed in, so they never become task inputs.
+    overrides = secret_overrides(plan.network, account)
     return payment_steps.pull_and_load_payments(
         plan.network,
+        settings=pull_steps.load_settings(plan.network, overrides, account),
+        ledger_account=plan.account,
         db=db,
         start=plan.start,
         end=plan.end,
-        overrides=secret_overrides(plan.network, account),
         flow_run_id=flow_run.get_id(),
         writing=ledger_writer,
-        account=account,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,6 +20,7 @@ from connectors.errors import ConnectorError
 from connectors.settings import NetworkSettings
 from connectors.stream import Stream
 from flows import pull_loop
+from flows.payment_steps import PaymentsSummary, pull_and_load_payments
 from schemas.validation import ColumnarBatch
 from warehouse.connection import ledger
 from warehouse.load import load_batches, new_run_id, to_columnar
@@ -34,9 +36,6 @@ from warehouse.runs import (
     utc_now,
 )
 from warehouse.tally import account_totals
-
-if TYPE_CHECKING:
-    from flows.payment_steps import PaymentsSummary
 
 STREAM = "transactions"
 FIRST_PULL_DAYS = 365
@@ -340,9 +339,16 @@ def pull(
     on_window: Callable[[DateWindow, int], None] | None = None,
     account: Account | None = None,
     overrides: Mapping[str, Any] | None = None,
+    writing: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> PullSummary:
-    """Pull one account in-process (no Prefect): plan, fetch every window, load once."""
-    plan = plan_pull(network, db=db, since=since, until=until, overrides=overrides, account=account)
+    """Pull one account in-process (no Prefect): plan, fetch every window, load once.
+
+    `writing` guards each stretch that opens the ledger (a fan-out's one writer at a time),
+    so the requests in between hold no lock."""
+    with writing():
+        plan = plan_pull(
+            network, db=db, since=since, until=until, overrides=overrides, account=account
+        )
     run_id = new_run_id()
     fetched: list[ColumnarBatch] = []
     try:
@@ -352,12 +358,17 @@ def pull(
             if on_window is not None:
                 on_window(window, sum(b.records_read for b in batches))
     except ConnectorError as error:
-        return record_failed_pull(plan, error, db=db, run_id=run_id)
-    summary = load_pull(plan, fetched, db=db, run_id=run_id)
-    # Imported here: payment_steps reads settings through this module.
-    from flows.payment_steps import pull_and_load_payments
-
+        with writing():
+            return record_failed_pull(plan, error, db=db, run_id=run_id)
+    with writing():
+        summary = load_pull(plan, fetched, db=db, run_id=run_id)
     summary.payments = pull_and_load_payments(
-        network, db=db, start=plan.start, end=plan.end, overrides=overrides, account=account
+        network,
+        settings=load_settings(network, overrides, account),
+        ledger_account=plan.account,
+        db=db,
+        start=plan.start,
+        end=plan.end,
+        writing=writing,
     )
     return summary

@@ -14,10 +14,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.artifacts import markdown_table, money
+from flows.artifacts import markdown_table, money, payouts_markdown
 from flows.fx_steps import base_currency
 from flows.hooks import log_failure, name_run
-from flows.payment_steps import money_ahead, payouts_markdown
+from flows.payment_steps import money_ahead
 from warehouse.connection import ledger, ledger_exists, resolve_db_path
 from warehouse.fx import latest_fixing_day, tally_in
 from warehouse.income import IncomeRow, income_rows

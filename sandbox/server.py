@@ -24,7 +24,9 @@ from sandbox.networks import (
     SANDBOX_CJ_TOKEN,
     SANDBOX_IMPACT_SID,
     SANDBOX_IMPACT_TOKEN,
+    SandboxAccount,
     SandboxState,
+    sandbox_account,
 )
 from sandbox.networks.amazon import LWA_PATH, AmazonState, amazon_state
 
@@ -115,10 +117,23 @@ class SandboxHandle:
         """Forget the request log."""
         self.state.clear_requests()
 
-    def expected_totals(self, network: Network | str) -> Totals:
-        """Expected ledger totals for the current phase."""
+    def expected_totals(self, network: Network | str, account: int = 0) -> Totals:
+        """Expected ledger totals of one account (0: the default one) for the current phase."""
         with self.state.lock:
-            return self.state.dataset.expected_totals(network)
+            return self.state.dataset_for(account).expected_totals(network)
+
+    def account(self, network: str, number: int) -> SandboxAccount:
+        """Account `number` of a network (1..accounts; 0 is the default account)."""
+        if not 0 <= number <= self.state.accounts:
+            raise ValueError(f"the sandbox serves accounts 0..{self.state.accounts}")
+        return sandbox_account(network, number)
+
+    def account_env(self, name: str, network: str, number: int) -> dict[str, str]:
+        """PASSIVE_<NAME>_* credentials making passive.toml's account `name` sandbox account
+        `number` of `network` (the base URL comes from the network's variables, env())."""
+        prefix = f"PASSIVE_{name.upper().replace('-', '_')}_"
+        credentials = self.account(network, number).credentials()
+        return {f"{prefix}{field.upper()}": value for field, value in credentials.items()}
 
     def reset(self) -> None:
         """Phase 0, no faults, empty log."""
@@ -146,13 +161,15 @@ def run_sandbox(
     *,
     cj_page_size: int = 500,
     warm: bool = True,
+    accounts: int = 0,
 ) -> Iterator[SandboxHandle]:
-    """Serve the sandbox on `host:port` (0 = a free port) until the block exits."""
+    """Serve the sandbox on `host:port` (0 = a free port) until the block exits; `accounts`
+    further small accounts per network answer to their own credentials (SandboxAccount)."""
     dataset = dataset_or_seed if isinstance(dataset_or_seed, Dataset) else Dataset(dataset_or_seed)
     if warm:
         # Render the Impact JSON up front so timed pulls measure transport, not first renders.
         dataset.warm()
-    state = SandboxState(dataset, cj_page_size=cj_page_size)
+    state = SandboxState(dataset, cj_page_size=cj_page_size, accounts=accounts)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -443,19 +443,32 @@ def _line_ids(rows: list[tuple[Any, ...]], index: dict[str, int]) -> list[str]:
 
 # --- scanned path ---------------------------------------------------------------------------
 # DuckDB parses the report and types the ledger columns (warehouse/amazon_scan.py); pydantic
-# still validates every line, from the JSON of its cells, with the same row adapter as the
-# bulk path.
+# still validates every cell of every distinct plain line, column by column, with each model
+# field's own type and constraints.
 
 
-def json_rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:
-    """None when every row of a JSON array of plain rows passes AmazonEarningsRow's rules,
-    else the first failure as pydantic words it.
+@cache
+def _cell_adapter(column: str) -> TypeAdapter[list[Any]]:
+    """A validator for a list of one column's cells, typed as that AmazonEarningsRow field."""
+    field = AmazonEarningsRow.model_fields[column]
+    item = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    return TypeAdapter(list[item])  # type: ignore[valid-type]
 
-    Plain rows have no cell with edge whitespace (scan.sql), so the model's stripping would
-    change nothing: they are validated without it (a quarter of the time).
+
+def cells_fail(cells: Mapping[str, Sequence[str]]) -> str | None:
+    """None when every cell passes its AmazonEarningsRow field, else the first failure as
+    pydantic words it (`column.row: message`).
+
+    Column by column is row by row: the row adapter (_row_adapter) checks each position
+    against its own field alone, with no rule across fields, so a list of rows passes it
+    exactly when each column's list of cells passes here, and a column's cells of one type
+    go through pydantic-core in one call (bench/: 1.8x the rows per second of a JSON array
+    of rows, with no JSON to write). Plain rows have no cell with edge whitespace
+    (scan.sql), so the model's stripping would change nothing: they are validated without it.
     """
-    try:
-        _row_adapter(columns, strip=False).validate_json(payload)
-        return None
-    except ValidationError as exc:
-        return format_errors(exc)[0]
+    for column, values in cells.items():
+        try:
+            _cell_adapter(column).validate_python(values)
+        except ValidationError as exc:
+            return f"{column}.{format_errors(exc)[0]}"
+    return None

@@ -4,7 +4,7 @@ The Python reader (connectors/amazon/reports.py) parses any report it accepts, b
 a line. DuckDB parses the same text in C++ on every core, once: scan.sql counts identical
 lines, types the ledger columns of each distinct one and marks it `plain` when those typed
 values are exactly what the Python path would make of it. pydantic then checks each plain
-line's cells (as JSON, ScanCheck) while the load writes the ledger. Rows that are not plain
+line's cells (column by column, ScanCheck) while the load writes the ledger. Rows that are not plain
 are found again in file order and go to the Python reader; `ScanUnavailableError` says when a
 whole report must be read there from the start.
 """
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from connectors.amazon import ReportFile
 from connectors.amazon.columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from connectors.amazon.marketplaces import MARKETPLACES
-from schemas.amazon import json_rows_fail
+from schemas.amazon import cells_fail
 from schemas.networks import AMAZON
 from warehouse.sql import SQL_DIR
 from warehouse.tuning import Tuning
@@ -39,6 +39,15 @@ log = logging.getLogger(__name__)
 
 SCAN_SQL = SQL_DIR / "amazon" / "scan.sql"
 SCAN_CSV_SQL = SQL_DIR / "amazon" / "scan_csv.sql"
+CELL = "cell_"  # scan.sql's column of a cell as read: `cell_price` beside the typed sale_amount
+# Cells a ledger column of a plain row holds exactly (a plain row has every cell, and nullif
+# is undone by coalesce): scan.sql keeps them once, and pydantic reads them from there.
+_HELD = {
+    "category": "coalesce(program, '')",
+    "name": "coalesce(product_name, '')",
+    "asin": "product_id",
+    "tracking_id": "tracking_id",
+}
 SCAN_BATCH_ROWS = 4_096  # two of DuckDB's 2048-row vectors: batches in flight stay small (bench/)
 _MONEY = ("price", "revenue", "ad_fees")
 _COUNTS = ("items_shipped", "returns")
@@ -58,6 +67,10 @@ _PLAIN_MONEY = r"-?[0-9]{1,14}(\.[0-9]{1,4})?"  # DECIMAL(18,4) holds it without
 _PLAIN_COUNT = r"-?[0-9]{1,9}"  # the difference of two still fits INTEGER
 _GROUPED_MONEY = r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"  # `1,234.56`, as normalise_dot_number
 _ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_SHAPED = (*_MONEY, *_COUNTS, "date_shipped")  # the cells a plain row must spell exactly so
+_SHAPES = "\x01".join(
+    (*(_PLAIN_MONEY for _ in _MONEY), *(_PLAIN_COUNT for _ in _COUNTS), _ISO_DATE)
+)
 
 
 class ScanUnavailableError(Exception):
@@ -102,8 +115,9 @@ def scan_sql(
     for name in columns:
         raw = cell[name]
         if name in _MONEY:
+            # The regex only where a comma could make it match: most cells have none.
             expr = (
-                f"CASE WHEN regexp_full_match({raw}, {_q(_GROUPED_MONEY)})"
+                f"CASE WHEN contains({raw}, ',') AND regexp_full_match({raw}, {_q(_GROUPED_MONEY)})"
                 f" THEN replace({raw}, ',', '') ELSE {raw} END"
             )
         elif name == "date_shipped":
@@ -125,9 +139,9 @@ def scan_sql(
         # Python's csv refuses a cell past its field limit: such a line is the Python
         # reader's to refuse (reports.py), not DuckDB's to load.
         f"length(concat_ws(chr(1), {', '.join(texts)})) <= {csv.field_size_limit()}",
-        *(f"regexp_full_match({m}, {_q(_PLAIN_MONEY)})" for m in _MONEY),
-        *(f"regexp_full_match({c}, {_q(_PLAIN_COUNT)})" for c in _COUNTS),
-        f"regexp_full_match(date_shipped, {_q(_ISO_DATE)})",
+        # The number and date cells in one regex call, not six (a cell holding chr(1) adds a
+        # part, so it cannot match): every one of them is a required column.
+        f"regexp_full_match(concat_ws(chr(1), {', '.join(_SHAPED)}), {_q(_SHAPES)})",
         # A return that earns is a reject (schemas/amazon.py returned_for_money): not plain.
         "NOT (TRY_CAST(items_shipped AS BIGINT) < TRY_CAST(returns AS BIGINT)"
         " AND (TRY_CAST(revenue AS DECIMAL(18, 4)) > 0"
@@ -153,7 +167,7 @@ def scan_sql(
     }
     return SCAN_SQL.read_text(encoding="utf-8").format(
         rows=sources[rows],
-        json_cells=", ".join(columns),
+        cells=", ".join(f"{name} AS {CELL}{name}" for name in columns if name not in _HELD),
         plain=" AND ".join(checks),
         key_parts=", ".join(key_part(n) for n in _KEY_FIELDS),
         normalised=", ".join(normalised),
@@ -177,22 +191,17 @@ def _width(report: ReportFile) -> int:
     return max(report.header_width, max(positions) + 1)
 
 
-def _query(
-    report: ReportFile, path: Path, account: str, rows: Rows = "read"
-) -> tuple[str, dict[str, object]]:
+def _query(report: ReportFile, path: Path, rows: Rows = "read") -> tuple[str, dict[str, object]]:
     positions = report.positions or tuple(range(len(report.columns)))
     query = scan_sql(report.columns, positions, _width(report), rows)
-    return query, _used(query, _params(report, path, account))
+    return query, _used(query, _params(report, path))
 
 
-def _params(report: ReportFile, path: Path, account: str) -> dict[str, object]:
+def _params(report: ReportFile, path: Path) -> dict[str, object]:
     return {
         "path": str(path),
         "skip": report.header_line,
         "delimiter": report.delimiter,
-        "network": AMAZON,
-        "account": account,
-        "currency": report.currency,
         "period_start": report.period_start,
         "period_end": report.period_end,
     }
@@ -238,16 +247,28 @@ def stage_scan(
     """
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCAN_DB}")
     try:
-        if not _grouped_as_read(con, report, path, account, tuning):
-            _grouped_in_passes(con, report, path, account, tuning)
+        if not _grouped_as_read(con, report, path, tuning):
+            _grouped_in_passes(con, report, path, tuning)
     except duckdb.Error as exc:
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CELLS_TABLE}")
+    cells = ", ".join(CELL + name for name in report.columns if name not in _HELD)
+    shared = {
+        "network": _q(AMAZON),
+        "account": _q(account),
+        "status": "'approved'",  # Amazon has no status: a shipped item is earned
+        "currency": _q(report.currency),
+        "event_at": "NULL::TIMESTAMPTZ",
+        "order_id": "NULL::VARCHAR",
+        "original_line_id": "NULL::VARCHAR",
+        "source_line": "0::BIGINT",
+    }
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows UNION ALL BY NAME"
-        f" SELECT * EXCLUDE (cells_json, plain), 0::BIGINT AS source_line FROM {SCAN_TABLE}"
-        " WHERE plain"
+        f" SELECT * EXCLUDE ({cells}, plain),"
+        f" {', '.join(f'{value} AS {name}' for name, value in shared.items())}"
+        f" FROM {SCAN_TABLE} WHERE plain"
     )
     row = con.execute(
         "SELECT coalesce(sum(copies) FILTER (WHERE plain), 0),"
@@ -262,12 +283,12 @@ def stage_scan(
 
 
 def _grouped_as_read(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, tuning: Tuning
 ) -> bool:
     """One pass over the file, grouping as it reads: False if the report is too big for it."""
     if path.stat().st_size > tuning.scan_pass_bytes:
         return False
-    query, params = _query(report, path, account, "read")
+    query, params = _query(report, path, "read")
     try:
         con.execute(f"CREATE OR REPLACE TABLE {SCAN_TABLE} AS {query}", params)
     except duckdb.OutOfMemoryException:
@@ -277,7 +298,7 @@ def _grouped_as_read(
 
 
 def _grouped_in_passes(
-    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
+    con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, tuning: Tuning
 ) -> None:
     """Stage the raw cells once, then group them in passes that fit the memory budget.
 
@@ -290,12 +311,12 @@ def _grouped_in_passes(
     con.execute(
         f"CREATE OR REPLACE TABLE {CELLS_TABLE} AS"
         f" SELECT *, hash({_cells(width)}) AS row_hash FROM {read}",
-        _used(read, _params(report, path, account)),
+        _used(read, _params(report, path)),
     )
     row = con.execute(f"SELECT approx_count_distinct(row_hash) FROM {CELLS_TABLE}").fetchone()
     distinct = int(row[0]) if row and row[0] is not None else 0
     buckets = max(1, -(-distinct // tuning.scan_pass_lines))
-    query, params = _query(report, path, account, "staged")
+    query, params = _query(report, path, "staged")
     while True:
         try:
             for bucket in range(buckets):
@@ -316,15 +337,19 @@ def _grouped_in_passes(
             buckets *= 2
 
 
-def scanned_cells(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
-    """The plain distinct lines' cells as JSON (stage_scan's SCAN_TABLE), read on a cursor of
-    its own one batch ahead, so pydantic can check them while `con` writes the ledger.
+def scanned_cells(
+    con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]
+) -> Iterator[pa.RecordBatch]:
+    """The plain distinct lines' cells (stage_scan's SCAN_TABLE), one Arrow column per report
+    column, read on a cursor of its own one batch ahead, so pydantic can check them while
+    `con` writes the ledger.
 
     The cursor and its query start here, in the caller's thread, before `con` moves on.
     """
     cursor = con.cursor()
+    cells = ", ".join(f"{_HELD.get(name, CELL + name)} AS {name}" for name in columns)
     try:
-        reader = cursor.execute(f"SELECT cells_json FROM {SCAN_TABLE} WHERE plain").to_arrow_reader(
+        reader = cursor.execute(f"SELECT {cells} FROM {SCAN_TABLE} WHERE plain").to_arrow_reader(
             SCAN_BATCH_ROWS
         )
     except duckdb.Error:
@@ -340,12 +365,12 @@ def drop_scan(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def not_plain_rows(
-    report: ReportFile, path: Path, account: str, *, lines: int
+    report: ReportFile, path: Path, *, lines: int
 ) -> dict[int, tuple[str | None, str | None]]:
     """The ordinal, ASIN and Tracking ID of every row that is not plain, found in a second read
     of the file in file order (only when stage_scan counted such rows: the Python reader
     decides them, and finds them by ordinal). `lines` is how many rows the scan counted."""
-    query, params = _query(report, path, account, "in_order")
+    query, params = _query(report, path, "in_order")
     reader_db = duckdb.connect(config={"preserve_insertion_order": True, "threads": 1})
     found: dict[int, tuple[str | None, str | None]] = {}
     rows = 0
@@ -430,44 +455,27 @@ def _prefetched(
 
 
 # --- pydantic beside the scan -----------------------------------------------------------------
-# A line DuckDB marks plain must pass pydantic (schemas/amazon.py, json_rows_fail), else the
+# A line DuckDB marks plain must pass pydantic (schemas/amazon.py, cells_fail), else the
 # report is read in Python from the start. Lines that are not plain (rejects, fillers, odd
 # spellings) are decided by the Python reader and validator (flows/amazon_validation.py),
 # exactly as if the whole report had been read that way.
 
-_JSON_ROWS = 4_096  # lines per pydantic call: bounds the Python objects alive at once
 
-
-def _rows_fail(columns: tuple[str, ...], payload: bytes) -> str | None:
-    """json_rows_fail with the cyclic GC paused: validation makes only acyclic objects, and
-    letting the GC walk them cost ~40% of validation time in the profile."""
+def _cells_fail(batch: pa.RecordBatch) -> str | None:
+    """cells_fail over one batch's columns, with the cyclic GC paused: validation makes only
+    acyclic objects, and letting the GC walk them cost ~40% of validation time in the profile."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return json_rows_fail(columns, payload)
+        for column in batch.columns:
+            if column.null_count:
+                raise ValueError("scan.sql gave a plain line a NULL cell")
+        return cells_fail(
+            {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
+        )
     finally:
         if enabled:
             gc.enable()
-
-
-def _json_payloads(cells: pa.Array) -> Iterator[bytes]:
-    """JSON arrays of up to `_JSON_ROWS` rows, cut straight from the Arrow string buffer.
-
-    scan.sql ends each plain row's JSON with `,` (and writes '' for other rows), so
-    consecutive rows are already a JSON list body.
-    """
-    if not pa.types.is_string(cells.type):
-        cells = cells.cast(pa.string())
-    if cells.null_count:
-        raise ValueError("scan.sql wrote a NULL cells_json")
-    _, offsets, data = cells.buffers()
-    assert offsets is not None and data is not None
-    ends = memoryview(offsets).cast("i")[cells.offset : cells.offset + len(cells) + 1]
-    body = memoryview(data)
-    for start in range(0, len(cells), _JSON_ROWS):
-        stop = min(start + _JSON_ROWS, len(cells))
-        if ends[stop] > ends[start]:
-            yield b"[" + body[ends[start] : ends[stop] - 1] + b"]"
 
 
 class ScanCheck:
@@ -496,10 +504,11 @@ class ScanCheck:
             for batch in self._batches:
                 if self._stop.is_set():
                     return
-                # In this thread, not the worker processes: shipping the JSON to them cost more
+                # In this thread, not the worker processes: shipping the cells to them cost more
                 # than it saved while DuckDB keeps both cores busy (bench/: 5.9 s -> 5.6 s).
-                for payload in _json_payloads(batch.column(0)):
-                    self._failure = self._failure or _rows_fail(self._columns, payload)
+                if tuple(batch.schema.names) != self._columns:
+                    raise ValueError(f"scan.sql gave the cells of {batch.schema.names}")
+                self._failure = self._failure or _cells_fail(batch)
                 self._rows += batch.num_rows
         except BaseException as exc:
             self._error = exc

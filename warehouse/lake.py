@@ -173,7 +173,7 @@ _CHECK = re.compile(r"\s+CHECK\s*\(", re.IGNORECASE)
 def lake_variant(text: str) -> str:
     """A migration's SQL without the constraints DuckLake refuses."""
     text = _TABLE_KEY.sub("", text)
-    text = _COLUMN_KEY.sub("", text)
+    text = _COLUMN_KEY.sub(" NOT NULL", text)  # a key column is NOT NULL; keep that
     out: list[str] = []
     position = 0
     for match in _CHECK.finditer(text):

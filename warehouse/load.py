@@ -420,7 +420,7 @@ def _append_steps(
     removed = 0
     before = _count(con, replace) if replace is not None else None
     if mode == "replace_slice" and before == 0:
-        sql.execute(con, "insert_fresh_slice")
+        sql.execute(con, "insert_fresh_slice", run_id=run_id, now=now, load_seq=load_seq)
     else:
         if mode == "replace_slice":
             assert replace is not None
@@ -438,7 +438,7 @@ def _append_steps(
             row = con.execute("SELECT count(*) FROM _load_retired").fetchone()
             removed = int(row[0]) if row else 0
         sql.execute(con, "upsert", run_id=run_id, now=now, load_seq=load_seq)
-    sql.execute(con, "insert_fresh", run_id=run_id, now=now, load_seq=load_seq)
+        sql.execute(con, "insert_fresh", run_id=run_id, now=now, load_seq=load_seq)
     row = con.execute(sql.statements("load_counts")[0]).fetchone()
     assert row is not None
     loaded, inserted, changed = (int(v) for v in row)

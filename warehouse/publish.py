@@ -256,7 +256,7 @@ def publish_load(
 def _set_optimistic_writes(con: duckdb.DuckDBPyConnection, *, enabled: bool) -> bool:
     """Turn DuckDB's optimistic writes of bulk appends on or off; False if it has no switch."""
     try:
-        con.execute(f"SET SESSION enable_optimistic_write = {str(enabled).lower()}")
+        sql.execute(con, "optimistic_writes_on" if enabled else "optimistic_writes_off")
     except duckdb.CatalogException:
         return False
     return True

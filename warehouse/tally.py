@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -100,3 +100,11 @@ def rejects_list(con: duckdb.DuckDBPyConnection, *, run: str | None, limit: int)
 def networks_held(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The networks the ledger holds lines of."""
     return {str(row[0]) for row in sql.execute(con, "networks_held").fetchall()}
+
+
+def account_last_runs(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[tuple[str, str], tuple[datetime, str, int]]:
+    """(network, account) -> (last run's start, its status, how many runs) from ingest_runs."""
+    rows = sql.execute(con, "account_last_runs").fetchall()
+    return {(str(r[0]), str(r[1])): (r[2], str(r[3]), int(r[4])) for r in rows}

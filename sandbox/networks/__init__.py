@@ -24,6 +24,43 @@ SANDBOX_AWIN_TOKEN = "sandbox-awin-oauth2-token"
 SANDBOX_AWIN_PUBLISHER_ID = str(AWIN_PUBLISHER_ID)
 SANDBOX_CJ_TOKEN = "sandbox-cj-personal-access-token"
 SANDBOX_CJ_PUBLISHER_ID = CJ_PUBLISHER_ID
+# Further accounts (named accounts, issue 16): impact.com account k has SID IRsAndbOxAcct<k>
+# and its own token (one login each); Awin and CJ account k is publisher id base + k under
+# the one user token (a user reaches several publisher accounts, and spends one quota).
+IMPACT_ACCOUNT_SID_PREFIX = "IRsAndbOxAcct"
+DEFAULT_ACCOUNT_SIZES = (12, 10, 10)  # impact actions, Awin transactions, CJ commissions
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """The credentials of one sandbox account: number 0 is the default one."""
+
+    network: str
+    number: int
+    login: str  # impact: Account SID; awin, cj: publisher id
+    token: str
+
+    def credentials(self) -> dict[str, str]:
+        """The account's credential settings, by settings field."""
+        if self.network == "impact":
+            return {"account_sid": self.login, "auth_token": self.token}
+        return {"publisher_id": self.login, "token": self.token}
+
+
+def sandbox_account(network: str, number: int) -> SandboxAccount:
+    """Account `number` of a network (0: the default account of sandbox.server.env)."""
+    if network == "impact":
+        if number == 0:
+            return SandboxAccount(network, 0, SANDBOX_IMPACT_SID, SANDBOX_IMPACT_TOKEN)
+        return SandboxAccount(
+            network, number, f"{IMPACT_ACCOUNT_SID_PREFIX}{number}", f"sandbox-impact-{number}"
+        )
+    if network == "awin":
+        return SandboxAccount(network, number, str(AWIN_PUBLISHER_ID + number), SANDBOX_AWIN_TOKEN)
+    if network == "cj":
+        return SandboxAccount(network, number, str(int(CJ_PUBLISHER_ID) + number), SANDBOX_CJ_TOKEN)
+    raise ValueError(f"the sandbox has no accounts of {network!r}")
+
 
 FaultKind = Literal[
     "429", "429_date", "500", "slow", "truncated_json", "403", "md5_mismatch", "expire_token"
@@ -71,8 +108,15 @@ class SandboxState:
         dataset: Dataset,
         clock: Callable[[], datetime] | None = None,
         cj_page_size: int = 500,
+        accounts: int = 0,
+        account_sizes: tuple[int, int, int] = DEFAULT_ACCOUNT_SIZES,
     ) -> None:
         self.dataset = dataset
+        # Accounts 1..accounts of every network, each its own small seeded dataset, made on
+        # first use (a bench of 1,000 accounts builds only those it pulls).
+        self.accounts = accounts
+        self.account_sizes = account_sizes
+        self._account_data: dict[int, Dataset] = {}
         self.ecb = EcbRates(dataset.seed)
         self.lock = threading.RLock()
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -92,6 +136,44 @@ class SandboxState:
             "PaymentThreshold": "",
         }
         self.awin_full_access = True
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def account_number(self, network: str, login: str) -> int | None:
+        """Which account a login (SID, publisher id) is, or None if the sandbox has no such."""
+        for number in self._candidates(network, login):
+            if 0 <= number <= self.accounts and sandbox_account(network, number).login == login:
+                return number
+        return None
+
+    @staticmethod
+    def _candidates(network: str, login: str) -> list[int]:
+        if network == "impact":
+            if login == SANDBOX_IMPACT_SID:
+                return [0]
+            tail = login.removeprefix(IMPACT_ACCOUNT_SID_PREFIX)
+            return [int(tail)] if tail != login and tail.isdigit() else []
+        base = AWIN_PUBLISHER_ID if network == "awin" else int(CJ_PUBLISHER_ID)
+        return [int(login) - base] if login.isdigit() else []
+
+    def dataset_for(self, number: int) -> Dataset:
+        """The records of account `number` (0: the default dataset)."""
+        if number == 0:
+            return self.dataset
+        with self.lock:
+            found = self._account_data.get(number)
+            if found is None:
+                impact, awin, cj = self.account_sizes
+                found = Dataset(
+                    self.dataset.seed * 100_003 + number,
+                    impact_actions=impact,
+                    awin_transactions=awin,
+                    cj_commissions=cj,
+                    start=self.dataset.start,
+                    end=self.dataset.end,
+                )
+                self._account_data[number] = found
+            return found
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -203,6 +285,7 @@ class SandboxState:
         with self.lock:
             self.dataset.reset()
             self.dataset.warm()
+            self._account_data.clear()
             self._faults.clear()
             self._log.clear()
             self._reset_payments()

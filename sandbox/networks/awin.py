@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
 
-from sandbox.dataset import AWIN_TIMEZONES, AwinTransaction, render_awin_transaction
-from sandbox.networks import SANDBOX_AWIN_PUBLISHER_ID, SANDBOX_AWIN_TOKEN, SandboxState, serve
+from sandbox.dataset import AWIN_TIMEZONES, AwinTransaction, Dataset, render_awin_transaction
+from sandbox.networks import SANDBOX_AWIN_TOKEN, SandboxState, serve
 
 MAX_WINDOW = timedelta(days=31)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
@@ -33,7 +33,8 @@ class AwinError(Exception):
         return Response(body, status_code=self.status, media_type="application/json")
 
 
-def _check_auth(request: Request, publisher_id: str) -> None:
+def _check_auth(request: Request, publisher_id: str, state: SandboxState) -> int:
+    """The number of the publisher account the token may read (0: the default account)."""
     # The personal OAuth2 token goes in `Authorization: Bearer` or the `accessToken`
     # query parameter (reference §4).
     header = request.headers.get("authorization", "")
@@ -44,9 +45,11 @@ def _check_auth(request: Request, publisher_id: str) -> None:
         raise AwinError(401, "Unauthorized", "Missing access token")
     if token.strip() != SANDBOX_AWIN_TOKEN:
         raise AwinError(401, "Unauthorized", "Invalid access token")
-    if publisher_id != SANDBOX_AWIN_PUBLISHER_ID:
+    number = state.account_number("awin", publisher_id)
+    if number is None:
         # The token works for the accounts its user can access, and only those (§4).
         raise AwinError(403, "Forbidden", f"No access to publisher {publisher_id}")
+    return number
 
 
 def _parse_local(value: str | None, key: str, zone: ZoneInfo | None) -> int:
@@ -85,10 +88,10 @@ def _id_list(raw: str, key: str) -> set[int]:
         raise AwinError(400, "Bad Request", f"{key} must be a comma-separated list of ids") from exc
 
 
-def _select(state: SandboxState, request: Request) -> tuple[list[AwinTransaction], str]:
+def _select(dataset: Dataset, request: Request) -> tuple[list[AwinTransaction], str]:
     params = request.query_params
     tz, zone = _timezone(request)
-    txns = state.dataset.awin
+    txns = dataset.awin
     ids_raw = params.get("ids")
     if ids_raw:
         # The by-ID form (`?ids=1,2&timezone=UTC`) needs no dates (§4).
@@ -131,8 +134,8 @@ def _select(state: SandboxState, request: Request) -> tuple[list[AwinTransaction
 def list_transactions(state: SandboxState, publisher_id: str, request: Request) -> Response:
     """Answer one transactions request (the caller holds the state lock)."""
     try:
-        _check_auth(request, publisher_id)
-        selected, tz = _select(state, request)
+        number = _check_auth(request, publisher_id, state)
+        selected, tz = _select(state.dataset_for(number), request)
     except AwinError as err:
         return err.response()
     basket = _flag(request, "showBasketProducts")

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from sandbox.dataset import CjCommission, cj_commission_dict
-from sandbox.networks import SANDBOX_CJ_PUBLISHER_ID, SANDBOX_CJ_TOKEN, SandboxState, serve
+from sandbox.networks import SANDBOX_CJ_TOKEN, SandboxState, serve
 
 # CJ's GraphQL docs do not state a window limit; the old REST API's 31 days is kept as the
 # contract (reference §3: "Keep windows ≤31 days anyway").
@@ -349,9 +349,18 @@ def _select_records(state: SandboxState, args: dict[str, Any]) -> list[CjCommiss
         raise GraphQLError(
             'Field "publisherCommissions" argument "forPublishers" of type "[String!]!" is required'
         )
-    foreign = publishers - {SANDBOX_CJ_PUBLISHER_ID}
+    numbers = {p: state.account_number("cj", p) for p in publishers}
+    foreign = {p for p, number in numbers.items() if number is None}
     if foreign:
         raise GraphQLError(f"Not authorized for publisher(s): {', '.join(sorted(foreign))}")
+    records = (
+        sorted(
+            (r for n in {numbers[p] for p in publishers} for r in state.dataset_for(n or 0).cj),
+            key=lambda r: r.commission_id,
+        )
+        if len(publishers) > 1
+        else state.dataset_for(numbers[next(iter(publishers))] or 0).cj
+    )
     # since* is inclusive, before* exclusive (reference §3).
     posting = _window(args, "sincePostingDate", "beforePostingDate")
     event = _window(args, "sinceEventDate", "beforeEventDate")
@@ -370,7 +379,7 @@ def _select_records(state: SandboxState, args: dict[str, Any]) -> list[CjCommiss
     advertisers = _str_set(args, "advertiserIds")
     action_types = _str_set(args, "actionTypes", lower=True)
     out: list[CjCommission] = []
-    for rec in state.dataset.cj:  # kept in commissionId order
+    for rec in records:  # kept in commissionId order
         if since_id is not None and rec.commission_id <= since_id:
             continue
         if posting is not None and not posting[0] <= rec.posting_ts < posting[1]:

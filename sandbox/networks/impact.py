@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI, Request, Response
 
 from sandbox.dataset import ImpactAction, render_impact_action
-from sandbox.networks import SANDBOX_IMPACT_SID, SANDBOX_IMPACT_TOKEN, SandboxState, serve
+from sandbox.networks import SandboxState, sandbox_account, serve
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 20_000
@@ -47,7 +47,8 @@ class ImpactError(Exception):
         )
 
 
-def _check_auth(request: Request, account_sid: str) -> None:
+def _check_auth(request: Request, account_sid: str, state: SandboxState) -> int:
+    """The number of the account the Basic credentials open (0: the default account)."""
     # HTTP Basic: username = AccountSID, password = AuthToken (reference §2).
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
@@ -57,10 +58,12 @@ def _check_auth(request: Request, account_sid: str) -> None:
         user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ImpactError(401, "Malformed Basic credentials") from exc
-    if user != SANDBOX_IMPACT_SID or password != SANDBOX_IMPACT_TOKEN:
+    number = state.account_number("impact", user)
+    if number is None or password != sandbox_account("impact", number).token:
         raise ImpactError(401, "Invalid AccountSID or AuthToken")
     if account_sid != user:
         raise ImpactError(403, f"Access denied to account {account_sid}")
+    return number
 
 
 def _parse_when(value: str, field: str) -> datetime:
@@ -187,7 +190,7 @@ def list_actions(
     """Answer one Actions request (the caller holds the state lock)."""
     rate_headers = state.impact_rate_headers()
     try:
-        _check_auth(request, account_sid)
+        number = _check_auth(request, account_sid, state)
         accept = request.headers.get("accept", "")
         if "xml" in accept.lower() and "json" not in accept.lower():
             # Legacy endpoints default to XML (§2); the sandbox only speaks JSON.
@@ -228,7 +231,7 @@ def list_actions(
     updated: Bounds = (_ts(start), _ts(end))
     event: Bounds = (_ts(ev_start), _ts(ev_end))
     locking: Bounds = (_ts(lk_start), _ts(lk_end))
-    dataset = state.dataset
+    dataset = state.dataset_for(number)
     key = (id(dataset), dataset.version, updated, event, locking, action_state, campaign_id)
     matched = cache.get(key)
     if matched is None:

@@ -120,7 +120,7 @@ def list_invoices(state: SandboxState, account_sid: str, request: Request) -> Re
     """Invoices created in [StartDate, EndDate) (at most 45 days), paged like Actions."""
     params = dict(request.query_params)
     try:
-        impact_api._check_auth(request, account_sid)
+        number = impact_api._check_auth(request, account_sid, state)
         start = impact_api._parse_when(params.get("StartDate") or "", "StartDate")
         end = impact_api._parse_when(params.get("EndDate") or "", "EndDate")
         if end - start > impact_api.MAX_WINDOW:
@@ -132,7 +132,8 @@ def list_invoices(state: SandboxState, account_sid: str, request: Request) -> Re
     except impact_api.ImpactError as err:
         return err.response()
     lo, hi = int(start.timestamp()), int(end.timestamp())
-    matched = [i.body for i in impact_invoices(state.dataset) if lo <= i.created_ts < hi]
+    dataset = state.dataset_for(number)
+    matched = [i.body for i in impact_invoices(dataset) if lo <= i.created_ts < hi]
     pages = max(1, math.ceil(len(matched) / page_size))
     chunk = matched[(page - 1) * page_size : page * page_size]
     items = [(k, v) for k, v in request.query_params.multi_items()]
@@ -150,7 +151,7 @@ def list_invoices(state: SandboxState, account_sid: str, request: Request) -> Re
 def withdrawal_settings(state: SandboxState, account_sid: str, request: Request) -> Response:
     """The account's WithdrawalSettings (FIXED_DAY 15 unless a test set others)."""
     try:
-        impact_api._check_auth(request, account_sid)
+        impact_api._check_auth(request, account_sid, state)
     except impact_api.ImpactError as err:
         return err.response()
     return Response(json.dumps(state.impact_withdrawal), media_type="application/json")
@@ -193,22 +194,24 @@ def _awin_page(request: Request) -> tuple[int, int]:
     return limit, offset
 
 
-def _awin_check(state: SandboxState, request: Request, publisher_id: str) -> tuple[int, int]:
-    awin_api._check_auth(request, publisher_id)
+def _awin_check(
+    state: SandboxState, request: Request, publisher_id: str
+) -> tuple[int, int, Dataset]:
+    number = awin_api._check_auth(request, publisher_id, state)
     if not state.awin_full_access:
         raise awin_api.AwinError(
             403, "Forbidden", "The user needs at least the Full Access role on the account"
         )
-    return _awin_page(request)
+    return (*_awin_page(request), state.dataset_for(number))
 
 
 def list_awin_payments(state: SandboxState, publisher_id: str, request: Request) -> Response:
     """A page of payments, newest first, as `{"results": [...]}`."""
     try:
-        limit, offset = _awin_check(state, request, publisher_id)
+        limit, offset, dataset = _awin_check(state, request, publisher_id)
     except awin_api.AwinError as err:
         return err.response()
-    payments = [body for body, _ in awin_payments(state.dataset)]
+    payments = [body for body, _ in awin_payments(dataset)]
     body = {"results": payments[offset : offset + limit], "limit": limit, "offset": offset}
     return Response(dumps_decimal_numbers(body), media_type="application/json")
 
@@ -218,10 +221,10 @@ def list_awin_breakdowns(
 ) -> Response:
     """A page of one payment's net amounts per advertiser, largest first."""
     try:
-        limit, offset = _awin_check(state, request, publisher_id)
+        limit, offset, dataset = _awin_check(state, request, publisher_id)
     except awin_api.AwinError as err:
         return err.response()
-    found = [txns for body, txns in awin_payments(state.dataset) if body["paymentId"] == payment_id]
+    found = [txns for body, txns in awin_payments(dataset) if body["paymentId"] == payment_id]
     if not found:
         return awin_api.AwinError(404, "Not Found", f"No payment {payment_id}").response()
     per: dict[int, tuple[str, Decimal, str]] = {}

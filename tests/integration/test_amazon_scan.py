@@ -142,7 +142,7 @@ def test_pydantic_rejecting_a_line_duckdb_read_as_plain_sends_the_report_to_pyth
 
     monkeypatch.setattr(ingest_steps, "iter_raw_batches", counted)
     monkeypatch.setenv("PASSIVE_WORKERS", "0")  # validate in-process, where the patch applies
-    monkeypatch.setattr(amazon_scan, "json_rows_fail", lambda columns, payload: "injected")
+    monkeypatch.setattr(amazon_scan, "cells_fail", lambda cells: "injected")
     report = tmp_path / "plain.csv"
     report.write_text("\n".join([TITLE, HEADER, GOOD, GOOD]) + "\n", encoding="utf-8")
     _load(report, tmp_path / "l.duckdb", monkeypatch, scan=True)

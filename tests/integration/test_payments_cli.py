@@ -10,8 +10,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from flows.artifacts import payouts_markdown
 from flows.commands import app
-from flows.payment_steps import money_ahead, payouts_markdown
+from flows.payment_steps import money_ahead
 from tests.payout_fixture import AS_OF, build_ledger
 
 runner = CliRunner()

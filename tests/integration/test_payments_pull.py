@@ -19,6 +19,13 @@ PAYMENT_TABLES = ("payments", "payment_items", "payment_changes", "payout_settin
                   "commission_terms", "commissions", "rejects")  # fmt: skip
 
 
+def impact_account() -> dict[str, Any]:
+    """The implicit impact.com account's checked settings and its name in the ledger."""
+    settings = pull_steps.load_settings("impact")
+    account = pull_steps.connector_for("impact").account(settings)
+    return {"settings": settings, "ledger_account": account}
+
+
 @pytest.fixture(scope="module")
 def sandbox_server() -> Iterator[SandboxHandle]:
     """This module's own seed; conftest's `sandbox` resets it and points PASSIVE_* at it."""
@@ -98,8 +105,9 @@ def test_an_invoice_turning_paid_updates_in_place_and_records_the_change(sandbox
                 action.json_cache = None
         sandbox.dataset.version += 1
     second = payment_steps.pull_and_load_payments(
-        "impact", db=db, start=first.plan.start, end=first.plan.end + timedelta(days=1)
-    )
+        "impact", **impact_account(), db=db, start=first.plan.start,
+        end=first.plan.end + timedelta(days=1),
+    )  # fmt: skip
     assert second is not None and second.result is not None and second.result.changed > 0
     turned = rows(
         db,
@@ -193,7 +201,7 @@ def test_invoices_are_paged_like_actions(sandbox, db, monkeypatch):
     sandbox.clear_requests()
     end = datetime.now(UTC)
     summary = payment_steps.pull_and_load_payments(
-        "impact", db=db, start=end - timedelta(days=400), end=end
+        "impact", **impact_account(), db=db, start=end - timedelta(days=400), end=end
     )
     assert summary is not None and summary.error is None
     pages = [

@@ -5,32 +5,28 @@
 -- repeats many lines (affiliate-formats.md 1.5; the bench's million lines hold 617k distinct
 -- ones), and each distinct text is then typed, hashed and checked once. Every row comes out
 -- as:
---   cells_json   a plain row's cells as a JSON array plus `,` (pydantic validates it), else '';
+--   cell_<name>  each cell as read, numbers and dates normalised, that no ledger column below
+--                holds as it is (pydantic validates the cells: warehouse/amazon_scan.py);
 --   plain        TRUE when the row is in the plain shape whose typed values below are exactly
 --                what the Python path would make of it (else the Python path decides the row);
 --   copies;
---   the ledger columns, typed here (LEDGER_ARROW_SCHEMA order, without source_line).
+--   the ledger columns that vary by line, typed here; the ones every line of the report
+--   shares (network, account, status, currency and the NULL ones) are added when the plain
+--   lines are staged, not held once per line.
 SELECT
-    CASE WHEN plain THEN to_json([{json_cells}])::VARCHAR || ',' ELSE '' END AS cells_json,
+    {cells},
     plain,
     copies,
-    $network AS network,
-    $account AS account,
     md5(concat_ws(chr(31), {key_parts})) AS line_id,
     TRY_CAST({date_shipped} AS DATE) AS event_date,
-    NULL::TIMESTAMPTZ AS event_at,
-    'approved' AS status,
     TRY_CAST({revenue} AS DECIMAL(18, 4)) AS sale_amount,
     TRY_CAST({ad_fees} AS DECIMAL(18, 4)) AS commission_amount,
-    $currency AS currency,
     TRY_CAST(TRY_CAST({items_shipped} AS BIGINT) - TRY_CAST({returns} AS BIGINT) AS INTEGER)
         AS quantity,
     nullif({category}, '') AS program,
     {asin} AS product_id,
     nullif({name}, '') AS product_name,
-    {tracking_id} AS tracking_id,
-    NULL::VARCHAR AS order_id,
-    NULL::VARCHAR AS original_line_id
+    {tracking_id} AS tracking_id
 FROM (
     SELECT *, coalesce({plain}, FALSE) AS plain
     FROM (
