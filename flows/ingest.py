@@ -100,7 +100,8 @@ def ingest_report_files(
         # Bad input is no bug: the cause is the run's state message, with no traceback.
         return failed(f"nothing was loaded: {error}")
     name_run(f"ingest {network} {account}{_periods(reports)}")
-    outcomes = [load_report_task(r, db, account, force) for r in reports]
+    with ledger_writer():  # one slot for all the reports, not one take per report
+        outcomes = [load_report_task(r, db, account, force) for r in reports]
     summary = Ledger(db).summarize(outcomes, network=network, account=account)
     publish_summary_task(summary)
     return completed(summary, report_problems(summary))
@@ -170,7 +171,8 @@ def amazon_inbox(
     else:
         name_run(f"amazon inbox {account} (nothing new)")
     for file, reports in opened:
-        outcomes = [load_report_task(r, db, account, False) for r in reports]
+        with ledger_writer():  # one slot per file, not one take per report
+            outcomes = [load_report_task(r, db, account, False) for r in reports]
         summary = Ledger(db).summarize(outcomes, account=account)
         summaries.append(summary)
         if summary.failed:
