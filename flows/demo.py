@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,11 +27,57 @@ DEMO_EXTRA_ACCOUNTS = {"impact-shop": ("impact", 1)}  # name -> sandbox account 
 DEMO_AMAZON_STORES = (("demo-api-us", "US"), ("demo-api-uk", "UK"))
 
 
-def _prepare_prefect() -> None:
-    """Give Prefect's temporary server time to start on slow shared machines (default 20 s)."""
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+def _prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+@contextmanager
+def _prefect_api(console: Console) -> Iterator[Callable[[], None] | None]:
+    """The Prefect API the demo's runs report to: a configured one or a running `passive
+    serve` (yields None), else a temporary server of the demo's own (yields its wait).
+
+    The temporary server starts first, so it boots while the demo writes its sample reports
+    and imports the flows (on two cores that hides most of its start); Prefect's own
+    temporary server would start only at the first flow run, and its client would import
+    the whole server package (~2-4 s) just to launch it.
+    """
+    from flows.console import tracked_api
+
+    configured = tracked_api()
+    if configured:
+        console.print(f"running them through the Prefect flows, tracked by {configured}")
+        yield None
+        return
+    from flows.serve import SERVER_START_TIMEOUT, free_port, start_server, stop_process_group
+
+    home = _prefect_home()
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    server = start_server(home, "127.0.0.1", port, services=False, log_name="demo-server.log")
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api  # before prefect is imported: it reads this once
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+    def wait() -> None:
+        from flows.serve import wait_healthy
+
+        wait_healthy(
+            api, timeout=SERVER_START_TIMEOUT, process=server, log=home / "demo-server.log"
+        )
+
+    console.print(
+        "running them through the Prefect flows (a temporary Prefect server is starting; "
+        "`passive serve` keeps one running)…"
+    )
+    try:
+        yield wait
+    finally:
+        stop_process_group(server)
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
 
 
 @contextmanager
@@ -86,16 +132,33 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
     """
     from sandbox.amazon_reports import write_demo_reports
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    reports = write_demo_reports(workdir)
-    console.print(f"wrote {len(reports)} sample Amazon reports to {workdir}/")
+    def sample_reports() -> list[DemoReport]:
+        workdir.mkdir(parents=True, exist_ok=True)
+        reports = write_demo_reports(workdir)
+        console.print(f"wrote {len(reports)} sample Amazon reports to {workdir}/")
+        return reports
+
+    if not use_prefect:
+        return _run_demo(sample_reports(), db=db, use_prefect=False, console=console)
+    with _prefect_api(console) as wait_for_server:
+        reports = sample_reports()
+        from flows.concurrency import sole_writer
+        from flows.foreground import foreground_runs
+
+        with foreground_runs(), sole_writer() if wait_for_server else nullcontext():
+            # Imported while the server boots: most of a run's start is these imports.
+            from flows import accounts_flow, amazon_flow, fx, ingest, pull  # noqa: F401
+
+            if wait_for_server:
+                wait_for_server()
+            return _run_demo(reports, db=db, use_prefect=True, console=console)
+
+
+def _run_demo(
+    reports: list[DemoReport], *, db: Path | None, use_prefect: bool, console: Console
+) -> int:
     db_arg = str(db) if db else None
     if use_prefect:
-        _prepare_prefect()
-        console.print(
-            "running them through the Prefect flows (Prefect's temporary server takes a few "
-            "seconds to start)…"
-        )
         from flows.accounts_flow import pull_accounts
         from flows.ingest import ingest_report_files
     code = 0
@@ -104,7 +167,7 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         account, marketplace = batch[0].account, batch[0].marketplace
         if use_prefect:
             # One flow run per store's consecutive reports, loaded in order: each flow run
-            # costs about a second of orchestration, whatever its size (issue 12, §6).
+            # costs orchestration (~0.2 s), whatever its size (issue 12, §6).
             summary = ingest_report_files(
                 [str(r.path) for r in batch], account=account, marketplace=marketplace, db=db_arg
             )
