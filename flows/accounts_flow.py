@@ -22,7 +22,7 @@ from flows.account_steps import (
     select_accounts,
 )
 from flows.artifacts import artifact_key, markdown_table
-from flows.concurrency import network_slot
+from flows.concurrency import ensure_network_limit, network_slot
 from flows.hooks import failure_cause, log_failure
 from flows.pull_steps import PullInputError
 from flows.states import completed, failed
@@ -142,6 +142,9 @@ def pull_accounts(
         accounts = select_accounts(network, account, every=every, config=config)
     except PullInputError as error:
         return failed(f"pull failed: {error}")
+    for name in sorted({a.network for a in accounts}):
+        # Made here, once, before the tasks race to make it.
+        ensure_network_limit(name, parallel_limit(name))
     futures = [pull_account_task.submit(a, since, until, db, config) for a in accounts]
     summary = FanOutSummary([future.result() for future in futures])
     create_markdown_artifact(
@@ -149,6 +152,12 @@ def pull_accounts(
         key=artifact_key("accounts", "pull"),
         description=summary.headline,
     )
+    return final_state(summary)
+
+
+def final_state(summary: FanOutSummary) -> FanOutSummary | State[Any]:
+    """Completed, or "Completed with rejects" naming each account that failed or rejected
+    records (the run did its work: the other accounts are in)."""
     problems = [
         f"{o.network} {o.account} failed" if o.status == "failed" else
         f"{o.network} {o.account}: {o.rejected} records rejected"

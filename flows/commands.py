@@ -86,11 +86,12 @@ def _tracked(flow: Any, what: str, **parameters: Any) -> Any:
     """
     from prefect import tags
 
+    from flows.foreground import foreground_runs
     from flows.hooks import failure_cause
 
     # The tags of the deployment that runs this flow on schedule (prefect.yaml), so that
     # alerts (`passive alerts`) and filters in the UI treat a CLI run like a scheduled one.
-    with tags(*run_tags(flow.name, parameters)):
+    with tags(*run_tags(flow.name, parameters)), foreground_runs():
         state = flow(**parameters, return_state=True)
     if state.is_completed():
         return state.result()
@@ -187,6 +188,10 @@ def _progress(unit: str) -> Callable[[str], Any]:
 
     @contextmanager
     def stretch(description: str) -> Iterator[Callable[[int], None]]:
+        if not err.is_terminal:
+            # Piped, a transient spinner is one empty line: not worth loading rich.progress.
+            yield lambda _done: None
+            return
         with spinner(err) as progress:
             bar = progress.add_task(description, total=None)
             yield lambda done: progress.update(bar, description=f"{done:,} {unit}")
@@ -465,10 +470,16 @@ def demo(
         passive demo --db /tmp/demo.duckdb
     """
     from flows.demo import run_demo
+    from flows.serve import ServeError
 
     _check_db(db)
-    code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    try:
+        code = run_demo(db=db, workdir=workdir, use_prefect=not in_process, console=out)
+    except ServeError as error:  # the temporary Prefect server would not start
+        raise _fail(f"{error}; `passive demo --in-process` runs without Prefect") from None
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    # Per account: the demo's stores and its five API accounts (sandbox/passive.demo.toml).
+    tally(by="account", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
         from flows.fx_cli import tally_in
 

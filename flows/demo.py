@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,20 +13,71 @@ from rich.console import Console
 if TYPE_CHECKING:
     from sandbox.amazon_reports import DemoReport
 
-from flows import ingest_steps, pull_steps
+from flows import account_steps, ingest_steps
+from flows.account_steps import FanOutSummary, select_accounts
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
+# The demo's accounts (passive.toml's form): each network's default account plus a second
+# impact.com account and a second Awin publisher account of the same user.
+DEMO_CONFIG = Path(__file__).parents[1] / "sandbox" / "passive.demo.toml"
+DEMO_EXTRA_ACCOUNTS = {"impact-shop": ("impact", 1)}  # name -> sandbox account with own login
 # The sandbox's Creators API stores, pulled into accounts of their own: the sample report files
 # already fill demo-us and demo-uk for the same months, and a pull would replace those periods.
 DEMO_AMAZON_STORES = (("demo-api-us", "US"), ("demo-api-uk", "UK"))
 
 
-def _prepare_prefect() -> None:
-    """Give Prefect's temporary server time to start on slow shared machines (default 20 s)."""
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+def _prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+@contextmanager
+def _prefect_api(console: Console) -> Iterator[Callable[[], None] | None]:
+    """The Prefect API the demo's runs report to: a configured one or a running `passive
+    serve` (yields None), else a temporary server of the demo's own (yields its wait).
+
+    The temporary server starts first, so it boots while the demo writes its sample reports
+    and imports the flows (on two cores that hides most of its start); Prefect's own
+    temporary server would start only at the first flow run, and its client would import
+    the whole server package (~2-4 s) just to launch it.
+    """
+    from flows.console import tracked_api
+
+    configured = tracked_api()
+    if configured:
+        console.print(f"running them through the Prefect flows, tracked by {configured}")
+        yield None
+        return
+    from flows.serve import SERVER_START_TIMEOUT, free_port, start_server, stop_process_group
+
+    home = _prefect_home()
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    server = start_server(home, "127.0.0.1", port, services=False, log_name="demo-server.log")
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api  # before prefect is imported: it reads this once
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+    def wait() -> None:
+        from flows.serve import wait_healthy
+
+        wait_healthy(
+            api, timeout=SERVER_START_TIMEOUT, process=server, log=home / "demo-server.log"
+        )
+
+    console.print(
+        "running them through the Prefect flows (a temporary Prefect server is starting; "
+        "`passive serve` keeps one running)…"
+    )
+    try:
+        yield wait
+    finally:
+        stop_process_group(server)
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
 
 
 @contextmanager
@@ -34,8 +85,12 @@ def _sandbox_env(console: Console) -> Iterator[None]:
     """Serve the sandbox networks on loopback and point the connectors at them meanwhile."""
     from sandbox.server import run_sandbox
 
-    with run_sandbox(DEMO_SEED) as sandbox:
+    with run_sandbox(DEMO_SEED, accounts=1) as sandbox:
         demo_env = sandbox.env()
+        # Never the user's passive.toml: the demo's accounts are the sandbox's.
+        demo_env["PASSIVE_CONFIG"] = str(DEMO_CONFIG)
+        for name, (network, number) in DEMO_EXTRA_ACCOUNTS.items():
+            demo_env |= sandbox.account_env(name, network, number)
         # The sandbox has no quota, so the demo need not pace itself like a real account.
         demo_env |= {
             f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in (*DEMO_NETWORKS, "amazon")
@@ -77,25 +132,42 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
     """
     from sandbox.amazon_reports import write_demo_reports
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    reports = write_demo_reports(workdir)
-    console.print(f"wrote {len(reports)} sample Amazon reports to {workdir}/")
+    def sample_reports() -> list[DemoReport]:
+        workdir.mkdir(parents=True, exist_ok=True)
+        reports = write_demo_reports(workdir)
+        console.print(f"wrote {len(reports)} sample Amazon reports to {workdir}/")
+        return reports
+
+    if not use_prefect:
+        return _run_demo(sample_reports(), db=db, use_prefect=False, console=console)
+    with _prefect_api(console) as wait_for_server:
+        reports = sample_reports()
+        from flows.concurrency import sole_writer
+        from flows.foreground import foreground_runs
+
+        with foreground_runs(), sole_writer() if wait_for_server else nullcontext():
+            # Imported while the server boots: most of a run's start is these imports.
+            from flows import accounts_flow, amazon_flow, fx, ingest, pull  # noqa: F401
+
+            if wait_for_server:
+                wait_for_server()
+            return _run_demo(reports, db=db, use_prefect=True, console=console)
+
+
+def _run_demo(
+    reports: list[DemoReport], *, db: Path | None, use_prefect: bool, console: Console
+) -> int:
     db_arg = str(db) if db else None
     if use_prefect:
-        _prepare_prefect()
-        console.print(
-            "running them through the Prefect flows (Prefect's temporary server takes a few "
-            "seconds to start)…"
-        )
+        from flows.accounts_flow import pull_accounts
         from flows.ingest import ingest_report_files
-        from flows.pull import pull_network
     code = 0
     restated = {report.path.name for report in reports if report.restatement}
     for batch in _store_batches(reports):
         account, marketplace = batch[0].account, batch[0].marketplace
         if use_prefect:
             # One flow run per store's consecutive reports, loaded in order: each flow run
-            # costs about a second of orchestration, whatever its size (issue 12, §6).
+            # costs orchestration (~0.2 s), whatever its size (issue 12, §6).
             summary = ingest_report_files(
                 [str(r.path) for r in batch], account=account, marketplace=marketplace, db=db_arg
             )
@@ -119,19 +191,19 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
             console.print(f"  {outcome.status} {outcome.name}: {detail}{note}", highlight=False)
         code = max(code, summary.exit_code)
     with _sandbox_env(console):
-        for network in DEMO_NETWORKS:
-            if use_prefect:
-                pulled = pull_network(network, db=db_arg)
-                # A failed flow run raises when called directly; a returned value is a summary.
-                assert isinstance(pulled, pull_steps.PullSummary)
-            else:
-                pulled = pull_steps.pull(network, db=db)
-            result = pulled.result
-            detail = pull_steps.record_counts(result) if result else pulled.message
-            console.print(f"  pulled {network}: {detail}", highlight=False)
-            if pulled.payments is not None:
-                console.print(f"    {pulled.payments.line()}", highlight=False)
-            code = max(code, pulled.exit_code)
+        # Every account of the demo's passive.toml, several at once (`passive pull --all`).
+        if use_prefect:
+            fanned = pull_accounts(every=True, db=db_arg, config=str(DEMO_CONFIG))
+            # A failed flow run raises when called directly; a returned value is a summary.
+            assert isinstance(fanned, FanOutSummary)
+        else:
+            chosen = select_accounts(None, every=True, config=DEMO_CONFIG)
+            fanned = account_steps.pull_accounts(chosen, db=db)
+        for pulled in fanned.outcomes:
+            console.print(f"  pulled {pulled.line}", highlight=False, soft_wrap=True)
+            if pulled.payments:
+                console.print(f"    {pulled.payments}", highlight=False)
+        code = max(code, fanned.exit_code)
         for account, marketplace in DEMO_AMAZON_STORES:
             code = max(code, _pull_amazon(account, marketplace, db, use_prefect, console))
         if use_prefect:

@@ -1,9 +1,9 @@
-"""Prefect flow `pull_network`: one fetch task per API window, then one atomic load."""
+"""Prefect flow `pull_network`: a fetch task per API window, one atomic load (Ledger steps)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -18,11 +18,15 @@ from flows import payment_steps, pull_steps
 from flows.artifacts import artifact_key, pull_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
+from flows.ledger import Ledger
 from flows.pull_steps import resolve_account
 from flows.secrets import secret_overrides
 from flows.states import completed, failed
 from schemas.validation import ColumnarBatch
 from warehouse.load import new_run_id
+
+if TYPE_CHECKING:
+    from flows.account_steps import FanOutSummary
 
 
 # The HTTP layer owns request retries (429/5xx with backoff); a task retry would repeat them.
@@ -52,7 +56,7 @@ def fetch_window_task(
     try:
         # Credentials are read here rather than passed in, so they never become task inputs.
         overrides = secret_overrides(network, account)
-        batches = pull_steps.fetch_window(network, window, overrides, account)
+        batches = Ledger.fetch_window(network, window, overrides, account)
     except ConnectorError as error:
         return error
     get_run_logger().info(
@@ -67,10 +71,9 @@ def load_pull_task(
     plan: pull_steps.PullPlan, batches: list[ColumnarBatch], db: str | None, run_id: str
 ) -> pull_steps.PullSummary:
     """Upsert the pulled records and move the cursor atomically (writes DuckDB: never cached)."""
-    with ledger_writer():
-        return pull_steps.load_pull(
-            plan, batches, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
-        )
+    return Ledger(db, writing=ledger_writer).load_pull(
+        plan, batches, run_id=run_id, flow_run_id=flow_run.get_id()
+    )
 
 
 @task(name="publish-pull-summary", cache_policy=NO_CACHE)
@@ -95,11 +98,9 @@ def _plan(
     """
     overrides = secret_overrides(network, account)
     try:
-        # Planning reads the cursor from a writable connection (it migrates a new file).
-        with ledger_writer():
-            return pull_steps.plan_pull(
-                network, db=db, since=since, until=until, overrides=overrides, account=account
-            )
+        return Ledger(db, writing=ledger_writer).plan_pull(
+            network, since=since, until=until, overrides=overrides, account=account
+        )
     except pull_steps.PullInputError as error:
         if "missing" not in str(error):
             raise
@@ -128,11 +129,22 @@ def pull_network(
     db: str | None = None,
     account: str | None = None,
     config: str | None = None,
-) -> pull_steps.PullSummary | State[Any]:
+) -> pull_steps.PullSummary | FanOutSummary | State[Any]:
     """Pull one account of an API network from the saved cursor (minus lookback) or `since`,
     to now or `until`. `account` is its name in passive.toml (`config`, else $PASSIVE_CONFIG,
-    else ./passive.toml); without one, the account named after the network."""
+    else ./passive.toml); without one, the account named after the network.
+
+    With passive.toml and no `account`, every account of the network is pulled, each as its
+    own run (the `pull-accounts` flow): so the `<network>-daily` deployments pull them all.
+    """
     try:
+        if account is None and pull_steps.load_accounts(config).path is not None:
+            from flows.accounts_flow import final_state, pull_accounts
+
+            fanned = pull_accounts(network=network, since=since, until=until, db=db, config=config)
+            if isinstance(fanned, State):  # a bad passive.toml: that run failed, and so does this
+                return failed(str(fanned.message))
+            return final_state(fanned)
         chosen = resolve_account(network, account, config)
         plan = _plan(network, db, since, until, chosen)
     except (pull_steps.PullInputError, ConfigError) as error:
@@ -146,10 +158,9 @@ def pull_network(
     for window in plan.windows:
         got = fetch_window_task(network, window, chosen)
         if isinstance(got, ConnectorError):
-            with ledger_writer():
-                summary = pull_steps.record_failed_pull(
-                    plan, got, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
-                )
+            summary = Ledger(db, writing=ledger_writer).record_failed_pull(
+                plan, got, run_id=run_id, flow_run_id=flow_run.get_id()
+            )
             summary.window_records = [*windows, (window_days(window), 0)]
             publish_pull_summary_task(summary)
             return failed(f"pull {who} failed: {got}; the ledger and the cursor are unchanged")
@@ -175,14 +186,9 @@ def pull_payments_task(
 ) -> payment_steps.PaymentsSummary | None:
     """Pull and load the account's payments (invoices, payouts) after its lines."""
     # Credentials are read here rather than passed in, so they never become task inputs.
-    overrides = secret_overrides(plan.network, account)
-    return payment_steps.pull_and_load_payments(
-        plan.network,
-        settings=pull_steps.load_settings(plan.network, overrides, account),
-        ledger_account=plan.account,
-        db=db,
-        start=plan.start,
-        end=plan.end,
+    return Ledger(db, writing=ledger_writer).pull_payments(
+        plan,
+        overrides=secret_overrides(plan.network, account),
         flow_run_id=flow_run.get_id(),
-        writing=ledger_writer,
+        account=account,
     )

@@ -75,13 +75,32 @@ def read_secret(name: str) -> str | None:
     return None if value is None else str(value)
 
 
+# The blocks read by the current flow run: a pull reads them in every window's task (so they
+# never become task inputs), one API call per setting each time; a run reads each once. Keyed
+# by the flow run, so the next run sees a block changed meanwhile.
+_read_in_run: dict[tuple[str, str], str | None] = {}
+
+
+def _read_once_per_run(name: str) -> str | None:
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.get_id()
+    if not run_id:
+        return read_secret(name)
+    if (run_id, name) not in _read_in_run:
+        for key in [k for k in _read_in_run if k[0] != run_id]:
+            del _read_in_run[key]
+        _read_in_run[run_id, name] = read_secret(name)
+    return _read_in_run[run_id, name]
+
+
 def secret_overrides(network: str, account: Account | None = None) -> dict[str, Any]:
     """An account's settings found in Secret blocks, to pass over the environment's (blocks
     win); `account` defaults to the one named after the network."""
     account = account or implicit_account(network)
     found: dict[str, Any] = {}
     for field in credential_fields(network):
-        value = read_secret(block_name(account.owner(field), field))
+        value = _read_once_per_run(block_name(account.owner(field), field))
         if value:
             found[field] = value
     return found

@@ -184,16 +184,27 @@ def server_env(home: Path, host: str, port: int) -> dict[str, str]:
     return env
 
 
-def start_server(home: Path, host: str, port: int) -> subprocess.Popen[bytes]:
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A port nobody listens on right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(
+    home: Path, host: str, port: int, *, services: bool = True, log_name: str = SERVER_LOG
+) -> subprocess.Popen[bytes]:
     """Start `prefect server start` in its own process group, logging to home/server.log.
 
     Its own group, so Ctrl-C reaches serve first: runs stop being served before their API
-    goes away.
+    goes away. Without `services` it is the API alone (no UI, scheduler or automations):
+    enough for runs made from this process, and less work on a small machine.
     """
     home.mkdir(parents=True, exist_ok=True)
-    log = (home / SERVER_LOG).open("ab")
+    log = (home / log_name).open("ab")
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", host]
     command += ["--port", str(port), "--analytics-off"]
+    command += [] if services else ["--no-services", "--no-ui"]
     try:
         return subprocess.Popen(
             command,

@@ -182,3 +182,45 @@ def test_an_inbox_run_publishes_one_artifact_naming_every_file(prefect_harness, 
         assert name in markdown
     assert "| a-rows.csv:4 |" in markdown
     assert state.name == "Completed with rejects"
+
+
+def test_a_run_holding_the_writer_slot_does_not_take_a_second_one(prefect_harness):
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    from flows.concurrency import ensure_writer_limit, ledger_writer
+
+    name = "passive-writer-reentry-test"
+    ensure_writer_limit(name)
+    with get_client(sync_client=True) as client:
+        # Two slots, so a second take would show as 2 taken instead of waiting for ever.
+        client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(limit=2))
+
+        def taken() -> int:
+            return client.read_global_concurrency_limit_by_name(name).active_slots
+
+        @flow
+        def nested() -> list[int]:
+            with ledger_writer(name):
+                outer = taken()
+                with ledger_writer(name):
+                    inner = taken()
+            return [outer, inner, taken()]
+
+        assert nested() == [1, 1, 0]
+
+
+def test_flow_runs_the_cli_waits_for_start_no_heartbeat_thread(prefect_harness):
+    from prefect import flow
+    from prefect.settings import get_current_settings
+
+    from flows.foreground import foreground_runs
+
+    @flow
+    def heartbeat_every() -> int | None:
+        return get_current_settings().flows.heartbeat_frequency
+
+    assert heartbeat_every() is not None  # Prefect's default: a thread per run
+    with foreground_runs():
+        assert heartbeat_every() is None

@@ -202,3 +202,38 @@ def test_the_fan_out_in_process_holds_a_networks_limit(accounts_env, monkeypatch
     summary = account_steps.pull_accounts(chosen, db=accounts_env, slots=slots)
     assert [o.status for o in summary.outcomes] == ["completed", "completed"]
     assert max(held) == 1
+
+
+def test_the_scheduled_pull_fans_out_one_named_sub_flow_run_per_account(
+    prefect_harness, accounts_server, accounts_env, monkeypatch
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from flows.pull import pull_network
+
+    db = accounts_env
+    monkeypatch.setenv("PASSIVE_IMPACT_SHOP_AUTH_TOKEN", "not-the-token")
+    # impact-daily's call: no account, so with passive.toml every impact account.
+    state = pull_network("impact", db=str(db), return_state=True)
+    assert state.is_completed() and state.name == "Completed with rejects"
+    assert "impact impact-shop failed" in state.message
+    summary = state.result()
+    outcomes = {o.account: o.status for o in summary.outcomes}
+    assert outcomes == {"impact-main": "completed", "impact-shop": "failed"}
+    assert tallies(db)["impact-main"] == expected(accounts_server, "impact", 1)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+        tasks = client.read_task_runs()
+        artifacts = client.read_artifacts(sort=ArtifactSort.CREATED_DESC)
+    # The UI shows a run per account, named after it; the failed one failed alone.
+    names = {
+        " ".join(r.name.split()[:3]): r.state_type.value
+        for r in runs
+        if r.name.startswith("pull impact impact-")
+    }
+    assert names == {"pull impact impact-main": "COMPLETED", "pull impact impact-shop": "FAILED"}
+    assert {t.name for t in tasks} >= {"account impact impact-main", "account impact impact-shop"}
+    texts = [str(a.data) for a in artifacts if a.key == "accounts-pull"]
+    assert texts and "| impact | impact-shop | failed |" in texts[0]
+    assert "| impact | impact-main | completed |" in texts[0]

@@ -315,3 +315,31 @@ def test_a_failed_pull_flow_raises_and_changes_nothing(prefect_harness, sandbox,
         assert con.execute("SELECT count(*) FROM commissions").fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM ingest_state").fetchone() == (0,)
         assert con.execute("SELECT status FROM ingest_runs").fetchall() == [("failed",)]
+
+
+def test_a_run_reads_each_secret_block_once_and_the_next_run_sees_a_change(prefect_harness):
+    from prefect import flow
+    from prefect.blocks.system import Secret
+
+    from flows.secrets import block_name, credential_fields, secret_overrides, store_secret
+
+    field = credential_fields("awin")[0]
+    name = block_name("awin", field)
+    store_secret(name, "first")
+
+    @flow
+    def read_twice_changing_between() -> list[str]:
+        before = secret_overrides("awin")[field]
+        store_secret(name, "second")
+        return [before, secret_overrides("awin")[field]]
+
+    @flow
+    def read_once() -> str:
+        return str(secret_overrides("awin")[field])
+
+    try:
+        # Every window of a pull reads the credentials; one run sees one value throughout.
+        assert read_twice_changing_between() == ["first", "first"]
+        assert read_once() == "second"
+    finally:
+        Secret.delete(name)

@@ -273,6 +273,7 @@ def test_prefect_yaml_defines_the_served_deployments_with_schedules() -> None:
         "ledger-summary",
         "ingest-files",
         "fx-daily",
+        "accounts-all",
     ]
     assert specs["amazon-inbox"].schedules[0]["interval"] == 900
     assert specs["amazon-inbox"].parameters["inbox"] == "inbox"
