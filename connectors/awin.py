@@ -66,7 +66,6 @@ def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     return body, {}
 
 
-
 API: Stream[AwinSettings] = Stream(
     name=NETWORK,
     label="Awin",

@@ -100,7 +100,6 @@ def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     return envelope["records"], envelope
 
 
-
 API: Stream[CJSettings] = Stream(
     name=NETWORK,
     label="CJ",

@@ -95,7 +95,6 @@ def _read_page(body: Any, at: PageContext) -> tuple[list[Any], dict[str, Any]]:
     return records, body
 
 
-
 API: Stream[ImpactSettings] = Stream(
     name=NETWORK,
     label="impact.com",

@@ -129,9 +129,7 @@ def credential_sources(account: Any, blocks: dict[str, bool] | None) -> str:
     return "; ".join(parts)
 
 
-def fans_out(
-    network: str | None, account: str | None, every: bool, config: Path | None
-) -> bool:
+def fans_out(network: str | None, account: str | None, every: bool, config: Path | None) -> bool:
     """Whether `pull` goes over accounts (one line each) rather than the one account of
     before passive.toml: so, without passive.toml, `pull impact` prints what it always did."""
     from flows.pull_steps import PullInputError, load_accounts

@@ -188,6 +188,10 @@ def _progress(unit: str) -> Callable[[str], Any]:
 
     @contextmanager
     def stretch(description: str) -> Iterator[Callable[[int], None]]:
+        if not err.is_terminal:
+            # Piped, a transient spinner is one empty line: not worth loading rich.progress.
+            yield lambda _done: None
+            return
         with spinner(err) as progress:
             bar = progress.add_task(description, total=None)
             yield lambda done: progress.update(bar, description=f"{done:,} {unit}")
@@ -474,6 +478,8 @@ def demo(
     except ServeError as error:  # the temporary Prefect server would not start
         raise _fail(f"{error}; `passive demo --in-process` runs without Prefect") from None
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    # Per account: the demo's stores and its five API accounts (sandbox/passive.demo.toml).
+    tally(by="account", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
         from flows.fx_cli import tally_in
 

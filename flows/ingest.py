@@ -1,4 +1,4 @@
-"""Prefect flows for report files: `ingest_report_files` and the `amazon_inbox` folder watcher."""
+"""Prefect flows for report files (ingest_report_files, amazon_inbox): Ledger steps as tasks."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from flows import ingest_steps
 from flows.artifacts import artifact_key, ingest_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
+from flows.ledger import Ledger
 from flows.states import completed, failed
 from schemas.networks import AMAZON
 
@@ -29,10 +30,9 @@ def load_report_task(
     report: ReportFile, db: str | None, account: str, force: bool
 ) -> ingest_steps.ReportOutcome:
     """Validate and load one report into the ledger (writes DuckDB: never cached)."""
-    with ledger_writer():
-        outcome = ingest_steps.load_report(
-            report, db=db, account=account, force=force, flow_run_id=flow_run.get_id()
-        )
+    outcome = Ledger(db, writing=ledger_writer).load_report(
+        report, account=account, force=force, flow_run_id=flow_run.get_id()
+    )
     logger = get_run_logger()
     if outcome.status == "failed":
         logger.error("%s loaded nothing: %s", report.name, outcome.message)
@@ -93,7 +93,7 @@ def ingest_report_files(
     if network != AMAZON:
         return failed(f"report files are read for amazon only, not {network!r}")
     try:
-        reports = ingest_steps.open_report_inputs(
+        reports = Ledger.open_reports(
             paths, marketplace=marketplace, period_start=period_start, period_end=period_end
         )
     except ingest_steps.InputError as error:
@@ -102,7 +102,7 @@ def ingest_report_files(
     name_run(f"ingest {network} {account}{_periods(reports)}")
     with ledger_writer():  # one slot for all the reports, not one take per report
         outcomes = [load_report_task(r, db, account, force) for r in reports]
-    summary = ingest_steps.summarize(db, network=network, account=account, outcomes=outcomes)
+    summary = Ledger(db).summarize(outcomes, network=network, account=account)
     publish_summary_task(summary)
     return completed(summary, report_problems(summary))
 
@@ -159,7 +159,7 @@ def amazon_inbox(
     opened: list[tuple[Path, list[ReportFile]]] = []
     for file in files:
         try:
-            opened.append((file, ingest_steps.open_report_inputs([file], marketplace=marketplace)))
+            opened.append((file, Ledger.open_reports([file], marketplace=marketplace)))
         except ingest_steps.InputError as error:
             logger.error("Quarantined %s: %s", file.name, error)
             _move(file, folder / "quarantine", str(error))
@@ -173,7 +173,7 @@ def amazon_inbox(
     for file, reports in opened:
         with ledger_writer():  # one slot per file, not one take per report
             outcomes = [load_report_task(r, db, account, False) for r in reports]
-        summary = ingest_steps.summarize(db, network=AMAZON, account=account, outcomes=outcomes)
+        summary = Ledger(db).summarize(outcomes, account=account)
         summaries.append(summary)
         if summary.failed:
             why = "; ".join(o.message or o.status for o in summary.failed)

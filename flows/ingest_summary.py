@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from connectors.amazon import AmazonReportError, ReportFile, check_report_text, open_reports
+from connectors.amazon import AmazonReportError, ReportFile, open_reports
 from warehouse.rejects import RejectSample
 from warehouse.runs import LoadResult
 
@@ -76,12 +76,13 @@ def open_report_inputs(
     marketplace: str,
     period_start: date | None = None,
     period_end: date | None = None,
-    check_text: bool = True,
+    hash_only: bool = False,
 ) -> list[ReportFile]:
     """Read the title and header of every report first, so a bad one stops all before loading.
 
-    `check_text=False` leaves out the decode of every byte (check_text_of), for reports
-    that may well be in the ledger already, and so were checked when they were loaded.
+    `hash_only`: the content hashes without the decode of every byte or the line count, to
+    find reports the ledger holds already (checked when they were loaded); such reports are
+    never loaded (Ledger.ingest opens the others again, in full).
     """
     if not paths:
         raise InputError("no report files given")
@@ -100,17 +101,9 @@ def open_report_inputs(
                 marketplace=marketplace,
                 period_start=period_start,
                 period_end=period_end,
-                check_text=check_text,
+                check_text=not hash_only,
+                count_lines=not hash_only,
             )
         except AmazonReportError as error:
             raise InputError(str(error)) from error
     return reports
-
-
-def check_text_of(reports: Sequence[ReportFile]) -> None:
-    """The text check open_report_inputs(check_text=False) left out, as its InputError."""
-    for report in reports:
-        try:
-            check_report_text(report)
-        except AmazonReportError as error:
-            raise InputError(str(error)) from error

@@ -19,7 +19,6 @@ from flows.ingest_summary import (
     IngestSummary,
     InputError,
     ReportOutcome,
-    check_text_of,
     open_report_inputs,
 )
 from flows.reingest import skip_known
@@ -92,21 +91,24 @@ class Ledger:
         was checked when they were loaded, so it is not decoded again, and nothing heavy is
         imported. Any bad report stops all before anything is loaded (InputError).
         """
-        maybe_known = not force and self.path.is_file()
         with progress("reading reports"):
-            reports = open_report_inputs(
-                paths,
-                marketplace=marketplace,
-                period_start=period_start,
-                period_end=period_end,
-                check_text=not maybe_known,
-            )
-            if maybe_known:
+            if not force and self.path.is_file():
+                hashed = open_report_inputs(
+                    paths,
+                    marketplace=marketplace,
+                    period_start=period_start,
+                    period_end=period_end,
+                    hash_only=True,
+                )
                 with self.writing(), ledger(self.db) as con:
-                    skipped = skip_known(con, reports, account=account)
+                    skipped = skip_known(con, hashed, account=account)
                 if skipped is not None:
                     return IngestSummary(network=AMAZON, account=account, reports=skipped)
-                check_text_of(reports)
+            # Opened again in full (text, lines): on a file seen for the first time, only
+            # its hash pass is spent twice, and only when the ledger exists.
+            reports = open_report_inputs(
+                paths, marketplace=marketplace, period_start=period_start, period_end=period_end
+            )
         return self._load_reports(
             reports, account=account, force=force, progress=progress, start_method=start_method
         )

@@ -1,4 +1,4 @@
-"""Prefect flow `pull_network`: one fetch task per API window, then one atomic load."""
+"""Prefect flow `pull_network`: a fetch task per API window, one atomic load (Ledger steps)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from flows import payment_steps, pull_steps
 from flows.artifacts import artifact_key, pull_markdown
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
+from flows.ledger import Ledger
 from flows.pull_steps import resolve_account
 from flows.secrets import secret_overrides
 from flows.states import completed, failed
@@ -55,7 +56,7 @@ def fetch_window_task(
     try:
         # Credentials are read here rather than passed in, so they never become task inputs.
         overrides = secret_overrides(network, account)
-        batches = pull_steps.fetch_window(network, window, overrides, account)
+        batches = Ledger.fetch_window(network, window, overrides, account)
     except ConnectorError as error:
         return error
     get_run_logger().info(
@@ -70,10 +71,9 @@ def load_pull_task(
     plan: pull_steps.PullPlan, batches: list[ColumnarBatch], db: str | None, run_id: str
 ) -> pull_steps.PullSummary:
     """Upsert the pulled records and move the cursor atomically (writes DuckDB: never cached)."""
-    with ledger_writer():
-        return pull_steps.load_pull(
-            plan, batches, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
-        )
+    return Ledger(db, writing=ledger_writer).load_pull(
+        plan, batches, run_id=run_id, flow_run_id=flow_run.get_id()
+    )
 
 
 @task(name="publish-pull-summary", cache_policy=NO_CACHE)
@@ -98,11 +98,9 @@ def _plan(
     """
     overrides = secret_overrides(network, account)
     try:
-        # Planning reads the cursor from a writable connection (it migrates a new file).
-        with ledger_writer():
-            return pull_steps.plan_pull(
-                network, db=db, since=since, until=until, overrides=overrides, account=account
-            )
+        return Ledger(db, writing=ledger_writer).plan_pull(
+            network, since=since, until=until, overrides=overrides, account=account
+        )
     except pull_steps.PullInputError as error:
         if "missing" not in str(error):
             raise
@@ -160,10 +158,9 @@ def pull_network(
     for window in plan.windows:
         got = fetch_window_task(network, window, chosen)
         if isinstance(got, ConnectorError):
-            with ledger_writer():
-                summary = pull_steps.record_failed_pull(
-                    plan, got, db=db, run_id=run_id, flow_run_id=flow_run.get_id()
-                )
+            summary = Ledger(db, writing=ledger_writer).record_failed_pull(
+                plan, got, run_id=run_id, flow_run_id=flow_run.get_id()
+            )
             summary.window_records = [*windows, (window_days(window), 0)]
             publish_pull_summary_task(summary)
             return failed(f"pull {who} failed: {got}; the ledger and the cursor are unchanged")
@@ -189,14 +186,9 @@ def pull_payments_task(
 ) -> payment_steps.PaymentsSummary | None:
     """Pull and load the account's payments (invoices, payouts) after its lines."""
     # Credentials are read here rather than passed in, so they never become task inputs.
-    overrides = secret_overrides(plan.network, account)
-    return payment_steps.pull_and_load_payments(
-        plan.network,
-        settings=pull_steps.load_settings(plan.network, overrides, account),
-        ledger_account=plan.account,
-        db=db,
-        start=plan.start,
-        end=plan.end,
+    return Ledger(db, writing=ledger_writer).pull_payments(
+        plan,
+        overrides=secret_overrides(plan.network, account),
         flow_run_id=flow_run.get_id(),
-        writing=ledger_writer,
+        account=account,
     )

@@ -50,6 +50,14 @@ class RawModel:
     read_bytes: Callable[[bytes], tuple[Sized, Mapping[str, Any]] | None] | None = None
     validate_read: ReadValidator | None = None
 
+    def __post_init__(self) -> None:
+        # What a reader took is no longer in the page's records: without its mapper the
+        # page would load empty.
+        if (self.read_bytes is None) != (self.validate_read is None):
+            raise ValueError(
+                f"{self.model.__name__}: read_bytes and validate_read come together or not at all"
+            )
+
 
 # name -> the module whose RAW_MODELS holds it; a new API network adds its entries here.
 _MODULES = {

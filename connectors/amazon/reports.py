@@ -96,6 +96,7 @@ def open_reports(
     period_start: date | None = None,
     period_end: date | None = None,
     check_text: bool = True,
+    count_lines: bool = True,
 ) -> list[ReportFile]:
     """Read and check the title and header of every report in `path` (a report or a ZIP).
 
@@ -103,7 +104,9 @@ def open_reports(
     no period, text that is not UTF-8) raises AmazonReportError here, before any row is read.
     With `check_text=False` the last of these, a decode of every byte, is left to
     `check_report_text`: a caller that only needs the content hash to find the report already
-    ingested (and so already checked) saves that pass over the file.
+    ingested (and so already checked) saves that pass over the file. `count_lines=False`
+    leaves the data lines uncounted too (data_lines -1): such a report serves to find its
+    content in the ledger, never to load (the load's every-line check needs the count).
     """
     return _open_reports(
         Path(path),
@@ -111,6 +114,7 @@ def open_reports(
         period_start=period_start,
         period_end=period_end,
         check_text=check_text,
+        count_lines=count_lines,
     )
 
 
@@ -121,6 +125,7 @@ def _open_reports(
     period_start: date | None,
     period_end: date | None,
     check_text: bool,
+    count_lines: bool,
 ) -> list[ReportFile]:
     try:
         market = get_marketplace(marketplace)
@@ -135,7 +140,11 @@ def _open_reports(
             path.name, None, "gzip-compressed file", "a .csv, .tsv or .zip report; gunzip it first"
         )
     if not magic.startswith(_ZIP_MAGICS):
-        return [_open_one(path, None, path.name, market, period_start, period_end, check_text)]
+        return [
+            _open_one(
+                path, None, path.name, market, period_start, period_end, check_text, count_lines
+            )
+        ]
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -163,7 +172,14 @@ def _open_reports(
         )
     reports = [
         _open_one(
-            path, member, f"{path.name}:{member}", market, period_start, period_end, check_text
+            path,
+            member,
+            f"{path.name}:{member}",
+            market,
+            period_start,
+            period_end,
+            check_text,
+            count_lines,
         )
         for member in names
     ]
@@ -242,6 +258,7 @@ def _open_one(
     period_start: date | None,
     period_end: date | None,
     check_text: bool,
+    count_lines: bool = True,
 ) -> ReportFile:
     encoding = _sniff_encoding(source, member, name)
     with _open_text(source, member, name, encoding) as text:
@@ -293,7 +310,9 @@ def _open_one(
     warning = check_store(
         marketplace, _store_evidence(header_map, cells, sample, delimiter, header_line), name=name
     )
-    content_hash, counted = _hash_report(source, member, name, encoding, check_text=check_text)
+    content_hash, counted = _hash_report(
+        source, member, name, encoding, check_text=check_text, count_lines=count_lines
+    )
     return ReportFile(
         source=source,
         member=member,
@@ -310,7 +329,7 @@ def _open_one(
         encoding=encoding,
         header_line=header_line,
         header_width=len(cells),
-        data_lines=max(counted.finish() - header_line, 0),
+        data_lines=max(counted.finish() - header_line, 0) if count_lines else -1,
         line_ends=counted.line_ends,
         warnings=(warning,) if warning else (),
     )
@@ -398,7 +417,13 @@ def check_report_text(report: ReportFile) -> None:
 
 
 def _hash_report(
-    source: Path, member: str | None, name: str, encoding: str, *, check_text: bool = True
+    source: Path,
+    member: str | None,
+    name: str,
+    encoding: str,
+    *,
+    check_text: bool = True,
+    count_lines: bool = True,
 ) -> tuple[str, _LineCount]:
     """sha256 of the report bytes and its number of physical lines, checking on the way that
     they are text (one binary pass).
@@ -413,12 +438,13 @@ def _hash_report(
     with _open_binary(source, member, name) as binary:
         while chunk := _read_chunk(binary, name):
             digest.update(chunk)
-            lines.feed(chunk)
+            if count_lines:
+                lines.feed(chunk)
             if utf8 is not None:
                 utf8.feed(chunk)
     if check_text and (utf8 is None or not utf8.finish()):
         _decode_all(source, member, name, encoding)
-    if encoding == "utf-16":
+    if encoding == "utf-16" and count_lines:
         lines = _LineCount(_count_text_lines(source, member, name, encoding))
     return digest.hexdigest(), lines
 

@@ -75,3 +75,14 @@ def test_the_fast_utf8_check_agrees_with_pythons_decoder(lines: list[bytes], chu
     except UnicodeDecodeError:
         decodes = False
     assert check.finish() == decodes
+
+
+def test_a_hash_only_open_finds_the_same_content_and_counts_no_lines() -> None:
+    for name in ("us_earnings.csv", "us_direct_crlf_bom.csv", "us_legacy.tsv"):
+        [checked] = open_reports(FIXTURES / name, marketplace="US")
+        [hashed] = open_reports(
+            FIXTURES / name, marketplace="US", check_text=False, count_lines=False
+        )
+        assert hashed.content_hash == checked.content_hash
+        assert checked.data_lines > 0
+        assert hashed.data_lines == -1  # unknown: such a report is never loaded

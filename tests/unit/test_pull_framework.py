@@ -116,7 +116,7 @@ class Recorder:
         return ValidatedBatch(records_read=len(read))
 
     def model(self, **kw: Any) -> RawModel:
-        return RawModel(ToyItem, self.validate, validate_read=self.validate_read, **kw)
+        return RawModel(ToyItem, self.validate, **kw)
 
 
 def test_next_link_paginator_follows_each_link_until_an_empty_one():
@@ -235,7 +235,7 @@ def test_a_page_the_schemas_reader_takes_skips_json_decoding_and_goes_to_validat
         {"items": [{"key": "bad"}], "next": ""},
     )
     recorder = Recorder()
-    model = recorder.model(read_bytes=read)
+    model = recorder.model(read_bytes=read, validate_read=recorder.validate_read)
     batches = list(
         pull_loop.pull(
             stream,
@@ -324,3 +324,11 @@ def test_an_upsert_source_without_a_primary_key_is_refused():
 def test_an_unknown_raw_model_name_is_a_lookup_error_listing_the_known_ones():
     with pytest.raises(LookupError, match=r"no raw model 'toy.item'.*impact\.action"):
         raw_model("toy.item")
+
+
+def test_a_raw_model_with_a_one_pass_reader_must_map_what_it_reads():
+    def read(content: bytes) -> tuple[list[str], dict[str, Any]] | None:
+        return None
+
+    with pytest.raises(ValueError, match="ToyItem: read_bytes and validate_read come together"):
+        Recorder().model(read_bytes=read)
