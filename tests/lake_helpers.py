@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import glob
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -78,3 +83,77 @@ def kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool]) -> in
     finally:
         process.communicate()
     return process.returncode
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A throwaway PostgreSQL server on a unix socket (no TCP port to collide on)."""
+
+    socket_dir: Path
+    run_as: list[str]  # runuser prefix when we are root (initdb refuses root)
+
+    def new_catalog(self, name: str) -> str:
+        """A fresh database for one DuckLake catalog: its libpq connection string."""
+        subprocess.run(
+            [_pg_bin("createdb"), "-h", str(self.socket_dir), "-U", "postgres", name],
+            check=True,
+            capture_output=True,
+        )
+        return f"dbname={name} host={self.socket_dir} user=postgres"
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or (
+        [shutil.which(name)] if shutil.which(name) else []
+    )
+    return str(found[-1]) if found else ""
+
+
+def postgres_missing() -> str | None:
+    """Why no PostgreSQL server can be started here, or None."""
+    missing = [name for name in ("initdb", "pg_ctl", "createdb") if not _pg_bin(name)]
+    if missing:
+        names = ", ".join(missing)
+        return f"PostgreSQL server binaries not installed ({names}); .ci/run installs them"
+    if os.geteuid() == 0 and not (shutil.which("runuser") and _has_user("postgres")):
+        return "running as root without a `postgres` user to run initdb as"
+    return None
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@contextmanager
+def postgres_server() -> Iterator[Postgres]:
+    """initdb into a fresh folder, start the server on a socket there, stop and remove it after.
+
+    The folder is made under /tmp directly: pytest's temp folders are private to root, where
+    the server (run as `postgres` when we are root) could not reach them, and a socket path must
+    stay short.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="passive-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    subprocess.run(
+        [*run_as, _pg_bin("initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
+         "-E", "UTF8"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    options = f"-c listen_addresses='' -c unix_socket_directories={folder} -c fsync=off"
+    control = [*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(folder / "log")]
+    subprocess.run([*control, "-o", options, "-w", "start"], check=True, capture_output=True)
+    try:
+        yield Postgres(folder, run_as)
+    finally:
+        subprocess.run([*control, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)

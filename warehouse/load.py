@@ -385,6 +385,9 @@ def _append_load(
         outcome.clear()
         seen[0] = _published_loads(con, network, account)
         sql.execute(con, "load_retired_create")
+        # An earlier attempt's `fresh` may be a view where this one makes a table (the ledger
+        # held no line of the slice then, and does now).
+        _drop_scratch(con, ("fresh", "moved"))
         outcome.append(
             _append_steps(
                 con,
@@ -532,7 +535,7 @@ _SCRATCH = (
 )
 
 
-def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+def _drop_scratch(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] = _SCRATCH) -> None:
     """Drop the load's temp tables and views (`incoming` and `fresh` may be either)."""
     kinds = dict(
         con.execute(
@@ -540,7 +543,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
             " UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary"
         ).fetchall()
     )
-    for name in _SCRATCH:
+    for name in names:
         if name in kinds:
             con.execute(f"DROP {kinds[name]} {name}")
 
