@@ -1,5 +1,5 @@
-"""`python -m bench ingest|memory|reingest|tally|impact|prefect|all`: race the peers, print
-PASS/FAIL per goal."""
+"""`python -m bench ingest|memory|reingest|tally|impact|prefect|accounts|all`: race the peers,
+print PASS/FAIL per goal."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.accounts_bench import bench_accounts
 from bench.data import CASES, Case, ensure_case, ensure_ledger, ensure_report
 from bench.harness import OUT, ROOT, Run, median, run, verdict
 from bench.prefect_bench import bench_prefect
@@ -305,7 +306,14 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the chosen benchmarks, print and save their figures."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "what", choices=("ingest", "memory", "reingest", "tally", "impact", "prefect", "all")
+        "what",
+        choices=("ingest", "memory", "reingest", "tally", "impact", "prefect", "accounts", "all"),
+    )
+    parser.add_argument(
+        "--accounts", default="10,100,1000", help="accounts: comma-separated account counts"
+    )
+    parser.add_argument(
+        "--ledgers", default="file,ducklake", help="accounts: file and/or ducklake ledgers"
     )
     parser.add_argument("--lines", type=int, default=None, help="report or ledger lines")
     parser.add_argument("--actions", type=int, default=100_000, help="impact actions")
@@ -343,10 +351,16 @@ def main(argv: list[str] | None = None) -> int:
         "tally": lambda: bench_tally(args.lines or 10_000_000, args.seed, args.runs),
         "impact": lambda: bench_impact(args.actions, args.seed, args.runs),
         "prefect": lambda: bench_prefect(args.runs),
+        "accounts": lambda: bench_accounts(
+            tuple(int(n) for n in args.accounts.split(",") if n),
+            tuple(k for k in args.ledgers.split(",") if k),
+        ),
     }
     if args.what == "all":
-        # The Prefect path's figures start servers; they run only when asked for by name.
-        results = {name: step() for name, step in steps.items() if name != "prefect"}
+        # The Prefect path's and the many accounts' figures take minutes: asked for by name.
+        results = {
+            name: step() for name, step in steps.items() if name not in ("prefect", "accounts")
+        }
     else:
         results = {args.what: steps[args.what]()}
     path = _save(args.what, results)

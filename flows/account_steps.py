@@ -79,6 +79,7 @@ class AccountOutcome:
     changed: int = 0
     rejected: int = 0
     run_id: str | None = None
+    payments: str = ""  # what its payments pull did, one line ("" when it has none)
 
     @property
     def line(self) -> str:
@@ -193,6 +194,7 @@ def outcome_of(account: Account, summary: Any) -> AccountOutcome:
         changed=result.changed,
         rejected=result.rejected,
         run_id=summary.run_id,
+        payments=summary.payments.line() if summary.payments is not None else "",
     )
 
 

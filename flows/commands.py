@@ -478,6 +478,8 @@ def demo(
     except ServeError as error:  # the temporary Prefect server would not start
         raise _fail(f"{error}; `passive demo --in-process` runs without Prefect") from None
     tally(by="month", db=db, fmt="table", network=None, account=None)
+    # Per account: the demo's stores and its five API accounts (sandbox/passive.demo.toml).
+    tally(by="account", db=db, fmt="table", network=None, account=None)
     if not os.environ.get("PASSIVE_BASE_CURRENCY"):  # else the tally above was converted
         from flows.fx_cli import tally_in
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ WRITER_LIMIT = "passive-ledger-writer"
 # Whether this run already holds the slot: a flow that takes it for all its loads lets the
 # loads' own `ledger_writer()` pass through instead of queueing behind itself.
 _holding: ContextVar[bool] = ContextVar("passive_ledger_writer_held", default=False)
+_process_writer = threading.RLock()
 
 
 def ensure_writer_limit(name: str = WRITER_LIMIT) -> None:
@@ -44,16 +46,20 @@ def ledger_writer(name: str = WRITER_LIMIT) -> Iterator[None]:
     nothing to coordinate with, so it does nothing; inside one that holds the slot already
     it does nothing either (each take costs a lease through the API, ~0.1 s).
     """
-    if _holding.get() or (FlowRunContext.get() is None and TaskRunContext.get() is None):
-        yield
-        return
-    ensure_writer_limit(name)
-    with concurrency(name, occupy=1, strict=True):
-        token = _holding.set(True)
-        try:
+    # Threads of one process (the accounts of a fan-out, flows/accounts_flow.py) queue here
+    # first: under sole_writer() no slot is taken, and DuckDB's file lock does not separate
+    # two connections of one process. Re-entrant: a writer may open the ledger again inside.
+    with _process_writer:
+        if _holding.get() or (FlowRunContext.get() is None and TaskRunContext.get() is None):
             yield
-        finally:
-            _holding.reset(token)
+            return
+        ensure_writer_limit(name)
+        with concurrency(name, occupy=1, strict=True):
+            token = _holding.set(True)
+            try:
+                yield
+            finally:
+                _holding.reset(token)
 
 
 @contextmanager
@@ -95,8 +101,9 @@ def ensure_network_limit(network: str, limit: int) -> None:
 @contextmanager
 def network_slot(network: str, limit: int) -> Iterator[None]:
     """Hold one of the network's slots across every process of a Prefect server's runs (work
-    pool workers on several machines included); outside a Prefect run, nothing to share."""
-    if FlowRunContext.get() is None and TaskRunContext.get() is None:
+    pool workers on several machines included); outside a Prefect run, or as the sole client
+    of a server of its own (sole_writer), nothing to share."""
+    if _holding.get() or (FlowRunContext.get() is None and TaskRunContext.get() is None):
         yield
         return
     ensure_network_limit(network, limit)

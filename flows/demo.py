@@ -13,10 +13,15 @@ from rich.console import Console
 if TYPE_CHECKING:
     from sandbox.amazon_reports import DemoReport
 
-from flows import ingest_steps, pull_steps
+from flows import account_steps, ingest_steps
+from flows.account_steps import FanOutSummary, select_accounts
 
 DEMO_SEED = 7
 DEMO_NETWORKS = ("impact", "awin", "cj")
+# The demo's accounts (passive.toml's form): each network's default account plus a second
+# impact.com account and a second Awin publisher account of the same user.
+DEMO_CONFIG = Path(__file__).parents[1] / "sandbox" / "passive.demo.toml"
+DEMO_EXTRA_ACCOUNTS = {"impact-shop": ("impact", 1)}  # name -> sandbox account with own login
 # The sandbox's Creators API stores, pulled into accounts of their own: the sample report files
 # already fill demo-us and demo-uk for the same months, and a pull would replace those periods.
 DEMO_AMAZON_STORES = (("demo-api-us", "US"), ("demo-api-uk", "UK"))
@@ -80,8 +85,12 @@ def _sandbox_env(console: Console) -> Iterator[None]:
     """Serve the sandbox networks on loopback and point the connectors at them meanwhile."""
     from sandbox.server import run_sandbox
 
-    with run_sandbox(DEMO_SEED) as sandbox:
+    with run_sandbox(DEMO_SEED, accounts=1) as sandbox:
         demo_env = sandbox.env()
+        # Never the user's passive.toml: the demo's accounts are the sandbox's.
+        demo_env["PASSIVE_CONFIG"] = str(DEMO_CONFIG)
+        for name, (network, number) in DEMO_EXTRA_ACCOUNTS.items():
+            demo_env |= sandbox.account_env(name, network, number)
         # The sandbox has no quota, so the demo need not pace itself like a real account.
         demo_env |= {
             f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in (*DEMO_NETWORKS, "amazon")
@@ -138,7 +147,7 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
 
         with foreground_runs(), sole_writer() if wait_for_server else nullcontext():
             # Imported while the server boots: most of a run's start is these imports.
-            from flows import amazon_flow, fx, ingest, pull  # noqa: F401
+            from flows import accounts_flow, amazon_flow, fx, ingest, pull  # noqa: F401
 
             if wait_for_server:
                 wait_for_server()
@@ -150,8 +159,8 @@ def _run_demo(
 ) -> int:
     db_arg = str(db) if db else None
     if use_prefect:
+        from flows.accounts_flow import pull_accounts
         from flows.ingest import ingest_report_files
-        from flows.pull import pull_network
     code = 0
     restated = {report.path.name for report in reports if report.restatement}
     for batch in _store_batches(reports):
@@ -182,19 +191,19 @@ def _run_demo(
             console.print(f"  {outcome.status} {outcome.name}: {detail}{note}", highlight=False)
         code = max(code, summary.exit_code)
     with _sandbox_env(console):
-        for network in DEMO_NETWORKS:
-            if use_prefect:
-                pulled = pull_network(network, db=db_arg)
-                # A failed flow run raises when called directly; a returned value is a summary.
-                assert isinstance(pulled, pull_steps.PullSummary)
-            else:
-                pulled = pull_steps.pull(network, db=db)
-            result = pulled.result
-            detail = pull_steps.record_counts(result) if result else pulled.message
-            console.print(f"  pulled {network}: {detail}", highlight=False)
-            if pulled.payments is not None:
-                console.print(f"    {pulled.payments.line()}", highlight=False)
-            code = max(code, pulled.exit_code)
+        # Every account of the demo's passive.toml, several at once (`passive pull --all`).
+        if use_prefect:
+            fanned = pull_accounts(every=True, db=db_arg, config=str(DEMO_CONFIG))
+            # A failed flow run raises when called directly; a returned value is a summary.
+            assert isinstance(fanned, FanOutSummary)
+        else:
+            chosen = select_accounts(None, every=True, config=DEMO_CONFIG)
+            fanned = account_steps.pull_accounts(chosen, db=db)
+        for pulled in fanned.outcomes:
+            console.print(f"  pulled {pulled.line}", highlight=False, soft_wrap=True)
+            if pulled.payments:
+                console.print(f"    {pulled.payments}", highlight=False)
+        code = max(code, fanned.exit_code)
         for account, marketplace in DEMO_AMAZON_STORES:
             code = max(code, _pull_amazon(account, marketplace, db, use_prefect, console))
         if use_prefect:

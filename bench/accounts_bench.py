@@ -1,0 +1,157 @@
+"""`python -m bench accounts --accounts N`: N small sandbox accounts pulled by 4 worker
+processes (`passive pull --all` over a quarter of passive.toml each) into one ledger."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.harness import OUT
+
+PASSIVE = str(Path(sys.executable).parent / "passive")
+NETWORKS = ("impact", "awin", "cj")
+WORKERS = 4
+
+
+def write_configs(folder: Path, accounts: int, workers: int) -> tuple[list[Path], dict[str, str]]:
+    """`workers` passive.toml files sharing `accounts` sandbox accounts round-robin over the
+    three API networks, and the variables holding their credentials.
+
+    impact.com account k has its own SID and token; Awin and CJ account k is publisher id
+    base + k under the network's one user token (the default account's, PASSIVE_AWIN_TOKEN)."""
+    from sandbox.networks import sandbox_account
+
+    tables: list[list[str]] = [[] for _ in range(workers)]
+    env: dict[str, str] = {}
+    for index in range(accounts):
+        network = NETWORKS[index % len(NETWORKS)]
+        number = index // len(NETWORKS) + 1
+        name = f"{network}-{number}"
+        account = sandbox_account(network, number)
+        lines = [f"[accounts.{name}]", f'network = "{network}"']
+        if network == "impact":
+            prefix = f"PASSIVE_{name.upper().replace('-', '_')}_"
+            env[f"{prefix}ACCOUNT_SID"] = account.login
+            env[f"{prefix}AUTH_TOKEN"] = account.token
+        else:
+            lines += [f'publisher_id = "{account.login}"', f'login = "{network}"']
+        tables[index % workers].append("\n".join(lines))
+    paths = []
+    for worker, blocks in enumerate(tables):
+        path = folder / f"passive-{worker + 1}.toml"
+        path.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths, env
+
+
+def pull_all(
+    accounts: int, db: str, folder: Path, env: dict[str, str], since: str, workers: int
+) -> dict[str, Any]:
+    """Start the workers at once; wait for all; the wall time is the slowest one's."""
+    configs, account_env = write_configs(folder, accounts, workers)
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [PASSIVE, "pull", "--all", "--config", str(config), "--db", db, "--since", since],
+            env={**env, **account_env},
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for config in configs
+        if config.read_text(encoding="utf-8").strip()
+    ]
+    outputs = [p.communicate() for p in processes]
+    seconds = time.perf_counter() - started
+    codes = [p.returncode for p in processes]
+    if any(codes):
+        detail = next(err for (_, err), code in zip(outputs, codes, strict=True) if code)
+        raise RuntimeError(f"a worker failed ({codes}): {detail[-2000:]}")
+    return {"seconds": seconds, "workers": len(processes)}
+
+
+def ledger_accounts(db: str) -> int:
+    """How many accounts hold lines in the ledger."""
+    from warehouse.connection import ledger
+
+    with ledger(db, read_only=True) as con:
+        row = con.execute("SELECT count(DISTINCT account) FROM commissions").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bench_accounts(sizes: tuple[int, ...], ledgers: tuple[str, ...]) -> dict[str, Any]:
+    """Accounts per minute at each size and ledger kind, and each size's per-account time
+    as a ratio to the smallest size's (1.0: linear)."""
+    import os
+    import shutil
+
+    from sandbox.dataset import Dataset
+    from sandbox.server import run_sandbox
+
+    largest = max(sizes)
+    per_network = math.ceil(largest / len(NETWORKS))
+    print(f"\n== pull many small sandbox accounts, {WORKERS} worker processes, ledgers: "
+          f"{', '.join(ledgers)}")  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    with run_sandbox(Dataset(3, impact_actions=300, awin_transactions=200, cj_commissions=200),
+                     accounts=per_network) as sandbox:  # fmt: skip
+        env = {
+            **os.environ,
+            **sandbox.env(),
+            "PREFECT_API_URL": "",  # in-process workers: no Prefect server
+            "PASSIVE_CONFIG": "",
+        }
+        # The sandbox keeps no quota; a real one is paced per login (see the ceiling below).
+        for network in NETWORKS:
+            env[f"PASSIVE_{network.upper()}_RATE_LIMIT_REQUESTS"] = "1000000"
+        since = sandbox.dataset.start.isoformat()
+        for kind in ledgers:
+            for size in sizes:
+                folder = OUT / "runs" / f"accounts-{kind}-{size}"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                db = (
+                    str(folder / "ledger.duckdb")
+                    if kind == "file"
+                    else f"ducklake:sqlite:{folder / 'catalog.sqlite'}"
+                )
+                sandbox.clear_requests()
+                result = pull_all(size, db, folder, env, since, WORKERS)
+                held = ledger_accounts(db)
+                if held != size:
+                    raise RuntimeError(f"{kind} ledger holds {held} accounts, expected {size}")
+                requests = len(sandbox.requests())
+                per_minute = size / result["seconds"] * 60
+                rows.append(
+                    {"ledger": kind, "accounts": size, "seconds": result["seconds"],
+                     "per_minute": per_minute, "requests": requests}
+                )  # fmt: skip
+                print(f"   {kind:8} {size:5} accounts {result['seconds']:8.1f} s "
+                      f"{per_minute:8.1f} accounts/min, {requests} requests "
+                      f"({requests / size:.1f} per account)")  # fmt: skip
+    for kind in ledgers:
+        mine = [r for r in rows if r["ledger"] == kind]
+        base = mine[0]["seconds"] / mine[0]["accounts"]
+        for row in mine:
+            row["per_account_ratio"] = (row["seconds"] / row["accounts"]) / base
+        print(
+            f"   {kind}: seconds per account as a ratio to {mine[0]['accounts']} accounts': "
+            + ", ".join(f"{r['accounts']}: {r['per_account_ratio']:.2f}" for r in mine)
+        )
+    # What the networks' real quotas would allow for accounts on one login (Awin, CJ): the
+    # requests one account costs, against 20 a minute per Awin user.
+    awin = [r for r in rows if r["ledger"] == ledgers[0]]
+    ceiling = {
+        "awin_accounts_per_minute_per_user": 20 / (awin[-1]["requests"] / awin[-1]["accounts"])
+    }
+    print(
+        f"   at Awin's 20 requests a minute per user, one user's accounts pull at most "
+        f"{ceiling['awin_accounts_per_minute_per_user']:.1f} a minute "
+        "(averaged over the three networks' request counts)"
+    )
+    return {"rows": rows, "ceiling": ceiling, "targets": []}
