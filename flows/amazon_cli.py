@@ -29,6 +29,7 @@ def pull_amazon_command(
     with nothing changed.
     """
     from connectors.errors import ConnectorError
+    from flows.ledger import Ledger
     from flows.pull_steps import PullInputError
     from warehouse.connection import LedgerLockedError
 
@@ -53,10 +54,9 @@ def pull_amazon_command(
         else:
             with spinner(err) as progress, tempfile.TemporaryDirectory() as folder:
                 bar = progress.add_task(f"amazon {marketplace}: listing reports", total=None)
-                summary = amazon_pull.pull(
+                summary = Ledger(db).pull_amazon(
                     account=account,
                     marketplace=marketplace,
-                    db=db,
                     since=since,
                     until=until,
                     folder=Path(folder),

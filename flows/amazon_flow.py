@@ -17,6 +17,7 @@ from flows import amazon_pull
 from flows.artifacts import artifact_key, markdown_table
 from flows.concurrency import ledger_writer
 from flows.hooks import log_failure, name_run
+from flows.ledger import Ledger
 from flows.pull_steps import load_accounts
 from flows.secrets import secret_overrides
 from schemas.networks import AMAZON
@@ -39,8 +40,7 @@ def fetch_reports_task(
     settings = amazon_pull.load_settings(secret_overrides(AMAZON, named), named)
 
     def known() -> set[tuple[str, str]]:
-        with ledger_writer():  # reading may migrate the file: a writer's slot
-            return amazon_pull.known_reports(db, account)
+        return Ledger(db, writing=ledger_writer).known_amazon_reports(account)
 
     with amazon_pull.connect(settings, marketplace) as api:
         listed = amazon_pull.list_new(api, known, since=since, until=until)
@@ -66,15 +66,9 @@ def load_reports_task(
     marketplace: str,
 ) -> amazon_pull.AmazonPullSummary:
     """Load the earnings reports and record the rest (writes DuckDB: never cached)."""
-    with ledger_writer():
-        summary = amazon_pull.load(
-            fetched,
-            listed,
-            db=db,
-            account=account,
-            marketplace=marketplace,
-            flow_run_id=flow_run.get_id(),
-        )
+    summary = Ledger(db, writing=ledger_writer).load_amazon_reports(
+        fetched, listed, account=account, marketplace=marketplace, flow_run_id=flow_run.get_id()
+    )
     logger = get_run_logger()
     for line in summary.reports:
         if line.status == "refused":

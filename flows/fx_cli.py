@@ -60,6 +60,7 @@ def update(
     """
     from connectors.errors import ConnectorError
     from flows import fx_steps
+    from flows.ledger import Ledger
     from warehouse.connection import LedgerLockedError
 
     try:
@@ -68,7 +69,7 @@ def update(
 
             result = fx_update(db=str(db) if db else None, full=full)
         else:
-            result = fx_steps.update(db, full=full)
+            result = Ledger(db).update_fx(full=full)
             err.print(IN_PROCESS_NOTE)
     except (fx_steps.FxInputError, ConnectorError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
@@ -92,10 +93,11 @@ def load(
         passive fx load eurofxref-hist.csv --db it.duckdb
     """
     from flows import fx_steps
+    from flows.ledger import Ledger
     from warehouse.connection import LedgerLockedError
 
     try:
-        result = fx_steps.load_rates_path(path, db=db)
+        result = Ledger(db).load_fx(path)
     except (fx_steps.FxInputError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
     _print_load(result)
@@ -124,15 +126,15 @@ def show(
 
         passive fx show -c USD -c GBP --days 5
     """
-    from warehouse.connection import LedgerLockedError, ledger
-    from warehouse.fx import fixings, has_fx
+    from flows.fx_steps import FxInputError
+    from flows.ledger import Ledger
+    from warehouse.connection import LedgerLockedError
 
     try:
-        with ledger(db, read_only=True) as con:
-            if not has_fx(con):
-                raise _fail("no ECB rates in the ledger yet: run `passive fx update`")
-            result = fixings(con, currencies=currency, day=day.date() if day else None, days=days)
-    except (FileNotFoundError, LedgerLockedError) as error:
+        result = Ledger(db).fx_rates(
+            currencies=currency, day=day.date() if day else None, days=days
+        )
+    except (FxInputError, FileNotFoundError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
     if not result.rows:
         err.print("no ECB rates in the ledger yet: run `passive fx update` or `passive fx load`")
@@ -152,19 +154,12 @@ def tally_in(
     """`passive tally --currency BASE`: one total per group across currencies, and a footer
     counting the lines at a fallback fixing and those left unconverted."""
     from flows import fx_steps
-    from warehouse.connection import LedgerLockedError, ledger
-    from warehouse.fx import latest_fixing_day
-    from warehouse.fx import tally_in as run_tally_in
+    from flows.ledger import Ledger
+    from warehouse.connection import LedgerLockedError
 
     try:
         code = fx_steps.base_currency(base)
-        with ledger(db, read_only=True) as con:
-            if latest_fixing_day(con) is None:
-                raise _fail(
-                    "no ECB rates in the ledger yet: run `passive fx update`, or `passive fx "
-                    "load FILE` with a downloaded eurofxref-hist.zip"
-                )
-            result = run_tally_in(con, by, code, basis=basis, network=network, account=account)
+        result = Ledger(db).tally_in(by, code, basis=basis, network=network, account=account)
     except (fx_steps.FxInputError, FileNotFoundError, LedgerLockedError) as error:
         raise _fail(str(error)) from None
     _emit(result.columns, result.rows, fmt, f"Commission by {by} in {code} ({basis} rates)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +29,16 @@ from warehouse.connection import ledger, resolve_db_path
 if TYPE_CHECKING:
     from connectors.accounts import Account
     from connectors.amazon import ReportFile
+    from connectors.amazon.api import ReportListing
     from connectors.base import DateWindow
+    from flows.amazon_pull import AmazonPullSummary, Fetched, Listed
     from flows.amazon_validation import StartMethod
     from flows.payment_steps import PaymentsSummary
     from flows.pull_steps import PullPlan, PullSummary
     from schemas.validation import ColumnarBatch
-    from warehouse.tally import Tally, TallyBy
+    from warehouse.fx import FxLoadResult
+    from warehouse.payments import Rows
+    from warehouse.tally import Basis, Tally, TallyBy
     from warehouse.tuning import Tuning
 
 # What a caller shows while a job runs: entered with a description, it yields a function
@@ -310,6 +315,63 @@ class Ledger:
             writing=self.writing,
         )
 
+    # --- Amazon's Creators API (`passive pull amazon`, pull-amazon) ------------------------
+
+    def pull_amazon(
+        self,
+        *,
+        account: str,
+        marketplace: str,
+        folder: Path,
+        since: date | None = None,
+        until: date | None = None,
+        on_download: Callable[[ReportListing], None] | None = None,
+    ) -> AmazonPullSummary:
+        """Download every report of one store the ledger has not taken in (kept in `folder`)
+        and load the earnings ones as `ingest` does. A refusal (access gate, bad md5,
+        credentials) raises ConnectorError having written nothing."""
+        from flows import amazon_pull
+
+        return amazon_pull.pull(
+            account=account,
+            marketplace=marketplace,
+            db=self.db,
+            since=since,
+            until=until,
+            folder=folder,
+            on_download=on_download,
+            writing=self.writing,
+        )
+
+    def known_amazon_reports(self, account: str) -> set[tuple[str, str]]:
+        """The Creators API reports the store's account has taken in already."""
+        from flows import amazon_pull
+
+        with self.writing():  # reading may migrate the file: a writer's turn
+            return amazon_pull.known_reports(self.db, account)
+
+    def load_amazon_reports(
+        self,
+        fetched: Sequence[Fetched],
+        listed: Listed,
+        *,
+        account: str,
+        marketplace: str,
+        flow_run_id: str | None = None,
+    ) -> AmazonPullSummary:
+        """Load the downloaded earnings reports and record the others, as one run."""
+        from flows import amazon_pull
+
+        with self.writing():
+            return amazon_pull.load(
+                fetched,
+                listed,
+                db=self.db,
+                account=account,
+                marketplace=marketplace,
+                flow_run_id=flow_run_id,
+            )
+
     # --- reading (`passive tally`, `passive rejects`) ---------------------------------------
 
     def tally(
@@ -331,6 +393,86 @@ class Ledger:
 
         with ledger(self.db, read_only=True) as con:
             return rejects_list(con, run=run, limit=limit)
+
+    def tally_in(
+        self,
+        by: TallyBy,
+        base: str,
+        *,
+        basis: Basis = "event",
+        network: str | None = None,
+        account: str | None = None,
+    ) -> Tally:
+        """The tally with every line converted into `base` at ECB rates (FxInputError for a
+        currency the ECB does not quote, or a ledger without rates yet)."""
+        from flows.fx_steps import FxInputError, base_currency
+        from warehouse.fx import latest_fixing_day
+        from warehouse.fx import tally_in as run_tally_in
+
+        code = base_currency(base)
+        with ledger(self.db, read_only=True) as con:
+            if latest_fixing_day(con) is None:
+                raise FxInputError(
+                    "no ECB rates in the ledger yet: run `passive fx update`, or `passive fx "
+                    "load FILE` with a downloaded eurofxref-hist.zip"
+                )
+            return run_tally_in(con, by, code, basis=basis, network=network, account=account)
+
+    # --- ECB rates (`passive fx`, fx-daily) --------------------------------------------------
+
+    def update_fx(self, *, full: bool = False) -> FxLoadResult:
+        """Fetch the ECB's reference rates: the whole history the first time (or `full`),
+        else the last 90 days."""
+        from flows import fx_steps
+
+        with self.writing():
+            return fx_steps.update(self.db, full=full)
+
+    def load_fx(self, path: Path) -> FxLoadResult:
+        """Load ECB reference rates from a downloaded file (zip, CSV or XML), offline."""
+        from flows import fx_steps
+
+        with self.writing():
+            return fx_steps.load_rates_path(path, db=self.db)
+
+    def fx_rates(
+        self, *, currencies: Sequence[str] | None = None, day: date | None = None, days: int = 1
+    ) -> Tally:
+        """The rates held (units per euro) up to `day`, `days` fixing days of them."""
+        from flows.fx_steps import FxInputError
+        from warehouse.fx import fixings, has_fx
+
+        with ledger(self.db, read_only=True) as con:
+            if not has_fx(con):
+                raise FxInputError("no ECB rates in the ledger yet: run `passive fx update`")
+            chosen = list(currencies) if currencies is not None else None
+            return fixings(con, currencies=chosen, day=day, days=days)
+
+    # --- payments (`passive forecast`, `passive payments`) ----------------------------------
+
+    def set_thresholds(self, thresholds: Sequence[tuple[str, Decimal]]) -> None:
+        """Keep Amazon accounts' payment thresholds (ACCOUNT, AMOUNT) in the ledger."""
+        from warehouse.payments import set_threshold
+
+        with self.writing(), ledger(self.db) as con:
+            for account, amount in thresholds:
+                set_threshold(con, network=AMAZON, account=account, threshold=amount)
+
+    def forecast(self, *, months: int, as_of: date | None = None) -> tuple[Rows, Rows]:
+        """Money expected per month, network and currency (firm and likely), and what the
+        rules cannot date yet."""
+        from flows import payment_steps
+
+        return (
+            payment_steps.forecast(self.db, as_of=as_of, months=months),
+            payment_steps.undated(self.db),
+        )
+
+    def payments(self, *, as_of: date | None = None) -> tuple[Rows, Rows, Rows]:
+        """Payments reported, the reconciliation differences, and overdue lines summed."""
+        from flows import payment_steps
+
+        return payment_steps.payments_report(self.db, as_of=as_of)
 
     def _tuning(self) -> Tuning:
         """The caller's knobs, else the environment's (a bad one: TuningError, one line)."""

@@ -80,18 +80,16 @@ def forecast(
     """Money expected per month for the next months, firm (approved) and likely (pending
     discounted by the account's reversal rate), per network and currency."""
     from flows import payment_steps
+    from flows.ledger import Ledger
     from flows.output import emit as _emit
     from flows.output import fail as _fail
-    from warehouse.connection import LedgerLockedError, ledger, resolve_db_path
-    from warehouse.payments import set_threshold
+    from warehouse.connection import LedgerLockedError, resolve_db_path
 
+    books = Ledger(db)
     try:
         if threshold:
-            with ledger(db) as con:
-                for account, amount in _thresholds(threshold):
-                    set_threshold(con, network="amazon", account=account, threshold=amount)
-        rows = payment_steps.forecast(db, as_of=_day(as_of), months=months)
-        undated = payment_steps.undated(db)
+            books.set_thresholds(_thresholds(threshold))
+        rows, undated = books.forecast(as_of=_day(as_of), months=months)
     except FileNotFoundError as error:
         raise _fail(str(error)) from None
     except LedgerLockedError as error:
@@ -125,11 +123,12 @@ def payments(db: DbOption = None, as_of: AsOfOption = None, fmt: FormatOption = 
     """Payments the networks reported, the months whose paid lines no payment accounts for,
     and approved lines more than 30 days past their expected payment day."""
     from flows import payment_steps
+    from flows.ledger import Ledger
     from flows.output import emit as _emit
     from flows.output import fail as _fail
 
     try:
-        paid, differences, overdue = payment_steps.payments_report(db, as_of=_day(as_of))
+        paid, differences, overdue = Ledger(db).payments(as_of=_day(as_of))
     except FileNotFoundError as error:
         raise _fail(str(error)) from None
     sections = (
