@@ -27,7 +27,10 @@ _WHEELS = {
     "ducklake": "duckdb_extension_ducklake",
     "sqlite_scanner": "duckdb_extension_sqlite_scanner",
     "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "httpfs": "duckdb_extension_httpfs",
 }
+# A data path in object storage: DuckDB reaches it through httpfs.
+REMOTE = ("s3://", "s3a://", "s3n://", "gs://", "gcs://", "r2://", "http://", "https://")
 
 
 class LakeSpecError(ValueError):
@@ -133,6 +136,11 @@ def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
     try:
         con.execute(f"LOAD '{extension_file('ducklake')}'")
         con.execute(f"LOAD '{extension_file(spec.kind + '_scanner')}'")
+        if spec.kind == "postgres" or (spec.data_path or "").startswith(REMOTE):
+            # Several machines share a Postgres catalog through object storage, mostly; and
+            # a catalog remembers its data path, so a remote one may come without being named.
+            con.execute(f"LOAD '{extension_file('httpfs')}'")
+            _s3_secret(con)
         options = []
         if spec.kind == "sqlite":
             # WAL: readers never block a writer's commit. Concurrent commits can still meet
@@ -153,6 +161,38 @@ def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return con
+
+
+def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """An S3 secret for this connection from the usual AWS variables, when they are set.
+
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), AWS_REGION or
+    AWS_DEFAULT_REGION, and for an S3-compatible store (MinIO, R2, Ceph) AWS_ENDPOINT_URL,
+    e.g. http://minio:9000, reached path-style.
+    """
+    key = os.environ.get("AWS_ACCESS_KEY_ID")
+    if not key:
+        return
+    options = {
+        "TYPE": "s3",
+        "KEY_ID": key,
+        "SECRET": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        "REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "",
+    }
+    if token := os.environ.get("AWS_SESSION_TOKEN"):
+        options["SESSION_TOKEN"] = token
+    if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
+        scheme, _, host = endpoint.rpartition("://")
+        options |= {
+            "ENDPOINT": host.rstrip("/"),
+            "URL_STYLE": "path",
+            "USE_SSL": "false" if scheme == "http" else "true",
+        }
+    body = ", ".join(
+        f"{name} {value if name in ('TYPE', 'USE_SSL') else _quote(value)}"
+        for name, value in options.items()
+    )
+    con.execute(f"CREATE OR REPLACE TEMPORARY SECRET passive_s3 ({body})")
 
 
 def _quote(text: str) -> str:
