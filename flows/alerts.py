@@ -40,12 +40,50 @@ class Alert:
     enabled: bool
 
 
-def _save_block(name: str, *, slack_webhook: str | None, webhook: str | None) -> UUID:
+@dataclass(frozen=True)
+class EmailTarget:
+    """Where an email alert goes and through which SMTP server (`passive alerts add --email`)."""
+
+    to: tuple[str, ...]
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    sender: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    def block(self) -> Any:
+        """The `passive-email` notification block for this target."""
+        from flows.email_alert import EmailAlert
+
+        for address in self.to:
+            if "@" not in address.strip("@"):
+                raise AlertError(f"--email {address}: not an email address")
+        # Alerts to oneself: the first recipient is the sender unless the login is an address.
+        login_address = self.username if self.username and "@" in self.username else None
+        return EmailAlert(
+            to=list(self.to),
+            sender=self.sender or login_address or self.to[0],
+            smtp_host=self.smtp_host,
+            smtp_port=self.smtp_port,
+            username=self.username,
+            password=self.password,
+        )
+
+
+def _save_block(
+    name: str,
+    *,
+    slack_webhook: str | None,
+    webhook: str | None,
+    email: EmailTarget | None = None,
+) -> UUID:
     """Create (or replace) the notification block `passive-alert-NAME`; return its id."""
     from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
 
     block: Any
-    if slack_webhook:
+    if email:
+        block = email.block()
+    elif slack_webhook:
         block = SlackWebhook(url=slack_webhook, notify_type="failure")
     elif webhook:
         # A plain JSON POST, for chat tools and receivers that take one (Prefect's
@@ -56,7 +94,7 @@ def _save_block(name: str, *, slack_webhook: str | None, webhook: str | None) ->
             json_data={"subject": "{{subject}}", "text": "{{body}}"},
         )
     else:
-        raise AlertError("give --slack-webhook URL, --webhook URL or --block TYPE/NAME")
+        raise AlertError("give --slack-webhook URL, --webhook URL, --email ADDRESS or --block NAME")
     return UUID(str(block.save(f"{PREFIX}{name}", overwrite=True)))
 
 
@@ -85,6 +123,7 @@ def add_alert(
     slack_webhook: str | None = None,
     webhook: str | None = None,
     block: str | None = None,
+    email: EmailTarget | None = None,
 ) -> Alert:
     """Notify through a block whenever a passive run fails, crashes or completes with rejects.
 
@@ -92,15 +131,18 @@ def add_alert(
     """
     from prefect.automations import Automation, EventTrigger, Posture, SendNotification
 
-    targets = [t for t in (slack_webhook, webhook, block) if t]
+    targets = [t for t in (slack_webhook, webhook, block, email) if t]
     if len(targets) != 1:
-        raise AlertError("give exactly one of --slack-webhook URL, --webhook URL, --block NAME")
+        raise AlertError(
+            "give exactly one of --slack-webhook URL, --webhook URL, --email ADDRESS, --block NAME"
+        )
     if block:
         block_id = _existing_block(block)
         target = block
     else:
-        block_id = _save_block(name, slack_webhook=slack_webhook, webhook=webhook)
-        target = f"{'slack-webhook' if slack_webhook else 'custom-webhook'}/{PREFIX}{name}"
+        block_id = _save_block(name, slack_webhook=slack_webhook, webhook=webhook, email=email)
+        kind = "passive-email" if email else "slack-webhook" if slack_webhook else "custom-webhook"
+        target = f"{kind}/{PREFIX}{name}"
     remove_alert(name, missing_ok=True)
     Automation(
         name=f"{PREFIX}{name}",
@@ -166,7 +208,9 @@ def remove_alert(name: str, *, missing_ok: bool = False) -> bool:
         from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
         from prefect.exceptions import ObjectNotFound
 
-        for kind in (SlackWebhook, CustomWebhookNotificationBlock):
+        from flows.email_alert import EmailAlert
+
+        for kind in (SlackWebhook, CustomWebhookNotificationBlock, EmailAlert):
             try:
                 kind.delete(f"{PREFIX}{name}")
             # Block.delete says "Unable to find block document" as a ValueError.

@@ -762,6 +762,32 @@ def alerts_add(
             show_default=False,
         ),
     ] = None,
+    email: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Send the alert by email to this address (repeat for more), over SMTP.",
+            show_default=False,
+        ),
+    ] = None,
+    smtp: Annotated[
+        str,
+        typer.Option(help="With --email: the mail server, HOST or HOST:PORT (465: TLS)."),
+    ] = "localhost:25",
+    smtp_user: Annotated[
+        str | None,
+        typer.Option(
+            help="With --email: the SMTP login; its password is read from "
+            "PASSIVE_SMTP_PASSWORD (never from the command line).",
+            show_default=False,
+        ),
+    ] = None,
+    sender: Annotated[
+        str | None,
+        typer.Option(
+            help="With --email: the From address (default: the login, else the first --email).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Notify when any `passive` run fails, crashes or ends "Completed with rejects".
 
@@ -774,12 +800,25 @@ def alerts_add(
         passive alerts add --slack-webhook https://hooks.slack.com/services/T000/B000/XXXX
 
         passive alerts add --name ops --block pager-duty-webhook/on-call
+
+        passive alerts add --email me@example.com --smtp smtp.example.com:587 --smtp-user me
     """
     _require_api("alerts")
-    from flows.alerts import AlertError, add_alert
+    from flows.alerts import AlertError, EmailTarget, add_alert
 
+    target = None
+    if email:
+        host, _, port = smtp.partition(":")
+        if not host or (port and not port.isdigit()):
+            raise _fail(f"--smtp {smtp}: give HOST or HOST:PORT, e.g. smtp.example.com:587")
+        target = EmailTarget(
+            to=tuple(email), smtp_host=host, smtp_port=int(port or 25), sender=sender,
+            username=smtp_user, password=os.environ.get("PASSIVE_SMTP_PASSWORD"),
+        )  # fmt: skip
     try:
-        alert = add_alert(name, slack_webhook=slack_webhook, webhook=webhook, block=block)
+        alert = add_alert(
+            name, slack_webhook=slack_webhook, webhook=webhook, block=block, email=target
+        )
     except AlertError as error:
         raise _fail(str(error)) from None
     out.print(f"alert {alert.name}: notifies {alert.target}", highlight=False)

@@ -1,7 +1,10 @@
-"""Run bookkeeping for the UI: a one-line failure cause on failed runs, and run names."""
+"""Run bookkeeping for the UI: a one-line failure cause on failed runs, one traceback per
+error, and run names."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 from prefect.client.schemas.objects import FlowRun, State
@@ -55,3 +58,53 @@ def name_run(name: str) -> None:
         return
     with get_client(sync_client=True) as client:
         client.update_flow_run(context.flow_run.id, name=name)
+
+
+# Marks an exception whose traceback a task run's log already holds.
+_LOGGED = "_passive_traceback_logged"
+
+
+class _MarkTaskTracebacks(logging.Filter):
+    """On `prefect.task_runs`: remember each exception logged with its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            # An exception type without a __dict__ cannot be marked: it keeps both copies.
+            with contextlib.suppress(AttributeError):
+                setattr(error, _LOGGED, True)
+        return True
+
+
+class _OneTraceback(logging.Filter):
+    """On `prefect.flow_runs`: the line without the traceback when a task's log has it.
+
+    A task that raises is logged by the task run ("Task run failed with exception ...") and,
+    as the exception reaches the flow, by the flow run ("Encountered exception during
+    execution ..."), each with the whole traceback: two copies of one error in the run's
+    logs and on the terminal. The flow run's line stays, naming the error and where the
+    traceback is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and getattr(error, _LOGGED, False):
+            record.exc_info = None
+            record.exc_text = None
+            record.msg = f"{record.msg} (traceback above, in the task run's log)"
+        return True
+
+
+def _install_traceback_filters() -> None:
+    """Once per process: every module with a flow imports this one (its failure hook)."""
+    task_runs, flow_runs = (
+        logging.getLogger("prefect.task_runs"),
+        logging.getLogger("prefect.flow_runs"),
+    )
+    if not any(isinstance(f, _MarkTaskTracebacks) for f in task_runs.filters):
+        task_runs.addFilter(_MarkTaskTracebacks())
+    if not any(isinstance(f, _OneTraceback) for f in flow_runs.filters):
+        flow_runs.addFilter(_OneTraceback())
+
+
+_install_traceback_filters()

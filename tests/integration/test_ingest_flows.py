@@ -224,3 +224,45 @@ def test_flow_runs_the_cli_waits_for_start_no_heartbeat_thread(prefect_harness):
     assert heartbeat_every() is not None  # Prefect's default: a thread per run
     with foreground_runs():
         assert heartbeat_every() is None
+
+
+def test_an_unexpected_error_in_a_task_is_logged_with_one_traceback(prefect_harness):
+    import logging
+
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    from flows.hooks import log_failure
+
+    @task(cache_policy=NO_CACHE)
+    def load_something() -> None:
+        raise RuntimeError("a bug, not a bad input")
+
+    @flow(on_failure=[log_failure])
+    def run_with_a_bug() -> None:
+        load_something()
+
+    class Keep(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    keep = Keep()
+    loggers = [logging.getLogger(n) for n in ("prefect.task_runs", "prefect.flow_runs")]
+    for logger in loggers:
+        logger.addHandler(keep)
+    try:
+        state = run_with_a_bug(return_state=True)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(keep)
+    assert state.is_failed()
+    with_traceback = [r for r in keep.records if r.exc_info]
+    assert len(with_traceback) == 1, [r.getMessage() for r in with_traceback]
+    assert with_traceback[0].name == "prefect.task_runs"  # where it was raised
+    messages = [r.getMessage() for r in keep.records]
+    # The flow run still says what stopped it, pointing at the traceback above.
+    assert any("RuntimeError('a bug, not a bad input')" in m and "traceback" in m for m in messages)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -596,12 +597,31 @@ def passive_cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def wait_for_mail(received: list[EmailMessage], text: str) -> EmailMessage:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        found = [m for m in received if text in str(m["Subject"]) + m.get_content()]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no email mentioning {text!r}"
+        time.sleep(1)
+
+
 def test_an_alert_fires_for_a_failed_run_and_a_cli_run_with_rejects(served, tmp_path):
-    with webhook_receiver() as (url, received):
+    from tests.smtp_receiver import smtp_receiver
+
+    with webhook_receiver() as (url, received), smtp_receiver() as (smtp_port, mails):
         added = passive_cli(served, "alerts", "add", "--name", "hook", "--webhook", url)
         assert added.returncode == 0, added.stderr
+        # The same failure by email: the server's automation sends it through `passive-email`.
+        mail = passive_cli(
+            served, "alerts", "add", "--name", "mail", "--email", "me@example.com",
+            "--smtp", f"127.0.0.1:{smtp_port}",
+        )  # fmt: skip
+        assert mail.returncode == 0, mail.stderr
         listed = passive_cli(served, "alerts", "list", "--format", "csv")
         assert "hook,custom-webhook/passive-alert-hook,on" in listed.stdout, listed.stdout
+        assert "mail,passive-email/passive-alert-mail,on" in listed.stdout, listed.stdout
 
         failed = start_run(
             served, "ingest-report-files", "ingest-files",
@@ -611,6 +631,10 @@ def test_an_alert_fires_for_a_failed_run_and_a_cli_run_with_rejects(served, tmp_
         assert run["state_type"] == "FAILED"
         body = wait_for_post(received, run["name"])
         assert "Failed" in body["subject"] and "missing.csv: no such file" in body["text"]
+        email = wait_for_mail(mails, run["name"])
+        assert email["To"] == "me@example.com" and "Failed" in str(email["Subject"])
+        assert "missing.csv: no such file" in email.get_content()
+        assert passive_cli(served, "alerts", "remove", "mail").returncode == 0
 
         # A CLI ingest with rejected lines: its run carries the deployment's tags, so the
         # same alert fires, naming the state a clean run never has.
