@@ -173,11 +173,9 @@ def _target(name: str, value: float, bound: str, ok: bool) -> dict[str, Any]:
 
 _IN_PROCESS_INGEST = """
 import sys, time
-from flows import ingest_steps
+from flows.ledger import Ledger
 started = time.perf_counter()
-summary = ingest_steps.ingest_files(
-    [sys.argv[1]], db=sys.argv[2], account="bench", marketplace="US"
-)
+summary = Ledger(sys.argv[2]).ingest([sys.argv[1]], account="bench", marketplace="US")
 elapsed = time.perf_counter() - started
 assert [r.status for r in summary.reports] == ["skipped"], summary.reports
 print(elapsed)
