@@ -209,7 +209,10 @@ def _open_lake(spec: lake.LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnec
         raise FileNotFoundError(
             f"{spec}: no ledger here yet; run `passive ingest` or `passive demo` first"
         )
-    con = lake.connect(spec, read_only=read_only)
+    try:
+        con = lake.connect(spec, read_only=read_only)
+    except lake.LakeSpecError as error:
+        raise LedgerPathError(str(error)) from None
     if not read_only:
         try:
             migrate(con)
