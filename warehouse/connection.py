@@ -122,7 +122,10 @@ def ledger_exists(db: str | os.PathLike[str] | None) -> bool:
     """Whether there is a ledger to read: the file, or the DuckLake catalog."""
     path = resolve_db_path(db)
     if lake.is_lake(path):
-        return lake.exists(lake.parse(path))
+        try:
+            return lake.exists(lake.parse(path))
+        except lake.LakeSpecError:
+            return False  # opening it says why, in one line
     return path.exists()
 
 
