@@ -222,7 +222,7 @@ def _run_demo(
             chosen = select_accounts(None, every=True, config=DEMO_CONFIG)
             fanned = account_steps.pull_accounts(chosen, db=db)
         for pulled in fanned.outcomes:
-            console.print(f"  pulled {pulled.line}", highlight=False, soft_wrap=True)
+            console.print(f"  pulled {pulled.line}", highlight=False, soft_wrap=True, markup=False)
             if pulled.payments:
                 console.print(f"    {pulled.payments}", highlight=False)
         code = max(code, fanned.exit_code)

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache, partial
 from operator import attrgetter, itemgetter
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,24 +35,53 @@ from schemas.validation import (
 )
 
 NETWORK = networks.AMAZON
-# The content key's fields, in the reader's canonical column order (connectors/amazon/columns.py;
-# tests/unit/test_amazon_schema.py holds the two equal, and warehouse/amazon_scan.py hashes the
-# same order in SQL): reordering them would change every line id already in a ledger.
-LINE_ID_FIELDS: tuple[str, ...] = (
-    "category",
-    "name",
-    "asin",
-    "seller",
-    "tracking_id",
-    "date_shipped",
-    "price",
-    "items_shipped",
-    "returns",
-    "revenue",
-    "ad_fees",
-    "device_type_group",
-    "direct",
+
+
+@dataclass(frozen=True)
+class AmazonColumn:
+    """One Fee-Earnings column, declared once: the model's field type, the ledger column it
+    fills and how. The Python (to_commission_line), Arrow (_columns) and SQL
+    (warehouse/amazon_scan.py, scan.sql) mappings are generated from COLUMNS or held to it by
+    tests/unit/test_amazon_mapping_declared.py."""
+
+    name: str  # the canonical key (connectors/amazon/columns.py)
+    kind: Literal["text", "money", "count", "date"]
+    ledger: str | None = None  # the ledger column holding this cell's typed value, if any
+    empty_is_null: bool = False  # an empty cell is NULL there (`program`, `product_name`)
+
+
+# Every column, in the reader's canonical order, which is also the content key's order
+# (LINE_ID_FIELDS; warehouse/amazon_scan.py hashes the same order in SQL): reordering them
+# would change every line id already in a ledger.
+COLUMNS: tuple[AmazonColumn, ...] = (
+    AmazonColumn("category", "text", ledger="program", empty_is_null=True),
+    AmazonColumn("name", "text", ledger="product_name", empty_is_null=True),
+    AmazonColumn("asin", "text", ledger="product_id"),
+    AmazonColumn("seller", "text"),
+    AmazonColumn("tracking_id", "text", ledger="tracking_id"),
+    AmazonColumn("date_shipped", "date", ledger="event_date"),
+    AmazonColumn("price", "money"),
+    AmazonColumn("items_shipped", "count"),
+    AmazonColumn("returns", "count"),
+    AmazonColumn("revenue", "money", ledger="sale_amount"),
+    AmazonColumn("ad_fees", "money", ledger="commission_amount"),
+    AmazonColumn("device_type_group", "text"),
+    AmazonColumn("direct", "text"),
 )
+COLUMN = {column.name: column for column in COLUMNS}
+# The ledger's `quantity` is the difference of two counts: shipped minus returned.
+QUANTITY: tuple[str, str] = ("items_shipped", "returns")
+# Ledger columns every line of a report shares: Amazon has no status field (a shipped item is
+# earned: affiliate-formats.md section 6), no time, order or original line. `account` and
+# `currency` are shared too, and come from the load and the report.
+SHARED: dict[str, str | None] = {
+    "network": networks.AMAZON,
+    "status": "approved",
+    "event_at": None,
+    "order_id": None,
+    "original_line_id": None,
+}
+LINE_ID_FIELDS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 _SEPARATOR = "\x1f"  # ASCII unit separator: csv cells cannot carry it as meaningful text
 _MONEY_LIMIT = Decimal("1e14")  # DECIMAL(18,4) holds 14 integer digits
 
@@ -219,23 +248,28 @@ def to_commission_line(
             f" but Revenue {row.revenue} and Ad Fees {row.ad_fees} are not negative (a return"
             " line carries negative amounts)"
         )
+    items, returns = (getattr(row, name) for name in QUANTITY)
+    mapped: dict[str, Any] = {
+        ledger: _ledger_value(column, getattr(row, column.name)) for column, ledger in _MAPPED
+    }
     return CommissionLine(
-        network=NETWORK,
+        **SHARED,
+        **mapped,
         account=account,
         line_id=earnings_line_id(row),
-        event_date=row.date_shipped,
-        event_at=None,
-        # Amazon has no status field: a shipped item is earned (affiliate-formats.md section 6).
-        status="approved",
-        sale_amount=row.revenue,
-        commission_amount=row.ad_fees,
         currency=report.currency,
-        quantity=row.items_shipped - row.returns,
-        program=row.category or None,
-        product_id=row.asin,
-        product_name=row.name or None,
-        tracking_id=row.tracking_id,
+        quantity=items - returns,
     )
+
+
+_MAPPED: tuple[tuple[AmazonColumn, str], ...] = tuple(
+    (column, column.ledger) for column in COLUMNS if column.ledger is not None
+)
+
+
+def _ledger_value(column: AmazonColumn, value: object) -> object:
+    """A validated cell as its ledger column holds it (COLUMNS says how)."""
+    return (value or None) if column.empty_is_null else value
 
 
 _VALIDATOR = BatchValidator(AmazonEarningsRow)
@@ -364,8 +398,8 @@ def validate_parsed(
         good_at = [at for i, at in enumerate(good_at) if i not in moved]
         sales = pa.array([row[money_at[0]] for row in good], LEDGER_ARROW_SCHEMA.field(6).type)
         fees = pa.array([row[money_at[1]] for row in good], LEDGER_ARROW_SCHEMA.field(7).type)
-    table = _columns(good, [parsed.line_nos[i] for i in good_at], index, sales, fees, report,
-                     account=account)  # fmt: skip
+    table = _columns(good, [parsed.line_nos[i] for i in good_at], index,
+                     {"revenue": sales, "ad_fees": fees}, report, account=account)  # fmt: skip
     rejects: list[Reject] = []
     if slow or parsed.ragged:
         lines: list[RawRow] = [
@@ -387,8 +421,7 @@ def _columns(
     rows: list[tuple[Any, ...]],
     line_nos: list[int],
     index: dict[str, int],
-    sales: pa.Array,
-    fees: pa.Array,
+    money: dict[str, pa.Array],
     report: ReportContext,
     *,
     account: str,
@@ -405,29 +438,32 @@ def _columns(
         values = pa.array(column(name), pa.string())
         return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
 
-    items = pa.array(column("items_shipped"), pa.int64())
-    returns = pa.array(column("returns"), pa.int64())
-    quantity = pc.subtract_checked(items, returns).cast(pa.int32())
-    arrays = [
-        pa.repeat(pa.scalar(NETWORK, pa.string()), n),
-        pa.repeat(pa.scalar(account, pa.string()), n),
-        pa.array(_line_ids(rows, index), pa.string()),
-        pa.array(column("date_shipped"), pa.date32()),
-        pa.nulls(n, schema.field("event_at").type),
-        # Amazon has no status field: a shipped item is earned (affiliate-formats.md section 6).
-        pa.repeat(pa.scalar("approved", pa.string()), n),
-        sales,
-        fees,
-        pa.repeat(pa.scalar(report.currency, pa.string()), n),
-        quantity,
-        text_or_null("category"),
-        pa.array(column("asin"), pa.string()),
-        text_or_null("name"),
-        pa.array(column("tracking_id"), pa.string()),
-        pa.nulls(n, pa.string()),
-        pa.nulls(n, pa.string()),
-        pa.array(line_nos, pa.int64()),
-    ]
+    items = pa.array(column(QUANTITY[0]), pa.int64())
+    returns = pa.array(column(QUANTITY[1]), pa.int64())
+    kinds: dict[str, pa.DataType] = {
+        "text": pa.string(),
+        "date": pa.date32(),
+        "count": pa.int64(),
+    }
+    by_ledger: dict[str, pa.Array] = {
+        name: pa.repeat(pa.scalar(value, schema.field(name).type), n)
+        for name, value in SHARED.items()
+    }
+    for mapped, ledger in _MAPPED:
+        if mapped.kind == "money":
+            by_ledger[ledger] = money[mapped.name]  # typed (and checked) by the caller
+        elif mapped.empty_is_null:
+            by_ledger[ledger] = text_or_null(mapped.name)
+        else:
+            by_ledger[ledger] = pa.array(column(mapped.name), kinds[mapped.kind])
+    by_ledger.update(
+        account=pa.repeat(pa.scalar(account, pa.string()), n),
+        line_id=pa.array(_line_ids(rows, index), pa.string()),
+        currency=pa.repeat(pa.scalar(report.currency, pa.string()), n),
+        quantity=pc.subtract_checked(items, returns).cast(pa.int32()),
+        source_line=pa.array(line_nos, pa.int64()),
+    )
+    arrays = [by_ledger[name] for name in schema.names]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -28,10 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.amazon import ReportFile
-from connectors.amazon.columns import CANONICAL_COLUMNS, NUMERIC_COLUMNS
 from connectors.amazon.marketplaces import MARKETPLACES
-from schemas.amazon import cells_fail
-from schemas.networks import AMAZON
+from schemas.amazon import COLUMN, COLUMNS, QUANTITY, SHARED, cells_fail
 from warehouse.sql import SQL_DIR
 from warehouse.tuning import Tuning
 
@@ -43,15 +41,18 @@ CELL = "cell_"  # scan.sql's column of a cell as read: `cell_price` beside the t
 # Cells a ledger column of a plain row holds exactly (a plain row has every cell, and nullif
 # is undone by coalesce): scan.sql keeps them once, and pydantic reads them from there.
 _HELD = {
-    "category": "coalesce(program, '')",
-    "name": "coalesce(product_name, '')",
-    "asin": "product_id",
-    "tracking_id": "tracking_id",
+    c.name: f"coalesce({c.ledger}, '')" if c.empty_is_null else c.ledger
+    for c in COLUMNS
+    if c.kind == "text" and c.ledger is not None
 }
 SCAN_BATCH_ROWS = 4_096  # two of DuckDB's 2048-row vectors: batches in flight stay small (bench/)
-_MONEY = ("price", "revenue", "ad_fees")
-_COUNTS = ("items_shipped", "returns")
-_KEY_FIELDS = CANONICAL_COLUMNS  # the content key's fields, as schemas/amazon.py hashes them
+# The SQL forms of the mapping are made from its one declaration (schemas/amazon.py COLUMNS).
+_MONEY = tuple(c.name for c in COLUMNS if c.kind == "money")
+_COUNTS = tuple(c.name for c in COLUMNS if c.kind == "count")
+_DATES = tuple(c.name for c in COLUMNS if c.kind == "date")
+_TEXTS = tuple(c.name for c in COLUMNS if c.kind == "text")
+_KEY_FIELDS = tuple(c.name for c in COLUMNS)  # the content key's fields, as schemas hashes them
+_SQL_TYPE = {"money": "DECIMAL(18, 4)", "count": "BIGINT", "date": "DATE"}
 # Every character Python's str.isspace() accepts (pydantic's strip removes a subset of them;
 # tests/unit/test_scan_sql_spelling.py checks the list): a text cell that starts or ends with
 # one is stripped by the model, so it is not plain here.
@@ -67,9 +68,13 @@ _PLAIN_MONEY = r"-?[0-9]{1,14}(\.[0-9]{1,4})?"  # DECIMAL(18,4) holds it without
 _PLAIN_COUNT = r"-?[0-9]{1,9}"  # the difference of two still fits INTEGER
 _GROUPED_MONEY = r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"  # `1,234.56`, as normalise_dot_number
 _ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_SHAPED = (*_MONEY, *_COUNTS, "date_shipped")  # the cells a plain row must spell exactly so
+_SHAPED = (*_MONEY, *_COUNTS, *_DATES)  # the cells a plain row must spell exactly so
 _SHAPES = "\x01".join(
-    (*(_PLAIN_MONEY for _ in _MONEY), *(_PLAIN_COUNT for _ in _COUNTS), _ISO_DATE)
+    (
+        *(_PLAIN_MONEY for _ in _MONEY),
+        *(_PLAIN_COUNT for _ in _COUNTS),
+        *(_ISO_DATE for _ in _DATES),
+    )
 )
 
 
@@ -120,7 +125,7 @@ def scan_sql(
                 f"CASE WHEN contains({raw}, ',') AND regexp_full_match({raw}, {_q(_GROUPED_MONEY)})"
                 f" THEN replace({raw}, ',', '') ELSE {raw} END"
             )
-        elif name == "date_shipped":
+        elif name in _DATES:
             # normalise_shipped_date: `2024-12-18 00:00:00` -> `2024-12-18`
             expr = (
                 f"CASE WHEN length({raw}) > 10 AND substr({raw}, 5, 1) = '-'"
@@ -131,7 +136,7 @@ def scan_sql(
         normalised.append(f"{expr} AS {name}")
     present = " AND ".join([*(f"c{i} IS NOT NULL" for i in range(width)), f"c{width} IS NULL"])
     normalised.append(f"({present}) AS _present")
-    texts = [c for c in columns if c not in NUMERIC_COLUMNS and c != "date_shipped"]
+    texts = [c for c in columns if c in _TEXTS]
     checks = [
         "_present",
         "asin <> ''",
@@ -150,12 +155,11 @@ def scan_sql(
     ]
 
     def key_part(name: str) -> str:
+        # As schemas/amazon.py key_text spells the typed value (an absent column as "").
         if name not in columns:
             return "''"
-        if name in _MONEY:
-            return f"TRY_CAST({name} AS DECIMAL(18, 4))::VARCHAR"
-        if name in _COUNTS:
-            return f"TRY_CAST({name} AS BIGINT)::VARCHAR"
+        if name in _MONEY or name in _COUNTS:
+            return f"TRY_CAST({name} AS {_SQL_TYPE[COLUMN[name].kind]})::VARCHAR"
         return name
 
     read, cells = csv_sql(width), _cells(width)
@@ -171,8 +175,32 @@ def scan_sql(
         plain=" AND ".join(checks),
         key_parts=", ".join(key_part(n) for n in _KEY_FIELDS),
         normalised=", ".join(normalised),
-        **{name: name for name in _KEY_FIELDS if name not in ("seller", "direct")},
+        ledger=_LEDGER_SQL,
     )
+
+
+def _ledger_sql() -> str:
+    """The ledger columns that vary by line, typed from the normalised cells (COLUMNS)."""
+    parts = []
+    for column in COLUMNS:
+        if column.ledger is None:
+            continue
+        if column.kind in _SQL_TYPE:
+            expr = f"TRY_CAST({column.name} AS {_SQL_TYPE[column.kind]})"
+        elif column.empty_is_null:
+            expr = f"nullif({column.name}, '')"
+        else:
+            expr = column.name
+        parts.append(f"{expr} AS {column.ledger}")
+    items, returns = QUANTITY
+    parts.append(
+        f"TRY_CAST(TRY_CAST({items} AS BIGINT) - TRY_CAST({returns} AS BIGINT) AS INTEGER)"
+        " AS quantity"
+    )
+    return ",\n    ".join(parts)
+
+
+_LEDGER_SQL = _ledger_sql()
 
 
 def _cells(width: int) -> str:
@@ -254,14 +282,14 @@ def stage_scan(
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CELLS_TABLE}")
     cells = ", ".join(CELL + name for name in report.columns if name not in _HELD)
+    typed = {"event_at": "TIMESTAMPTZ"}  # the other shared NULLs are text
     shared = {
-        "network": _q(AMAZON),
+        **{
+            name: _q(value) if value is not None else f"NULL::{typed.get(name, 'VARCHAR')}"
+            for name, value in SHARED.items()
+        },
         "account": _q(account),
-        "status": "'approved'",  # Amazon has no status: a shipped item is earned
         "currency": _q(report.currency),
-        "event_at": "NULL::TIMESTAMPTZ",
-        "order_id": "NULL::VARCHAR",
-        "original_line_id": "NULL::VARCHAR",
         "source_line": "0::BIGINT",
     }
     con.execute(

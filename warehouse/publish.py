@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import secrets
 import shutil
 import socket
@@ -39,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import lake, sql
+from warehouse.lake import backoff, commit_retries, is_conflict
 
 log = logging.getLogger(__name__)
 
@@ -77,32 +77,6 @@ def _now() -> datetime:
 
 class CommitConflictError(RuntimeError):
     """A DuckLake write still conflicted with other writers after every retry."""
-
-
-DEFAULT_COMMIT_RETRIES = 12
-
-# What DuckLake and its catalogs say when another writer's commit got in first: a logical
-# conflict, a snapshot id taken (retried inside DuckLake up to ducklake_max_retry_count), or
-# SQLite's "database is locked" when a reader's snapshot went stale (duckdb/ducklake#1309).
-_CONFLICT = ("conflict", "database is locked", "failed to commit ducklake transaction")
-
-
-def is_conflict(error: BaseException) -> bool:
-    """Whether an error means "another writer committed first: run the step again"."""
-    return isinstance(error, duckdb.Error) and any(
-        marker in str(error).lower() for marker in _CONFLICT
-    )
-
-
-def commit_retries() -> int:
-    """Attempts after the first for a conflicting commit (`PASSIVE_COMMIT_RETRIES`, default 12)."""
-    return int(os.environ.get("PASSIVE_COMMIT_RETRIES", DEFAULT_COMMIT_RETRIES))
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry `attempt` (1, 2, ...): doubling from 50 ms up to 2 s, with
-    full jitter so writers that collided do not collide again in step."""
-    return random.uniform(0, min(2.0, 0.05 * 2 ** (attempt - 1)))
 
 
 def transaction(

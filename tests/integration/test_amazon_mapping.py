@@ -19,6 +19,37 @@ from schemas.commission import LEDGER_COLUMNS
 from tests.integration.test_amazon_scan import EXTRA_LINE, HEADER, ROW, TITLE
 
 Row = tuple[object, ...]
+# Lines DuckDB calls plain (only plain cells, empty text included): the rows the fast path
+# types itself, so most examples hold some.
+PLAIN = st.tuples(
+    st.sampled_from(["Books", "", 'He said ""hi""', "日本茶"]),
+    st.sampled_from(['"a, b"', "Plain name", ""]),
+    st.sampled_from(["B0T2J9IKR7", "B08TTUJVRX"]),
+    st.sampled_from(["Amazon.com", ""]),
+    st.sampled_from(["yt-20", "deals-20"]),
+    st.sampled_from(["2025-01-05", "2025-01-31"]),
+    st.sampled_from(["9.99", "-0.45", "0", "-0", "12.3"]),
+    st.sampled_from(["1", "0", "2"]),
+    st.sampled_from(["0", "1"]),
+    st.sampled_from(["9.99", "-0.45", "0", "-0", "12.3"]),
+    st.sampled_from(["0.45", "-0.45", "0"]),
+    st.sampled_from(["PHONE", ""]),
+)
+
+
+def _shaped(rows: list[list[str] | str], shape: str, repeated: list[int]) -> list[str]:
+    """The report's data lines in one of the bench's shapes (see the test)."""
+    if shape == "repeats":
+        return [",".join(row) if isinstance(row, list) else row for row in rows]
+    # Distinct: each row's ASIN gets the row's number (an empty ASIN stays a reject).
+    distinct = [
+        ",".join([*row[:2], f"{row[2]}{i:03d}" if row[2] else "", *row[3:]])
+        for i, row in enumerate(rows)
+        if isinstance(row, list)
+    ] or ["Books,x,B0X,,t-20,2025-01-05,1,1,0,1,0.05,DESKTOP"]
+    if shape == "distinct":
+        return distinct
+    return distinct + [distinct[i % len(distinct)] for i in repeated]
 
 
 def _per_model(report: Path) -> tuple[Counter[Row], Counter[tuple[str, str, tuple[str, ...]]]]:
@@ -51,7 +82,9 @@ def _loaded(db: Path) -> tuple[Counter[Row], Counter[tuple[str, str, tuple[str, 
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    rows=st.lists(st.one_of(ROW.map(list), EXTRA_LINE), min_size=1, max_size=30),
+    rows=st.lists(st.one_of(ROW.map(list), PLAIN.map(list), EXTRA_LINE), min_size=1, max_size=30),
+    shape=st.sampled_from(["repeats", "distinct", "few repeats"]),
+    repeated=st.lists(st.integers(min_value=0, max_value=29), max_size=3),
     staged=st.booleans(),
     leftovers_allowed=st.sampled_from([0, 50_000]),
 )
@@ -59,17 +92,23 @@ def test_the_fast_path_loads_the_per_model_ledger_rows_line_by_line(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
     rows: list[list[str] | str],
+    shape: str,
+    repeated: list[int],
     staged: bool,
     leftovers_allowed: int,
 ) -> None:
     """Whole ledger rows (every column of CommissionLine) and every reject, as multisets.
 
-    `staged` groups the scanned lines in passes of 3; a leftover limit of 0 sends any report
-    with a line DuckDB cannot vouch for back to the Python reader's bulk validator."""
+    The three shapes the bench races (bench/data.py): lines drawn from few values, so they
+    repeat; every line distinct (each ASIN made unique, CRLF line ends); and distinct lines
+    with a few repeated. `staged` groups the scanned lines in passes of 3; a leftover limit of
+    0 sends any report with a line DuckDB cannot vouch for back to the Python reader's bulk
+    validator."""
     folder = tmp_path_factory.mktemp("mapping")
     report = folder / "Fee-Earnings.csv"
-    lines = [",".join(row) if isinstance(row, list) else row for row in rows]
-    report.write_text("\n".join([TITLE, HEADER, *lines]) + "\n", encoding="utf-8", newline="")
+    lines = _shaped(rows, shape, repeated)
+    end = "\r\n" if shape == "distinct" else "\n"
+    report.write_text(end.join([TITLE, HEADER, *lines]) + end, encoding="utf-8", newline="")
     monkeypatch.setenv("PASSIVE_SCAN", "1")
     monkeypatch.setenv("PASSIVE_SCAN_PASS_BYTES", "0" if staged else str(2**31))
     monkeypatch.setenv("PASSIVE_SCAN_PASS_LINES", "3" if staged else "500000")

@@ -27,8 +27,7 @@ from tests.lake_helpers import (
 )
 from warehouse.connection import ledger, open_ledger
 
-MONTHS = ((date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 2, 1), date(2025, 2, 28)),
-          (date(2025, 3, 1), date(2025, 3, 31)))  # fmt: skip
+MONTHS = ((date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 2, 1), date(2025, 2, 28)))
 ACCOUNTS = ("shop-a", "shop-b")
 LINES = 3_000
 
@@ -170,7 +169,7 @@ def restatement(tmp_path_factory: pytest.TempPathFactory) -> Restatement:
             marketplace="US",
             period_start=date(2025, 1, 1),
             period_end=date(2025, 3, 31),
-            lines=5_000,
+            lines=3_000,
             seed=seed,
         )
     clean = folder / "clean"
@@ -230,3 +229,47 @@ def test_a_writer_killed_mid_load_leaves_the_ducklake_as_it_was(
         code, err = finish(_ingest([restatement.restated], "me", lake.db))
         assert code == 0, err
     assert state(lake.db) == restatement.after
+
+
+@pytest.fixture
+def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An S3-compatible object store on loopback (moto's server) with an empty bucket; the AWS
+    variables a worker would have point at it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "passive-test",
+        "AWS_SECRET_ACCESS_KEY": "passive-test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="ledger")
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def test_a_postgres_catalog_with_an_s3_data_path_holds_the_same_ledger(
+    inputs, postgres, s3_bucket, monkeypatch
+):
+    import boto3
+
+    # The README's set-up for several machines: catalog in PostgreSQL, Parquet in a bucket.
+    monkeypatch.setenv("PASSIVE_DATA_PATH", "s3://ledger/passive/")
+    db = f"ducklake:postgres:{postgres.new_catalog(f'lake_{uuid.uuid4().hex[:12]}')}"
+    summary = ingest_files(
+        inputs.reports["shop-a"], db=Path(db), account="shop-a", marketplace="US"
+    )
+    assert summary.exit_code == 0
+    monkeypatch.delenv("PASSIVE_DATA_PATH")  # a worker needs only the catalog: it remembers
+    assert state(db) == inputs.only_a
+    listed = boto3.client("s3", endpoint_url=s3_bucket).list_objects_v2(Bucket="ledger")
+    keys = [item["Key"] for item in listed.get("Contents", [])]
+    assert any(key.startswith("passive/main/") and key.endswith(".parquet") for key in keys)

@@ -10,7 +10,8 @@
 --   plain        TRUE when the row is in the plain shape whose typed values below are exactly
 --                what the Python path would make of it (else the Python path decides the row);
 --   copies;
---   the ledger columns that vary by line, typed here; the ones every line of the report
+--   the ledger columns that vary by line, typed here (that slot is made from the mapping's one
+--   declaration, schemas/amazon.py COLUMNS); the ones every line of the report
 --   shares (network, account, status, currency and the NULL ones) are added when the plain
 --   lines are staged, not held once per line.
 SELECT
@@ -18,15 +19,7 @@ SELECT
     plain,
     copies,
     md5(concat_ws(chr(31), {key_parts})) AS line_id,
-    TRY_CAST({date_shipped} AS DATE) AS event_date,
-    TRY_CAST({revenue} AS DECIMAL(18, 4)) AS sale_amount,
-    TRY_CAST({ad_fees} AS DECIMAL(18, 4)) AS commission_amount,
-    TRY_CAST(TRY_CAST({items_shipped} AS BIGINT) - TRY_CAST({returns} AS BIGINT) AS INTEGER)
-        AS quantity,
-    nullif({category}, '') AS program,
-    {asin} AS product_id,
-    nullif({name}, '') AS product_name,
-    {tracking_id} AS tracking_id
+    {ledger}
 FROM (
     SELECT *, coalesce({plain}, FALSE) AS plain
     FROM (
