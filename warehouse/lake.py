@@ -208,7 +208,20 @@ def _connect(spec: LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         # Small writes go to Parquet like large ones: inlined rows would live in the catalog
         # until a CHECKPOINT, and every writer would contend for the catalog's rows.
         options.append("DATA_INLINING_ROW_LIMIT 0")
-        con.execute(f"ATTACH {_quote(str(spec))} AS {ALIAS} ({', '.join(options)})")
+        try:
+            con.execute(f"ATTACH {_quote(str(spec))} AS {ALIAS} ({', '.join(options)})")
+        except duckdb.InvalidInputException as error:
+            text = str(error)
+            if "data_path is not set" in text:
+                raise LakeSpecError(
+                    f"{spec}: a new DuckLake ledger needs a data path: set {DATA_PATH_ENV} to a"
+                    " folder or an s3://bucket/prefix/ (the catalog remembers it after)"
+                ) from None
+            if "does not exist" in text and read_only:
+                raise FileNotFoundError(
+                    f"{spec}: no ledger here yet; run `passive ingest` or `passive demo` first"
+                ) from None
+            raise
         con.execute(f"USE {ALIAS}")
     except BaseException:
         con.close()

@@ -27,8 +27,7 @@ from tests.lake_helpers import (
 )
 from warehouse.connection import ledger, open_ledger
 
-MONTHS = ((date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 2, 1), date(2025, 2, 28)),
-          (date(2025, 3, 1), date(2025, 3, 31)))  # fmt: skip
+MONTHS = ((date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 2, 1), date(2025, 2, 28)))
 ACCOUNTS = ("shop-a", "shop-b")
 LINES = 3_000
 
@@ -170,7 +169,7 @@ def restatement(tmp_path_factory: pytest.TempPathFactory) -> Restatement:
             marketplace="US",
             period_start=date(2025, 1, 1),
             period_end=date(2025, 3, 31),
-            lines=5_000,
+            lines=3_000,
             seed=seed,
         )
     clean = folder / "clean"

@@ -263,3 +263,33 @@ def test_amazon_stores_of_passive_toml_share_the_creators_credential_and_keep_th
             ).fetchall()
         got = {m: (s, c, n) for m, s, c, n in rows}
         assert got and got == data.expected_months(marketplace), account
+
+
+def test_a_bad_passive_toml_is_one_error_line_and_a_missing_credential_is_named(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PREFECT_API_URL", "")
+    monkeypatch.delenv("PASSIVE_CONFIG", raising=False)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[accounts.shop]\nnetwork = "impact"\nbase_url = "api.impact.com"\n')
+    for command in (["accounts"], ["pull", "impact"], ["pull", "--all"]):
+        result = passive(*command, "--config", str(bad))
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.exit_code == 2, result.output
+        assert lines == [
+            f"error: {bad}: [accounts.shop] base_url: must be scheme and host only, e.g. "
+            "https://api.example.com (got 'api.impact.com')"
+        ], command
+    good = tmp_path / "passive.toml"
+    good.write_text('[accounts.new-shop]\nnetwork = "cj"\n')
+    monkeypatch.setenv("PASSIVE_NEW_SHOP_PUBLISHER_ID", "42")
+    monkeypatch.delenv("PASSIVE_NEW_SHOP_TOKEN", raising=False)
+    result = passive("accounts", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["credentials"] == (
+        "token: MISSING (PASSIVE_NEW_SHOP_TOKEN or block passive-new-shop-token); "
+        "publisher_id: $PASSIVE_NEW_SHOP_PUBLISHER_ID"
+    )
+    assert row["last pull"] == "never"
