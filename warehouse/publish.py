@@ -84,16 +84,22 @@ def transaction(
     step: Callable[[], object],
     *,
     what: str,
+    exclusive: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Run `step` in one transaction; on a commit conflict, roll back and run it again.
 
     `step` must be safe to repeat: it re-reads what it needs and (re)creates its scratch.
+    `exclusive`: on a DuckLake, the step inserts keys it checked were absent, so it must not
+    commit beside another such step (sql/writer_turn.sql); a file ledger has one writer.
     """
+    turn = exclusive and lake.attached(con)
     attempt = 0
     while True:
         con.begin()
         try:
+            if turn:
+                sql.execute(con, "writer_turn")
             step()
             con.commit()
             return
