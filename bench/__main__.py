@@ -1,4 +1,4 @@
-"""`python -m bench ingest|memory|reingest|tally|impact|prefect|accounts|all`: race the peers,
+"""`python -m bench ingest|memory|reingest|tally|impact|prefect|accounts|lake|all`: race the peers,
 print PASS/FAIL per goal."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from bench.accounts_bench import bench_accounts
 from bench.data import CASES, Case, ensure_case, ensure_ledger, ensure_report
 from bench.harness import OUT, ROOT, Run, median, run, verdict
+from bench.lake_bench import bench_lake
 from bench.prefect_bench import bench_prefect
 
 PYTHON = sys.executable
@@ -172,11 +173,9 @@ def _target(name: str, value: float, bound: str, ok: bool) -> dict[str, Any]:
 
 _IN_PROCESS_INGEST = """
 import sys, time
-from flows import ingest_steps
+from flows.ledger import Ledger
 started = time.perf_counter()
-summary = ingest_steps.ingest_files(
-    [sys.argv[1]], db=sys.argv[2], account="bench", marketplace="US"
-)
+summary = Ledger(sys.argv[2]).ingest([sys.argv[1]], account="bench", marketplace="US")
 elapsed = time.perf_counter() - started
 assert [r.status for r in summary.reports] == ["skipped"], summary.reports
 print(elapsed)
@@ -307,7 +306,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "what",
-        choices=("ingest", "memory", "reingest", "tally", "impact", "prefect", "accounts", "all"),
+        choices=(
+            "ingest",
+            "memory",
+            "reingest",
+            "tally",
+            "impact",
+            "prefect",
+            "accounts",
+            "lake",
+            "all",
+        ),
     )
     parser.add_argument(
         "--accounts", default="10,100,1000", help="accounts: comma-separated account counts"
@@ -351,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "tally": lambda: bench_tally(args.lines or 10_000_000, args.seed, args.runs),
         "impact": lambda: bench_impact(args.actions, args.seed, args.runs),
         "prefect": lambda: bench_prefect(args.runs),
+        "lake": lambda: bench_lake(args.lines or 100_000),
         "accounts": lambda: bench_accounts(
             tuple(int(n) for n in args.accounts.split(",") if n),
             tuple(k for k in args.ledgers.split(",") if k),
@@ -359,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "all":
         # The Prefect path's and the many accounts' figures take minutes: asked for by name.
         results = {
-            name: step() for name, step in steps.items() if name not in ("prefect", "accounts")
+            name: step()
+            for name, step in steps.items()
+            if name not in ("prefect", "accounts", "lake")
         }
     else:
         results = {args.what: steps[args.what]()}

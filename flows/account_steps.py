@@ -14,6 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: there, processes poll DuckDB's lock as before
+    fcntl = None  # type: ignore[assignment]
+
 from connectors.accounts import Account
 from connectors.errors import ConnectorError
 from flows.pull_steps import PullInputError, load_accounts, record_counts, resolve_account
@@ -252,6 +257,31 @@ def pull_account(
     return outcome_of(account, summary)
 
 
+@contextmanager
+def writer_turn(db: str | Path | None) -> Iterator[None]:
+    """Wait for this ledger file's turn among the processes pulling into it, queued by the OS.
+
+    DuckDB lets one process write a file at a time and a refused opener polls (every 0.1 s
+    up to 2 s, warehouse/connection.py): with several fan-out processes on one file, a poller
+    kept missing the free moments and gave up after 30 s (bench accounts, 4 workers, 100
+    accounts). A blocking `flock` on `<ledger>.writers` hands the file over as it frees. A
+    DuckLake ledger takes concurrent writers itself and needs no turn.
+    """
+    from warehouse import lake
+    from warehouse.connection import resolve_db_path
+
+    if lake.is_lake(db) or fcntl is None:
+        yield
+        return
+    path = resolve_db_path(db)
+    with open(f"{path}.writers", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def pull_accounts(
     accounts: Sequence[Account],
     *,
@@ -268,7 +298,7 @@ def pull_accounts(
 
     @contextmanager
     def writing() -> Iterator[None]:
-        with writer:
+        with writer, writer_turn(db):
             yield
 
     def one(account: Account) -> AccountOutcome:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.options import DbOption, FormatOption
@@ -79,10 +80,10 @@ def accounts(
 
 
 def _last_runs(db: Path | None) -> dict[tuple[str, str], tuple[Any, str, int]]:
-    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, resolve_db_path
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, ledger_exists
     from warehouse.tally import account_last_runs
 
-    if not resolve_db_path(db).exists():
+    if not ledger_exists(db):
         return {}
     try:
         with ledger(db, read_only=True) as con:
@@ -173,7 +174,9 @@ def pull_accounts_command(
 
                 def done(outcome: Any) -> None:
                     progress.update(bar, advance=1)
-                    progress.console.print(outcome.line, highlight=False, soft_wrap=True)
+                    progress.console.print(
+                        outcome.line, highlight=False, soft_wrap=True, markup=False
+                    )
 
                 summary = pull_accounts(chosen, db=db, since=since, until=until, on_done=done)
             err.print(IN_PROCESS_NOTE)
@@ -224,4 +227,4 @@ def print_fan_out(summary: Any, to: Console) -> None:
     )
     for outcome in summary.outcomes:
         if outcome.status == "failed":
-            err.print(f"[red]failed[/] {outcome.line}", highlight=False, soft_wrap=True)
+            err.print(f"[red]failed[/] {escape(outcome.line)}", highlight=False, soft_wrap=True)

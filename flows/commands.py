@@ -23,6 +23,7 @@ from flows.accounts_cli import accounts as accounts_command
 from flows.console import IN_PROCESS_NOTE, console, spinner, tracked_api
 from flows.fx_cli import fx_app
 from flows.options import (
+    MARKETPLACES_SHOWN,
     BasisOption,
     ByOption,
     DbOption,
@@ -513,9 +514,11 @@ def serve(
         ),
     ] = None,
     marketplace: Annotated[
-        str | None,
+        MarketplaceCode | None,
         typer.Option(
-            help="Store of the inbox reports: US, UK, DE, … (default: prefect.yaml).",
+            case_sensitive=False,
+            metavar=MARKETPLACES_SHOWN,
+            help="Store of the inbox reports (default: prefect.yaml).",
             show_default=False,
         ),
     ] = None,
@@ -553,7 +556,7 @@ def serve(
     overrides: dict[str, Any] = {
         "inbox": str(inbox) if inbox else None,
         "account": account,
-        "marketplace": marketplace.upper() if marketplace else None,
+        "marketplace": marketplace.value if marketplace else None,
     }
     configured = prefect_api_url()
     _check_db(db)

@@ -19,6 +19,7 @@ from schemas.networks import Network
 from warehouse.tally import Basis, TallyBy
 
 __all__ = [
+    "MARKETPLACES_SHOWN",
     "AsOfOption",
     "Basis",
     "BasisOption",
@@ -48,9 +49,15 @@ AsOfOption = Annotated[
         show_default=False,
     ),
 ]  # fmt: skip
+# The stores as they write their codes; --marketplace takes them in any case (`uk` is UK).
+MARKETPLACES_SHOWN = "<" + "|".join(MarketplaceCode) + ">"
 MarketplaceOption = Annotated[
     MarketplaceCode,
-    typer.Option(case_sensitive=False, help="The Amazon store (it sets the currency)."),
+    typer.Option(
+        case_sensitive=False,
+        metavar=MARKETPLACES_SHOWN,
+        help="The Amazon store (it sets the currency).",
+    ),
 ]
 NetworkArgument = Annotated[Network, typer.Argument(help="The network.", show_default=False)]
 NetworkFilter = Annotated[Network | None, typer.Option(help="Only this network.")]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal, NoReturn
 
 import typer
+from rich.markup import escape
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
@@ -24,7 +25,10 @@ OutputFormat = Literal["table", "csv", "json"]
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print `error: message` on stderr; raise the returned Exit (2: bad input or usage)."""
-    console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: a message quoting `[accounts.shop]` or a path with brackets is text, not markup.
+    console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 

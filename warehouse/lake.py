@@ -3,17 +3,24 @@ SQLite or PostgreSQL, data as Parquet files), with extensions loaded from instal
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import logging
 import os
+import random
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
 from warehouse import sql
+
+log = logging.getLogger(__name__)
 
 PREFIX = "ducklake:"
 ALIAS = "ledger"
@@ -118,13 +125,60 @@ def exists(spec: LakeSpec) -> bool:
     return file is None or file.is_file()
 
 
+DEFAULT_COMMIT_RETRIES = 12
+
+# What DuckLake and its catalogs say when another writer's commit got in first: a logical
+# conflict, a snapshot id taken (retried inside DuckLake up to ducklake_max_retry_count), or
+# SQLite's "database is locked" when a reader's snapshot went stale (duckdb/ducklake#1309).
+_CONFLICT = ("conflict", "database is locked", "failed to commit ducklake transaction")
+# ...and, while two writers create a new catalog at once, the loser's view of the winner's.
+_CREATING = ("already exists", "duplicate key")
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether an error means "another writer committed first: run the step again"."""
+    return isinstance(error, duckdb.Error) and any(
+        marker in str(error).lower() for marker in _CONFLICT
+    )
+
+
+def commit_retries() -> int:
+    """Attempts after the first for a conflicting commit (`PASSIVE_COMMIT_RETRIES`, default 12)."""
+    return int(os.environ.get("PASSIVE_COMMIT_RETRIES", DEFAULT_COMMIT_RETRIES))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1, 2, ...): doubling from 50 ms up to 2 s, with
+    full jitter so writers that collided do not collide again in step."""
+    return random.uniform(0, min(2.0, 0.05 * 2 ** (attempt - 1)))
+
+
 def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as `ledger` and in use.
 
     Scratch tables of a load are TEMP tables of this connection (spilling to a private temp
-    folder removed when the process ends), so concurrent writers never share a name.
+    folder removed when the process ends), so concurrent writers never share a name. Writers
+    that create a new catalog at the same moment collide; the others attach again once it is
+    there.
     """
-    scratch = tempfile.mkdtemp(prefix="passive-lake-")
+    attempt = 0
+    while True:
+        try:
+            return _connect(spec, read_only=read_only)
+        except duckdb.Error as error:
+            text = str(error).lower()
+            if not (is_conflict(error) or any(marker in text for marker in _CREATING)):
+                raise
+            attempt += 1
+            if attempt > commit_retries():
+                raise
+            wait = backoff(attempt)
+            log.warning("%s: attaching collided with another writer; retry %d", spec, attempt)
+            time.sleep(wait)
+
+
+def _connect(spec: LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    scratch = tempfile.mkdtemp(dir=_process_scratch())
     con = duckdb.connect(
         ":memory:",
         config={
@@ -154,13 +208,35 @@ def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnec
         # Small writes go to Parquet like large ones: inlined rows would live in the catalog
         # until a CHECKPOINT, and every writer would contend for the catalog's rows.
         options.append("DATA_INLINING_ROW_LIMIT 0")
-        con.execute(f"ATTACH {_quote(str(spec))} AS {ALIAS} ({', '.join(options)})")
+        try:
+            con.execute(f"ATTACH {_quote(str(spec))} AS {ALIAS} ({', '.join(options)})")
+        except duckdb.InvalidInputException as error:
+            text = str(error)
+            if "data_path is not set" in text:
+                raise LakeSpecError(
+                    f"{spec}: a new DuckLake ledger needs a data path: set {DATA_PATH_ENV} to a"
+                    " folder or an s3://bucket/prefix/ (the catalog remembers it after)"
+                ) from None
+            if "does not exist" in text and read_only:
+                raise FileNotFoundError(
+                    f"{spec}: no ledger here yet; run `passive ingest` or `passive demo` first"
+                ) from None
+            raise
         con.execute(f"USE {ALIAS}")
     except BaseException:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return con
+
+
+@cache
+def _process_scratch() -> str:
+    """This process's folder for the spill files of its lake connections (one sub-folder
+    each: two DuckDB instances must not share one), removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix="passive-lake-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:

@@ -23,11 +23,10 @@ from schemas.validation import (
     lines_to_table,
 )
 from warehouse import sql
+from warehouse.lake import backoff, commit_retries
 from warehouse.publish import (
     CommitConflictError,
-    backoff,
     begin_load,
-    commit_retries,
     discard_load,
     publish_load,
     transaction,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import secrets
 import shutil
 import socket
@@ -39,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import lake, sql
+from warehouse.lake import backoff, commit_retries, is_conflict
 
 log = logging.getLogger(__name__)
 
@@ -79,47 +79,27 @@ class CommitConflictError(RuntimeError):
     """A DuckLake write still conflicted with other writers after every retry."""
 
 
-DEFAULT_COMMIT_RETRIES = 12
-
-# What DuckLake and its catalogs say when another writer's commit got in first: a logical
-# conflict, a snapshot id taken (retried inside DuckLake up to ducklake_max_retry_count), or
-# SQLite's "database is locked" when a reader's snapshot went stale (duckdb/ducklake#1309).
-_CONFLICT = ("conflict", "database is locked", "failed to commit ducklake transaction")
-
-
-def is_conflict(error: BaseException) -> bool:
-    """Whether an error means "another writer committed first: run the step again"."""
-    return isinstance(error, duckdb.Error) and any(
-        marker in str(error).lower() for marker in _CONFLICT
-    )
-
-
-def commit_retries() -> int:
-    """Attempts after the first for a conflicting commit (`PASSIVE_COMMIT_RETRIES`, default 12)."""
-    return int(os.environ.get("PASSIVE_COMMIT_RETRIES", DEFAULT_COMMIT_RETRIES))
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry `attempt` (1, 2, ...): doubling from 50 ms up to 2 s, with
-    full jitter so writers that collided do not collide again in step."""
-    return random.uniform(0, min(2.0, 0.05 * 2 ** (attempt - 1)))
-
-
 def transaction(
     con: duckdb.DuckDBPyConnection,
     step: Callable[[], object],
     *,
     what: str,
+    exclusive: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Run `step` in one transaction; on a commit conflict, roll back and run it again.
 
     `step` must be safe to repeat: it re-reads what it needs and (re)creates its scratch.
+    `exclusive`: on a DuckLake, the step inserts keys it checked were absent, so it must not
+    commit beside another such step (sql/writer_turn.sql); a file ledger has one writer.
     """
+    turn = exclusive and lake.attached(con)
     attempt = 0
     while True:
         con.begin()
         try:
+            if turn:
+                sql.execute(con, "writer_turn")
             step()
             con.commit()
             return

@@ -97,11 +97,6 @@ def rejects_list(con: duckdb.DuckDBPyConnection, *, run: str | None, limit: int)
     return Tally(columns, cursor.fetchall())
 
 
-def networks_held(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """The networks the ledger holds lines of."""
-    return {str(row[0]) for row in sql.execute(con, "networks_held").fetchall()}
-
-
 def account_last_runs(
     con: duckdb.DuckDBPyConnection,
 ) -> dict[tuple[str, str], tuple[datetime, str, int]]:

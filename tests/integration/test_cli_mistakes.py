@@ -164,3 +164,17 @@ def test_a_pull_names_the_account_by_its_name_never_its_sid(in_process, sandbox,
     named = passive("pull", "impact", "--db", db)
     assert "pulled impact (my-blog)" in named.stdout, named.output
     assert SANDBOX_IMPACT_SID not in unnamed.output + named.output
+
+
+@pytest.mark.parametrize(
+    ("db", "expected"),
+    [
+        ("ducklake:mysql:passive", "expected ducklake:sqlite:PATH"),
+        ("ducklake:sqlite:", "expected ducklake:sqlite:PATH"),
+        ("ducklake:sqlite:{tmp}/missing/ledger.sqlite", "does not exist"),
+        ("ducklake:sqlite:{tmp}/none-yet.sqlite", "no ledger here yet"),
+    ],
+)
+def test_a_ducklake_db_that_cannot_be_opened_is_one_line(in_process, db, expected):
+    result = passive("tally", "--db", db.format(tmp=in_process))
+    assert_one_error_line(result, expected)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +133,23 @@ def test_running_the_demo_inputs_again_into_the_ducklake_changes_nothing(demo_le
             assert pulled.status == "completed", pulled.message
             assert pulled.result is not None and pulled.result.inserted == 0
     assert state(demo_ledgers.lake) == before
+
+
+def test_writers_that_open_a_new_ducklake_at_once_all_get_it_migrated_once(tmp_path):
+    lake = sqlite_lake(tmp_path)
+    opened: list[str] = []
+
+    def writer() -> None:
+        open_ledger(lake).close()
+        opened.append("ok")
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert opened == ["ok"] * 4
+    with ledger(lake, read_only=True) as con:
+        counts = con.execute("SELECT name, count(*) FROM _migrations GROUP BY name").fetchall()
+    assert counts and all(count == 1 for _, count in counts)
+    assert any(name.startswith("008_") for name, _ in counts)

@@ -237,3 +237,59 @@ def test_the_scheduled_pull_fans_out_one_named_sub_flow_run_per_account(
     texts = [str(a.data) for a in artifacts if a.key == "accounts-pull"]
     assert texts and "| impact | impact-shop | failed |" in texts[0]
     assert "| impact | impact-main | completed |" in texts[0]
+
+
+def test_amazon_stores_of_passive_toml_share_the_creators_credential_and_keep_their_months(
+    accounts_server, accounts_env, monkeypatch, tmp_path
+):
+    db = accounts_env
+    monkeypatch.setenv("PASSIVE_AMAZON_RATE_LIMIT_REQUESTS", "100000")
+    stores = tmp_path / "stores.toml"
+    stores.write_text(
+        '[accounts.blog-us]\nnetwork = "amazon"\nmarketplace = "US"\n\n'
+        '[accounts.blog-uk]\nnetwork = "amazon"\nmarketplace = "uk"\n',
+        encoding="utf-8",
+    )
+    result = passive("pull", "amazon", "--config", str(stores), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "amazon blog-us: " in result.output and "amazon blog-uk: " in result.output
+    data = accounts_server.amazon.data
+    for account, marketplace in (("blog-us", "US"), ("blog-uk", "UK")):
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = con.execute(
+                "SELECT month, sum(sales), sum(commission), sum(lines)::INT FROM revenue_monthly"
+                " WHERE network = 'amazon' AND account = ? GROUP BY ALL",
+                [account],
+            ).fetchall()
+        got = {m: (s, c, n) for m, s, c, n in rows}
+        assert got and got == data.expected_months(marketplace), account
+
+
+def test_a_bad_passive_toml_is_one_error_line_and_a_missing_credential_is_named(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PREFECT_API_URL", "")
+    monkeypatch.delenv("PASSIVE_CONFIG", raising=False)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[accounts.shop]\nnetwork = "impact"\nbase_url = "api.impact.com"\n')
+    for command in (["accounts"], ["pull", "impact"], ["pull", "--all"]):
+        result = passive(*command, "--config", str(bad))
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.exit_code == 2, result.output
+        assert lines == [
+            f"error: {bad}: [accounts.shop] base_url: must be scheme and host only, e.g. "
+            "https://api.example.com (got 'api.impact.com')"
+        ], command
+    good = tmp_path / "passive.toml"
+    good.write_text('[accounts.new-shop]\nnetwork = "cj"\n')
+    monkeypatch.setenv("PASSIVE_NEW_SHOP_PUBLISHER_ID", "42")
+    monkeypatch.delenv("PASSIVE_NEW_SHOP_TOKEN", raising=False)
+    result = passive("accounts", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["credentials"] == (
+        "token: MISSING (PASSIVE_NEW_SHOP_TOKEN or block passive-new-shop-token); "
+        "publisher_id: $PASSIVE_NEW_SHOP_PUBLISHER_ID"
+    )
+    assert row["last pull"] == "never"

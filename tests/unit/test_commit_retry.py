@@ -7,7 +7,7 @@ import logging
 import duckdb
 import pytest
 
-from warehouse import publish
+from warehouse import lake, publish
 from warehouse.lake import lake_variant
 
 LOCKED = "TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\n"
@@ -34,7 +34,7 @@ def con() -> duckdb.DuckDBPyConnection:
 def test_a_conflicting_commit_is_retried_until_it_lands_once_with_growing_logged_waits(
     con, caplog, monkeypatch
 ):
-    monkeypatch.setattr(publish.random, "uniform", lambda low, high: high)  # the longest wait
+    monkeypatch.setattr(lake.random, "uniform", lambda low, high: high)  # the longest wait
     calls: list[int] = []
     waits: list[float] = []
     with caplog.at_level(logging.WARNING, logger="warehouse.publish"):
@@ -71,7 +71,7 @@ def test_an_error_that_is_no_conflict_is_not_retried(con):
 
 
 def test_backoff_doubles_from_50_ms_and_stops_growing_at_2_s(monkeypatch):
-    monkeypatch.setattr(publish.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(lake.random, "uniform", lambda low, high: high)
     assert [publish.backoff(n) for n in (1, 2, 3, 6, 7, 12)] == [0.05, 0.1, 0.2, 1.6, 2.0, 2.0]
 
 

@@ -1,2 +1,0 @@
--- The networks the ledger holds lines of.
-SELECT DISTINCT network FROM commissions;
