@@ -115,6 +115,12 @@ def _registered(api: str) -> bool:
     return response.status_code == 200 and len(response.json()) >= len(load_specs())
 
 
+def _default_sigint() -> None:
+    # A bench started in the background (`... &`) ignores SIGINT, and its children inherit
+    # that: serve would then miss the Ctrl-C that stops it. A terminal's user has it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _Serve:
     """One `passive serve` in its own process group, timed from spawn until ready."""
 
@@ -128,7 +134,7 @@ class _Serve:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 command, cwd=folder, env=_env(), stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_default_sigint,
             )  # fmt: skip
         try:
             while not (b"Prefect UI:" in self.log.read_bytes() and _registered(self.api)):
@@ -141,7 +147,7 @@ class _Serve:
         self.ready = time.perf_counter() - started
 
     def stop(self) -> None:
-        """Ctrl-C, as a user stops it; SIGTERM if that was lost (seen once, right at start)."""
+        """Ctrl-C, as a user stops it; SIGTERM if it did not stop within a minute."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
             try:

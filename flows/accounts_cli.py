@@ -80,10 +80,10 @@ def accounts(
 
 
 def _last_runs(db: Path | None) -> dict[tuple[str, str], tuple[Any, str, int]]:
-    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, resolve_db_path
+    from warehouse.connection import LedgerLockedError, LedgerPathError, ledger, ledger_exists
     from warehouse.tally import account_last_runs
 
-    if not resolve_db_path(db).exists():
+    if not ledger_exists(db):
         return {}
     try:
         with ledger(db, read_only=True) as con:

@@ -73,11 +73,29 @@ def _prefect_api(console: Console) -> Iterator[Callable[[], None] | None]:
     try:
         yield wait
     finally:
+        _send_queued_logs_and_events()
         stop_process_group(server)
         if saved is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = saved
+
+
+def _send_queued_logs_and_events() -> None:
+    """Hand Prefect's queued run logs and events to the server before it stops.
+
+    Prefect sends them from background services that drain at interpreter exit, which
+    comes after the demo's temporary server is gone: the runs' last logs would be lost.
+    """
+    import sys
+
+    if "prefect" not in sys.modules:
+        return  # nothing ran (the server would not start)
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
 
 
 @contextmanager
@@ -147,11 +165,15 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
 
         with foreground_runs(), sole_writer() if wait_for_server else nullcontext():
             # Imported while the server boots: most of a run's start is these imports.
+            from prefect.context import SyncClientContext
+
             from flows import accounts_flow, amazon_flow, fx, ingest, pull  # noqa: F401
 
             if wait_for_server:
                 wait_for_server()
-            return _run_demo(reports, db=db, use_prefect=True, console=console)
+            # One API client for every run (each flow run would open its own: ~0.07 s).
+            with SyncClientContext.get_or_create():
+                return _run_demo(reports, db=db, use_prefect=True, console=console)
 
 
 def _run_demo(

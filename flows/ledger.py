@@ -24,7 +24,7 @@ from flows.ingest_summary import (
 )
 from flows.reingest import skip_known
 from schemas.networks import AMAZON
-from warehouse.connection import ledger, resolve_db_path
+from warehouse.connection import ledger, ledger_exists, resolve_db_path
 
 if TYPE_CHECKING:
     from connectors.accounts import Account
@@ -97,7 +97,7 @@ class Ledger:
         imported. Any bad report stops all before anything is loaded (InputError).
         """
         with progress("reading reports"):
-            if not force and self.path.is_file():
+            if not force and ledger_exists(self.db):
                 hashed = open_report_inputs(
                     paths,
                     marketplace=marketplace,

@@ -85,4 +85,4 @@ def record_api_reports(
                 now=now,
             )
 
-    transaction(con, step, what=f"recording downloaded reports of run {run_id}")
+    transaction(con, step, what=f"recording downloaded reports of run {run_id}", exclusive=True)

@@ -122,7 +122,10 @@ def ledger_exists(db: str | os.PathLike[str] | None) -> bool:
     """Whether there is a ledger to read: the file, or the DuckLake catalog."""
     path = resolve_db_path(db)
     if lake.is_lake(path):
-        return lake.exists(lake.parse(path))
+        try:
+            return lake.exists(lake.parse(path))
+        except lake.LakeSpecError:
+            return False  # opening it says why, in one line
     return path.exists()
 
 
@@ -215,7 +218,7 @@ def _open_lake(spec: lake.LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnec
         raise LedgerPathError(str(error)) from None
     if not read_only:
         try:
-            migrate(con)
+            lake.once_per_process(spec, lambda: migrate(con))
             recover_lake(con, str(spec))
         except BaseException:
             con.close()

@@ -97,7 +97,7 @@ def load_fixings(
             found.append((int(row[0]), int(row[1])))
 
         try:
-            transaction(con, step, what=f"loading ECB rates, run {run_id}")
+            transaction(con, step, what=f"loading ECB rates, run {run_id}", exclusive=True)
         except BaseException as error:
             finish_run(con, run_id, status="failed", message=str(error).splitlines()[0])
             raise

@@ -175,7 +175,7 @@ def load_payments(
                 con.execute(f"DROP TABLE IF EXISTS {name}")
             outcome.extend((changed, inserted, replaced))
 
-        transaction(con, step, what=f"recording payments of run {run_id}")
+        transaction(con, step, what=f"recording payments of run {run_id}", exclusive=True)
         changed, inserted, replaced = outcome
     finally:
         for name in ("_pay_arrow", "_items_arrow", "_items_for_arrow", "_rejects_arrow"):
@@ -242,17 +242,18 @@ def set_threshold(
 ) -> None:
     """Set an account's payment threshold by hand (e.g. an Amazon account's, when it is not
     its marketplace's default): the forecast then rolls balances below it over."""
-    save_setting(
+    setting = PayoutSettingRow(
+        network=network,
+        account=account,
+        scheduling_type="BALANCE_THRESHOLD",
+        threshold=threshold,
+        currency=currency,
+    )
+    transaction(
         con,
-        PayoutSettingRow(
-            network=network,
-            account=account,
-            scheduling_type="BALANCE_THRESHOLD",
-            threshold=threshold,
-            currency=currency,
-        ),
-        source="config",
-        run_id=None,
+        lambda: save_setting(con, setting, source="config", run_id=None),
+        what=f"setting the payment threshold of {network}/{account}",
+        exclusive=True,
     )
 
 

@@ -84,16 +84,22 @@ def transaction(
     step: Callable[[], object],
     *,
     what: str,
+    exclusive: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Run `step` in one transaction; on a commit conflict, roll back and run it again.
 
     `step` must be safe to repeat: it re-reads what it needs and (re)creates its scratch.
+    `exclusive`: on a DuckLake, the step inserts keys it checked were absent, so it must not
+    commit beside another such step (sql/writer_turn.sql); a file ledger has one writer.
     """
+    turn = exclusive and lake.attached(con)
     attempt = 0
     while True:
         con.begin()
         try:
+            if turn:
+                sql.execute(con, "writer_turn")
             step()
             con.commit()
             return
@@ -217,7 +223,9 @@ def publish_load(
 
     # Should bookkeeping append more than a row group after all (a pull's payout terms, one per
     # new line), DuckDB 1.5.6 can keep it out of the file until the commit, so the WAL holds
-    # the rows themselves and replays all or nothing. 1.5.5 lacks the setting.
+    # the rows themselves and replays all or nothing. 1.5.5 lacks the setting, and 1.5.5 is
+    # what pyproject pins (the newest DuckDB with extension wheels: warehouse/lake.py), so
+    # for now the bookkeeping's smallness is the whole guard.
     inline = _set_optimistic_writes(con, enabled=False)
     try:
         transaction(con, step, what=f"publishing load {load_seq} of run {run_id}")

@@ -67,7 +67,7 @@ def test_a_re_ingest_prints_and_records_what_the_full_command_does(db, tmp_path,
     assert first.returncode == 0, first.stderr
     before = snapshot(db)
     args = ("ingest", str(US), str(renamed), "--account=me", "--db", str(db), "--no-force")
-    light = passive(*args)
+    light = passive(*args)  # a process of its own, as a user runs it
     full = CliRunner().invoke(app, list(args))
     assert (light.returncode, light.stdout, light.stderr) == (
         full.exit_code, full.stdout, full.stderr
@@ -81,7 +81,7 @@ def test_a_re_ingest_prints_and_records_what_the_full_command_does(db, tmp_path,
     assert snapshot(db) == before
     recorded = runs(db)
     assert len(recorded) == 5
-    assert recorded[1:3] == recorded[3:5]  # the light path's rows, then the full command's
+    assert recorded[1:3] == recorded[3:5]  # the process's rows, then the in-process command's
 
 
 def test_the_light_path_answers_without_the_heavy_imports(db):

@@ -5,6 +5,7 @@ another into a file ledger."""
 from __future__ import annotations
 
 import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,9 +27,9 @@ from tests.lake_helpers import (
     state,
 )
 from warehouse.connection import ledger, open_ledger
+from warehouse.publish import transaction
 
-MONTHS = ((date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 2, 1), date(2025, 2, 28)),
-          (date(2025, 3, 1), date(2025, 3, 31)))  # fmt: skip
+MONTHS = ((date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 2, 1), date(2025, 2, 28)))
 ACCOUNTS = ("shop-a", "shop-b")
 LINES = 3_000
 
@@ -170,7 +171,7 @@ def restatement(tmp_path_factory: pytest.TempPathFactory) -> Restatement:
             marketplace="US",
             period_start=date(2025, 1, 1),
             period_end=date(2025, 3, 31),
-            lines=5_000,
+            lines=3_000,
             seed=seed,
         )
     clean = folder / "clean"
@@ -274,3 +275,42 @@ def test_a_postgres_catalog_with_an_s3_data_path_holds_the_same_ledger(
     listed = boto3.client("s3", endpoint_url=s3_bucket).list_objects_v2(Bucket="ledger")
     keys = [item["Key"] for item in listed.get("Contents", [])]
     assert any(key.startswith("passive/main/") and key.endswith(".parquet") for key in keys)
+
+
+def _insert_if_absent_at_once(db: str, *, exclusive: bool) -> int:
+    """Two writers each insert the same new fixing if absent, both inside their transaction
+    before either commits; how many rows of it the ledger then holds."""
+    both_in = threading.Barrier(2, timeout=60)
+
+    def writer() -> None:
+        with ledger(db) as con:
+            attempts = [0]
+
+            def step() -> None:
+                attempts[0] += 1
+                con.execute(
+                    "INSERT INTO fx_rates SELECT DATE '2025-01-02', 'USD', 1.0345, 'test', 'r'"
+                    " WHERE NOT EXISTS (SELECT 1 FROM fx_rates WHERE day = DATE '2025-01-02')"
+                )
+                if attempts[0] == 1:
+                    both_in.wait()  # the other has read "absent" too
+
+            transaction(con, step, what="test", exclusive=exclusive)
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with ledger(db, read_only=True) as con:
+        row = con.execute("SELECT count(*) FROM fx_rates").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_two_writers_inserting_the_same_new_key_at_once_land_it_once(new_lake, tmp_path, request):
+    lake = new_lake(tmp_path / "exclusive").db
+    assert _insert_if_absent_at_once(lake, exclusive=True) == 1
+    if "postgres" in request.node.callspec.id:
+        # The reason for the turn: on a Postgres catalog two insert-only commits both land.
+        assert _insert_if_absent_at_once(new_lake(tmp_path / "plain").db, exclusive=False) == 2
