@@ -134,10 +134,16 @@ def bench_accounts(sizes: tuple[int, ...], ledgers: tuple[str, ...]) -> dict[str
                         f"failed, of {size}"
                     )
                 requests = len(sandbox.requests())
+                # Requests one account of each network costs (its lines and its payments).
+                each = {
+                    n: len(sandbox.requests(n)) / max(1, len(range(NETWORKS.index(n), size, 3)))
+                    for n in NETWORKS
+                }
                 per_minute = size / result["seconds"] * 60
                 rows.append(
                     {"ledger": kind, "accounts": size, "seconds": result["seconds"],
                      "per_minute": per_minute, "requests": requests, "pulled": held,
+                     "requests_per_account": each,
                      "failed": result["failed"]}
                 )  # fmt: skip
                 print(f"   {kind:8} {size:5} accounts {result['seconds']:8.1f} s "
@@ -155,15 +161,15 @@ def bench_accounts(sizes: tuple[int, ...], ledgers: tuple[str, ...]) -> dict[str
             f"   {kind}: seconds per account as a ratio to {mine[0]['accounts']} accounts': "
             + ", ".join(f"{r['accounts']}: {r['per_account_ratio']:.2f}" for r in mine)
         )
-    # What the networks' real quotas would allow for accounts on one login (Awin, CJ): the
-    # requests one account costs, against 20 a minute per Awin user.
-    awin = [r for r in rows if r["ledger"] == ledgers[0]]
+    # What the networks' real quotas allow one login, from what one account costs:
+    # impact.com 1,000 requests an hour per Account SID, Awin 20 a minute per user.
+    each = rows[-1]["requests_per_account"]
     ceiling = {
-        "awin_accounts_per_minute_per_user": 20 / (awin[-1]["requests"] / awin[-1]["accounts"])
+        "awin_accounts_per_minute_per_user": 20 / each["awin"],
+        "impact_accounts_per_hour_per_sid": 1000 / each["impact"],
     }
-    print(
-        f"   at Awin's 20 requests a minute per user, one user's accounts pull at most "
-        f"{ceiling['awin_accounts_per_minute_per_user']:.1f} a minute "
-        "(averaged over the three networks' request counts)"
-    )
+    print(f"   quotas: an Awin account costs {each['awin']:.1f} requests, so one Awin user's "
+          f"accounts pull at most {ceiling['awin_accounts_per_minute_per_user']:.1f} a minute; "
+          f"an impact.com account {each['impact']:.1f}, "
+          f"{ceiling['impact_accounts_per_hour_per_sid']:.0f} an hour per SID")  # fmt: skip
     return {"rows": rows, "ceiling": ceiling, "targets": []}
