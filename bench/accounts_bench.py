@@ -69,10 +69,15 @@ def pull_all(
     outputs = [p.communicate() for p in processes]
     seconds = time.perf_counter() - started
     codes = [p.returncode for p in processes]
-    if any(codes):
-        detail = next(err for (_, err), code in zip(outputs, codes, strict=True) if code)
-        raise RuntimeError(f"a worker failed ({codes}): {detail[-2000:]}")
-    return {"seconds": seconds, "workers": len(processes)}
+    # A worker whose accounts partly failed exits 2 after pulling the others: counted, and
+    # its failed lines kept for the report, rather than the whole measurement thrown away.
+    failed = [
+        line
+        for (stdout, stderr) in outputs
+        for line in (stdout + stderr).splitlines()
+        if ": failed: " in line and not line.startswith("failed ")
+    ]
+    return {"seconds": seconds, "workers": len(processes), "codes": codes, "failed": failed}
 
 
 def ledger_accounts(db: str) -> int:
@@ -123,17 +128,24 @@ def bench_accounts(sizes: tuple[int, ...], ledgers: tuple[str, ...]) -> dict[str
                 sandbox.clear_requests()
                 result = pull_all(size, db, folder, env, since, WORKERS)
                 held = ledger_accounts(db)
-                if held != size:
-                    raise RuntimeError(f"{kind} ledger holds {held} accounts, expected {size}")
+                if held + len(result["failed"]) != size:
+                    raise RuntimeError(
+                        f"{kind} ledger holds {held} accounts and {len(result['failed'])} "
+                        f"failed, of {size}"
+                    )
                 requests = len(sandbox.requests())
                 per_minute = size / result["seconds"] * 60
                 rows.append(
                     {"ledger": kind, "accounts": size, "seconds": result["seconds"],
-                     "per_minute": per_minute, "requests": requests}
+                     "per_minute": per_minute, "requests": requests, "pulled": held,
+                     "failed": result["failed"]}
                 )  # fmt: skip
                 print(f"   {kind:8} {size:5} accounts {result['seconds']:8.1f} s "
                       f"{per_minute:8.1f} accounts/min, {requests} requests "
-                      f"({requests / size:.1f} per account)")  # fmt: skip
+                      f"({requests / size:.1f} per account), {held} in the ledger, "
+                      f"{len(result['failed'])} failed")  # fmt: skip
+                for line in result["failed"][:3]:
+                    print(f"      {line[:300]}")
     for kind in ledgers:
         mine = [r for r in rows if r["ledger"] == kind]
         base = mine[0]["seconds"] / mine[0]["accounts"]
