@@ -51,6 +51,10 @@ def exit_now(code: object) -> NoReturn:
         sys.stderr.write(f"{code}\n")
         status = 1
     logging.shutdown()
+    # os._exit runs no atexit handler: the one of ours that matters is a lake's spill folder.
+    lake = sys.modules.get("warehouse.lake")
+    if lake is not None:
+        lake.remove_process_scratch()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

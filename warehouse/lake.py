@@ -268,8 +268,15 @@ def _process_scratch() -> str:
     """This process's folder for the spill files of its lake connections (one sub-folder
     each: two DuckDB instances must not share one), removed when the process exits."""
     folder = tempfile.mkdtemp(prefix="passive-lake-")
-    atexit.register(shutil.rmtree, folder, True)
+    atexit.register(remove_process_scratch)
     return folder
+
+
+def remove_process_scratch() -> None:
+    """Remove this process's spill folder, if it made one: at exit, and from a command that
+    ends with `os._exit` (flows.foreground.exit_now), which runs no atexit handler."""
+    if _process_scratch.cache_info().currsize:
+        shutil.rmtree(_process_scratch(), ignore_errors=True)
 
 
 def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
