@@ -69,10 +69,15 @@ def pull_all(
     outputs = [p.communicate() for p in processes]
     seconds = time.perf_counter() - started
     codes = [p.returncode for p in processes]
-    if any(codes):
-        detail = next(err for (_, err), code in zip(outputs, codes, strict=True) if code)
-        raise RuntimeError(f"a worker failed ({codes}): {detail[-2000:]}")
-    return {"seconds": seconds, "workers": len(processes)}
+    # A worker whose accounts partly failed exits 2 after pulling the others: counted, and
+    # its failed lines kept for the report, rather than the whole measurement thrown away.
+    failed = [
+        line
+        for (stdout, stderr) in outputs
+        for line in (stdout + stderr).splitlines()
+        if ": failed: " in line and not line.startswith("failed ")
+    ]
+    return {"seconds": seconds, "workers": len(processes), "codes": codes, "failed": failed}
 
 
 def ledger_accounts(db: str) -> int:
@@ -123,17 +128,30 @@ def bench_accounts(sizes: tuple[int, ...], ledgers: tuple[str, ...]) -> dict[str
                 sandbox.clear_requests()
                 result = pull_all(size, db, folder, env, since, WORKERS)
                 held = ledger_accounts(db)
-                if held != size:
-                    raise RuntimeError(f"{kind} ledger holds {held} accounts, expected {size}")
+                if held + len(result["failed"]) != size:
+                    # Said, not raised: a ledger holding lines of an account its pull called
+                    # failed is a finding to report, not a reason to lose the figures.
+                    print(f"   WARNING: {kind} ledger holds {held} accounts and "
+                          f"{len(result['failed'])} failed, of {size}")  # fmt: skip
                 requests = len(sandbox.requests())
+                # Requests one account of each network costs (its lines and its payments).
+                each = {
+                    n: len(sandbox.requests(n)) / max(1, len(range(NETWORKS.index(n), size, 3)))
+                    for n in NETWORKS
+                }
                 per_minute = size / result["seconds"] * 60
                 rows.append(
                     {"ledger": kind, "accounts": size, "seconds": result["seconds"],
-                     "per_minute": per_minute, "requests": requests}
+                     "per_minute": per_minute, "requests": requests, "pulled": held,
+                     "requests_per_account": each,
+                     "failed": result["failed"]}
                 )  # fmt: skip
                 print(f"   {kind:8} {size:5} accounts {result['seconds']:8.1f} s "
                       f"{per_minute:8.1f} accounts/min, {requests} requests "
-                      f"({requests / size:.1f} per account)")  # fmt: skip
+                      f"({requests / size:.1f} per account), {held} in the ledger, "
+                      f"{len(result['failed'])} failed")  # fmt: skip
+                for line in result["failed"][:3]:
+                    print(f"      {line[:300]}")
     for kind in ledgers:
         mine = [r for r in rows if r["ledger"] == kind]
         base = mine[0]["seconds"] / mine[0]["accounts"]
@@ -143,15 +161,15 @@ def bench_accounts(sizes: tuple[int, ...], ledgers: tuple[str, ...]) -> dict[str
             f"   {kind}: seconds per account as a ratio to {mine[0]['accounts']} accounts': "
             + ", ".join(f"{r['accounts']}: {r['per_account_ratio']:.2f}" for r in mine)
         )
-    # What the networks' real quotas would allow for accounts on one login (Awin, CJ): the
-    # requests one account costs, against 20 a minute per Awin user.
-    awin = [r for r in rows if r["ledger"] == ledgers[0]]
+    # What the networks' real quotas allow one login, from what one account costs:
+    # impact.com 1,000 requests an hour per Account SID, Awin 20 a minute per user.
+    each = rows[-1]["requests_per_account"]
     ceiling = {
-        "awin_accounts_per_minute_per_user": 20 / (awin[-1]["requests"] / awin[-1]["accounts"])
+        "awin_accounts_per_minute_per_user": 20 / each["awin"],
+        "impact_accounts_per_hour_per_sid": 1000 / each["impact"],
     }
-    print(
-        f"   at Awin's 20 requests a minute per user, one user's accounts pull at most "
-        f"{ceiling['awin_accounts_per_minute_per_user']:.1f} a minute "
-        "(averaged over the three networks' request counts)"
-    )
+    print(f"   quotas: an Awin account costs {each['awin']:.1f} requests, so one Awin user's "
+          f"accounts pull at most {ceiling['awin_accounts_per_minute_per_user']:.1f} a minute; "
+          f"an impact.com account {each['impact']:.1f}, "
+          f"{ceiling['impact_accounts_per_hour_per_sid']:.0f} an hour per SID")  # fmt: skip
     return {"rows": rows, "ceiling": ceiling, "targets": []}

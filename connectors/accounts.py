@@ -223,8 +223,6 @@ def _first_problem(error: ValidationError) -> str:
             return f"[accounts.{loc[1]}] {key}: missing; expected amazon, impact, awin or cj"
         if item["type"] in ("model_type", "dict_type") and len(loc) == 2:
             return f'[accounts.{loc[1]}]: expected a table such as network = "impact"'
-        if item["type"] == "literal_error":
-            return f"[accounts.{loc[1]}] {key}: {message}"
         return f"[accounts.{loc[1]}] {key}: {message}"
     if item["type"] == "extra_forbidden":
         return f"unknown table or key {'.'.join(loc)!r}; expected [accounts.NAME] tables"

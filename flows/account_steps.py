@@ -270,10 +270,10 @@ def writer_turn(db: str | Path | None) -> Iterator[None]:
     from warehouse import lake
     from warehouse.connection import resolve_db_path
 
-    if lake.is_lake(db) or fcntl is None:
+    path = resolve_db_path(db)  # $PASSIVE_DB may name the lake when `db` is None
+    if lake.is_lake(path) or fcntl is None:
         yield
         return
-    path = resolve_db_path(db)
     with open(f"{path}.writers", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:

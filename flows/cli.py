@@ -9,7 +9,12 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    from flows.foreground import exit_now
+
+    try:
+        app()
+    except SystemExit as done:
+        exit_now(done.code)
 
 
 if __name__ == "__main__":

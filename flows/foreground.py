@@ -1,9 +1,13 @@
-"""Settings for flow runs a `passive` command runs in its own process while the user waits."""
+"""How a `passive` command runs Prefect flows while the user waits: no heartbeats, quick exit."""
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 
 @contextmanager
@@ -21,3 +25,36 @@ def foreground_runs() -> Iterator[None]:
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+def exit_now(code: object) -> NoReturn:
+    """End a finished command's process now: Prefect's queues sent, output flushed, then
+    `os._exit`, without the interpreter's teardown.
+
+    After a tracked run the teardown (Prefect's exit handlers, then freeing the thousands of
+    modules and objects Prefect loaded) took 0.3-0.8 s of a `passive ingest` here, for
+    nothing the user sees. Only when Prefect was loaded: other commands exit as usual.
+    """
+    if "prefect" not in sys.modules:
+        raise SystemExit(code)
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    # What Prefect's own exit handlers would do: the run's last logs and events reach the API.
+    APILogWorker.drain_all(timeout=30)
+    EventsWorker.drain_all(timeout=30)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): Python prints it and exits 1
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    logging.shutdown()
+    # os._exit runs no atexit handler: the one of ours that matters is a lake's spill folder.
+    lake = sys.modules.get("warehouse.lake")
+    if lake is not None:
+        lake.remove_process_scratch()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -218,7 +218,7 @@ def _open_lake(spec: lake.LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnec
         raise LedgerPathError(str(error)) from None
     if not read_only:
         try:
-            migrate(con)
+            lake.once_per_process(spec, lambda: migrate(con))
             recover_lake(con, str(spec))
         except BaseException:
             con.close()

@@ -11,7 +11,9 @@ import random
 import re
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -153,14 +155,45 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(2.0, 0.05 * 2 ** (attempt - 1)))
 
 
-def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake attached as `ledger` and in use.
+# One DuckDB instance per lake (and mode) per process, kept for the process's life: loading
+# the extensions into a new instance took ~0.5 s, and a pull opens the ledger four times.
+_instances: dict[tuple[str, str | None, bool], duckdb.DuckDBPyConnection] = {}
+_instances_lock = threading.Lock()
 
-    Scratch tables of a load are TEMP tables of this connection (spilling to a private temp
-    folder removed when the process ends), so concurrent writers never share a name. Writers
-    that create a new catalog at the same moment collide; the others attach again once it is
-    there.
+
+def connect(spec: LakeSpec, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the lake, attached as `ledger` and in use.
+
+    Each call gets a connection of its own (own transactions, own TEMP tables: a load's
+    scratch never meets another's) to this process's instance for the lake, made on first use.
+    Writers that create a new catalog at the same moment collide; the others attach again once
+    it is there.
     """
+    key = (str(spec), spec.data_path, read_only)
+    with _instances_lock:
+        anchor = _instances.get(key)
+        if anchor is None:
+            anchor = _attach_retrying(spec, read_only=read_only)
+            _instances[key] = anchor
+    con = anchor.cursor()
+    con.execute(f"USE {ALIAS}")
+    return con
+
+
+def once_per_process(spec: LakeSpec, run: Callable[[], object]) -> None:
+    """Run `run` (the migration) the first time this process opens the lake for writing;
+    later openers wait until it is done rather than see a schema half made."""
+    with _migrating:
+        if str(spec) not in _migrated:
+            run()
+            _migrated.add(str(spec))
+
+
+_migrated: set[str] = set()
+_migrating = threading.Lock()
+
+
+def _attach_retrying(spec: LakeSpec, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     attempt = 0
     while True:
         try:
@@ -235,8 +268,15 @@ def _process_scratch() -> str:
     """This process's folder for the spill files of its lake connections (one sub-folder
     each: two DuckDB instances must not share one), removed when the process exits."""
     folder = tempfile.mkdtemp(prefix="passive-lake-")
-    atexit.register(shutil.rmtree, folder, True)
+    atexit.register(remove_process_scratch)
     return folder
+
+
+def remove_process_scratch() -> None:
+    """Remove this process's spill folder, if it made one: at exit, and from a command that
+    ends with `os._exit` (flows.foreground.exit_now), which runs no atexit handler."""
+    if _process_scratch.cache_info().currsize:
+        shutil.rmtree(_process_scratch(), ignore_errors=True)
 
 
 def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:

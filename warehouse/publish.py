@@ -223,7 +223,9 @@ def publish_load(
 
     # Should bookkeeping append more than a row group after all (a pull's payout terms, one per
     # new line), DuckDB 1.5.6 can keep it out of the file until the commit, so the WAL holds
-    # the rows themselves and replays all or nothing. 1.5.5 lacks the setting.
+    # the rows themselves and replays all or nothing. 1.5.5 lacks the setting, and 1.5.5 is
+    # what pyproject pins (the newest DuckDB with extension wheels: warehouse/lake.py), so
+    # for now the bookkeeping's smallness is the whole guard.
     inline = _set_optimistic_writes(con, enabled=False)
     try:
         transaction(con, step, what=f"publishing load {load_seq} of run {run_id}")

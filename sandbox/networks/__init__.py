@@ -123,8 +123,9 @@ class SandboxState:
         self.cj_page_size = cj_page_size
         self._faults: list[Fault] = []
         self._log: list[dict[str, Any]] = []
-        self._impact_window_start = time.monotonic()
-        self._impact_window_calls = 0
+        # The hour each Account SID's quota counts in: (start, calls). Per SID, as impact.com
+        # counts it: one account's pulls never spend another's 1,000 (named accounts).
+        self._impact_windows: dict[str, tuple[float, int]] = {}
         self._reset_payments()
 
     def _reset_payments(self) -> None:
@@ -255,16 +256,19 @@ class SandboxState:
 
     # -- Impact rate-limit headers ---------------------------------------------------------------
 
-    def impact_rate_headers(self) -> dict[str, str]:
-        """X-RateLimit-* headers for a 1,000 requests/hour account (reference §2, not enforced)."""
+    def impact_rate_headers(self, account_sid: str = "") -> dict[str, str]:
+        """X-RateLimit-* headers for a 1,000 requests/hour account (reference §2, not enforced),
+        counted per Account SID."""
         limit, window = 1000, 3600.0
         with self.lock:
             now = time.monotonic()
-            if now - self._impact_window_start >= window:
-                self._impact_window_start, self._impact_window_calls = now, 0
-            self._impact_window_calls += 1
-            remaining = max(0, limit - self._impact_window_calls)
-            reset = int(window - (now - self._impact_window_start))
+            start, calls = self._impact_windows.get(account_sid, (now, 0))
+            if now - start >= window:
+                start, calls = now, 0
+            calls += 1
+            self._impact_windows[account_sid] = (start, calls)
+            remaining = max(0, limit - calls)
+            reset = int(window - (now - start))
         return {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(remaining),

@@ -188,7 +188,7 @@ def list_actions(
     state: SandboxState, cache: _FilterCache, account_sid: str, request: Request
 ) -> Response:
     """Answer one Actions request (the caller holds the state lock)."""
-    rate_headers = state.impact_rate_headers()
+    rate_headers = state.impact_rate_headers(account_sid)
     try:
         number = _check_auth(request, account_sid, state)
         accept = request.headers.get("accept", "")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,18 +136,10 @@ def test_running_the_demo_inputs_again_into_the_ducklake_changes_nothing(demo_le
 
 def test_writers_that_open_a_new_ducklake_at_once_all_get_it_migrated_once(tmp_path):
     lake = sqlite_lake(tmp_path)
-    opened: list[str] = []
-
-    def writer() -> None:
-        open_ledger(lake).close()
-        opened.append("ok")
-
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert opened == ["ok"] * 4
+    script = f"from warehouse.connection import open_ledger; open_ledger({lake!r}).close()"
+    # Processes, not threads: one process opens a lake once and shares it among its threads.
+    writers = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(4)]
+    assert [writer.wait() for writer in writers] == [0] * 4
     with ledger(lake, read_only=True) as con:
         counts = con.execute("SELECT name, count(*) FROM _migrations GROUP BY name").fetchall()
     assert counts and all(count == 1 for _, count in counts)

@@ -314,3 +314,32 @@ def test_two_writers_inserting_the_same_new_key_at_once_land_it_once(new_lake, t
     if "postgres" in request.node.callspec.id:
         # The reason for the turn: on a Postgres catalog two insert-only commits both land.
         assert _insert_if_absent_at_once(new_lake(tmp_path / "plain").db, exclusive=False) == 2
+
+
+@pytest.mark.parametrize("new_lake", ["sqlite", "postgres"], indirect=True)
+def test_two_processes_pulling_different_api_accounts_at_once_land_what_one_after_another_does(
+    new_lake, tmp_path, monkeypatch
+):
+    import os
+
+    from bench.accounts_bench import pull_all
+    from sandbox.dataset import Dataset
+    from sandbox.server import run_sandbox
+
+    lake = new_lake(tmp_path / "lake")
+    # Two impact.com, Awin and CJ accounts each (passive.toml [accounts.*]), small ones.
+    dataset = Dataset(3, impact_actions=120, awin_transactions=80, cj_commissions=80)
+    with run_sandbox(dataset, accounts=2) as sandbox:
+        env = {**os.environ, **sandbox.env(), "PREFECT_API_URL": "", "PASSIVE_CONFIG": ""}
+        env |= {
+            f"PASSIVE_{n.upper()}_RATE_LIMIT_REQUESTS": "100000" for n in ("impact", "awin", "cj")
+        }
+        since = dataset.start.isoformat()
+        one_by_one = tmp_path / "file"
+        one_by_one.mkdir()
+        serial = pull_all(6, str(one_by_one / "ledger.duckdb"), one_by_one, env, since, workers=1)
+        together = pull_all(6, lake.db, tmp_path / "lake", env, since, workers=2)
+    assert serial["codes"] == [0] and together["codes"] == [0, 0], together
+    expected = state(one_by_one / "ledger.duckdb")
+    assert len({row[1] for row in expected["commissions"]}) == 6  # six accounts, all pulled
+    assert state(lake.db) == expected

@@ -266,3 +266,39 @@ def test_an_unexpected_error_in_a_task_is_logged_with_one_traceback(prefect_harn
     messages = [r.getMessage() for r in keep.records]
     # The flow run still says what stopped it, pointing at the traceback above.
     assert any("RuntimeError('a bug, not a bad input')" in m and "traceback" in m for m in messages)
+
+
+def test_a_tracked_cli_ingest_exits_with_its_run_logs_sent(prefect_harness, db):
+    import os
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.settings import PREFECT_API_URL
+
+    # The real console script, tracked; it ends with os._exit once Prefect's queues are sent.
+    # Buffered output, as on any pipe: what is not flushed before os._exit is lost.
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "ingest", str(FIXTURES / "us_earnings.csv"),
+         "--account", "exit-fast", "--db", str(db)],
+        capture_output=True, text=True, check=False,
+        env={**environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "us_earnings.csv" in result.stdout  # the summary, flushed before the exit
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_="exit-fast"))
+        )
+        assert len(runs) == 1 and runs[0].state and runs[0].state.is_completed()
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[runs[0].id])))
+    # The load task's line is among the last a run logs: sent, not lost with the process.
+    messages = [entry.message for entry in logs]
+    assert any("Loaded us_earnings.csv" in message for message in messages), messages
