@@ -4,6 +4,7 @@ SQLite or PostgreSQL, data as Parquet files), with extensions loaded from instal
 from __future__ import annotations
 
 import atexit
+import fcntl
 import importlib.util
 import logging
 import os
@@ -13,7 +14,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -350,5 +352,38 @@ def lake_variant(text: str) -> str:
 
 def attached(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the connection's ledger is a DuckLake (else a DuckDB file)."""
-    row = sql.execute(con, "lake_attached").fetchone()
-    return bool(row and row[0])
+    return catalog(con) is not None
+
+
+def catalog(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The connection's DuckLake catalog as attached ("sqlite:/abs/ledger.sqlite"), else None."""
+    row = sql.execute(con, "lake_catalog").fetchone()
+    return str(row[0]) if row else None
+
+
+@contextmanager
+def commit_turn(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """On a SQLite catalog, one transaction at a time across this machine's processes.
+
+    DuckLake 1.5.5 on SQLite fails every commit that overlapped another one, appends included
+    (duckdb/ducklake#1309): with 4 processes pulling 100 accounts, 23 gave up after all their
+    retries. A SQLite catalog lives on one machine, so a lock file beside it lets its writers
+    take turns instead; a Postgres catalog keeps concurrent commits (conflicts are retried).
+    """
+    name = catalog(con)
+    held: set[str] = _turns.__dict__.setdefault("held", set())
+    if name is None or not name.startswith("sqlite:") or name in held:
+        yield  # a file ledger, a Postgres catalog, or this thread's turn already
+        return
+    with open(f"{name.split(':', 1)[1]}.commits", "a") as turn:
+        # flock is per open file: threads of one process, each opening it, take turns too.
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        held.add(name)
+        try:
+            yield
+        finally:
+            held.discard(name)
+            fcntl.flock(turn, fcntl.LOCK_UN)
+
+
+_turns = threading.local()

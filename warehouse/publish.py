@@ -96,17 +96,21 @@ def transaction(
     turn = exclusive and lake.attached(con)
     attempt = 0
     while True:
-        con.begin()
         try:
-            if turn:
-                sql.execute(con, "writer_turn")
-            step()
-            con.commit()
-            return
+            with lake.commit_turn(con):
+                con.begin()
+                try:
+                    if turn:
+                        sql.execute(con, "writer_turn")
+                    step()
+                    con.commit()
+                    return
+                except BaseException:
+                    # A failed COMMIT has already ended the transaction.
+                    with suppress(duckdb.TransactionException):
+                        con.rollback()
+                    raise
         except BaseException as error:
-            # A failed COMMIT has already ended the transaction.
-            with suppress(duckdb.TransactionException):
-                con.rollback()
             if not is_conflict(error):
                 raise
             attempt += 1

@@ -144,3 +144,21 @@ def test_writers_that_open_a_new_ducklake_at_once_all_get_it_migrated_once(tmp_p
         counts = con.execute("SELECT name, count(*) FROM _migrations GROUP BY name").fetchall()
     assert counts and all(count == 1 for _, count in counts)
     assert any(name.startswith("008_") for name, _ in counts)
+
+
+def test_a_sqlite_catalogs_writers_take_turns_to_commit_and_a_turn_is_reentrant(tmp_path):
+    import fcntl
+
+    from warehouse import lake as lake_module
+
+    lake = sqlite_lake(tmp_path)
+    catalog_file = lake_module.parse(lake).catalog_file
+    assert catalog_file is not None
+    with ledger(lake) as con, lake_module.commit_turn(con):
+        # Another writer (another open of the lock file, as another process makes) must wait.
+        with open(f"{catalog_file}.commits", "a") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with lake_module.commit_turn(con):  # nested in the same thread: no self-deadlock
+            pass
+    with open(f"{catalog_file}.commits", "a") as other:  # released after the turn
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
