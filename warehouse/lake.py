@@ -87,10 +87,31 @@ def parse(db: str | os.PathLike[str]) -> LakeSpec:
             raise LakeSpecError(f"{file}: is a folder; give the catalog file, e.g. {file}.sqlite")
         if not file.parent.is_dir():
             raise LakeSpecError(f"{file}: the folder {file.parent} does not exist")
+        _check_sqlite_file(file)
         if data_path is None:
             data_path = str(file.with_name(f"{file.stem}-data")) + os.sep
         return LakeSpec(f"sqlite:{file}", kind, _as_folder(data_path))
     return LakeSpec(f"postgres:{rest.strip()}", kind, _as_folder(data_path) if data_path else None)
+
+
+# The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1).
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(file: Path) -> None:
+    """Refuse an existing catalog file that is not a SQLite database, as the file ledger
+    refuses a --db that is not a DuckDB file (warehouse/connection.check_ledger_path):
+    DuckLake's own error is a traceback about "PRAGMA journal_mode=WAL"."""
+    if not file.is_file():
+        return
+    with file.open("rb") as opened:
+        head = opened.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        what = "an empty file" if not head else "not a SQLite database"
+        raise LakeSpecError(
+            f"{file}: {what}, not a DuckLake catalog; give another --db, or remove the file "
+            "to start a new ledger there"
+        )
 
 
 def absolute(db: str | os.PathLike[str]) -> str:

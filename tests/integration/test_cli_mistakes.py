@@ -173,8 +173,12 @@ def test_a_pull_names_the_account_by_its_name_never_its_sid(in_process, sandbox,
         ("ducklake:sqlite:", "expected ducklake:sqlite:PATH"),
         ("ducklake:sqlite:{tmp}/missing/ledger.sqlite", "does not exist"),
         ("ducklake:sqlite:{tmp}/none-yet.sqlite", "no ledger here yet"),
+        ("ducklake:sqlite:{tmp}/empty.sqlite", "an empty file, not a DuckLake catalog"),
+        ("ducklake:sqlite:{tmp}/junk.sqlite", "not a SQLite database, not a DuckLake catalog"),
     ],
 )
 def test_a_ducklake_db_that_cannot_be_opened_is_one_line(in_process, db, expected):
+    (in_process / "empty.sqlite").write_bytes(b"")
+    (in_process / "junk.sqlite").write_bytes(b"not a database at all\n" * 200)
     result = passive("tally", "--db", db.format(tmp=in_process))
     assert_one_error_line(result, expected)
