@@ -22,7 +22,7 @@ from flows.account_steps import (
     select_accounts,
 )
 from flows.artifacts import artifact_key, markdown_table
-from flows.concurrency import ensure_network_limit, network_slot
+from flows.concurrency import ensure_network_limit, network_slot, one_start_at_a_time
 from flows.hooks import failure_cause, log_failure
 from flows.pull_steps import PullInputError
 from flows.states import completed, failed
@@ -53,6 +53,7 @@ def pull_account_task(
     with (
         SLOTS.hold(account.network),
         network_slot(account.network, parallel_limit(account.network)),
+        one_start_at_a_time(),
     ):
         state: State[Any]
         if account.network == "amazon":

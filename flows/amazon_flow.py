@@ -15,7 +15,7 @@ from connectors.accounts import Account
 from connectors.errors import ConnectorError
 from flows import amazon_pull
 from flows.artifacts import artifact_key, markdown_table
-from flows.concurrency import ledger_writer
+from flows.concurrency import ledger_writer, started
 from flows.hooks import log_failure, name_run
 from flows.ledger import Ledger
 from flows.pull_steps import load_accounts
@@ -135,6 +135,7 @@ def _publish(markdown: str, account: str) -> None:
     flow_run_name="pull amazon {account}",
     on_failure=[log_failure],
     on_crashed=[log_failure],
+    on_running=[started],
 )
 def pull_amazon(
     account: str = "amazon-us",

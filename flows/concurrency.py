@@ -18,6 +18,9 @@ WRITER_LIMIT = "passive-ledger-writer"
 # loads' own `ledger_writer()` pass through instead of queueing behind itself.
 _holding: ContextVar[bool] = ContextVar("passive_ledger_writer_held", default=False)
 _process_writer = threading.RLock()
+# Sub-flow runs of this process are created one after another (one_start_at_a_time).
+_start_turn = threading.Lock()
+_turn = threading.local()
 
 
 def ensure_writer_limit(name: str = WRITER_LIMIT) -> None:
@@ -109,3 +112,32 @@ def network_slot(network: str, limit: int) -> Iterator[None]:
     ensure_network_limit(network, limit)
     with concurrency(network_limit_name(network), occupy=1, strict=True):
         yield
+
+
+@contextmanager
+def one_start_at_a_time() -> Iterator[None]:
+    """Let the sub-flow run called inside be created while no other thread of this process
+    creates one; the turn passes on once the run is Running (`started`, its on_running hook)
+    or has ended, whichever comes first.
+
+    Why: creating a sub-flow run writes its parent task run, and Prefect's server (3.9) does
+    that in a deferred SQLite transaction that reads the flow run's labels before inserting.
+    Two at once and the second upgrade fails at once with "database is locked" (busy_timeout
+    does not apply to a deadlocked upgrade), the API answers 503 and the client waits 2 s,
+    then 4 s, before trying again: five accounts fanned out at once lost 4-6 s of a
+    10 s pull that way (server log with PREFECT_SERVER_LOG_RETRYABLE_ERRORS=true: every
+    503 was POST /task_runs/ or POST /flow_runs/). The pulls themselves still overlap.
+    """
+    _start_turn.acquire()
+    _turn.held = True
+    try:
+        yield
+    finally:
+        started()
+
+
+def started(flow: object = None, flow_run: object = None, state: object = None) -> None:
+    """Pass this thread's start turn on, if it holds one (also a flow's on_running hook)."""
+    if getattr(_turn, "held", False):
+        _turn.held = False
+        _start_turn.release()

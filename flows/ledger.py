@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from flows.amazon_pull import AmazonPullSummary, Fetched, Listed
     from flows.amazon_validation import StartMethod
     from flows.payment_steps import PaymentsSummary
-    from flows.pull_steps import PullPlan, PullSummary
+    from flows.pull_steps import FetchedWindows, PullPlan, PullSummary
     from schemas.validation import ColumnarBatch
     from warehouse.fx import FxLoadResult
     from warehouse.payments import Rows
@@ -250,16 +250,18 @@ class Ledger:
             )
 
     @staticmethod
-    def fetch_window(
+    def fetch_windows(
         network: str,
-        window: DateWindow,
+        windows: Sequence[DateWindow],
         overrides: Mapping[str, Any] | None = None,
         account: Account | None = None,
-    ) -> list[ColumnarBatch]:
-        """Fetch and validate one window (the ledger stays closed)."""
+        on_window: Callable[[DateWindow, int], None] | None = None,
+    ) -> FetchedWindows:
+        """Fetch and validate a pull's windows in order, up to the first one the network
+        refuses (the ledger stays closed)."""
         from flows import pull_steps
 
-        return pull_steps.fetch_window(network, window, overrides, account)
+        return pull_steps.fetch_windows(network, windows, overrides, account, on_window)
 
     def load_pull(
         self,

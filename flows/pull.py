@@ -1,4 +1,4 @@
-"""Prefect flow `pull_network`: a fetch task per API window, one atomic load (Ledger steps)."""
+"""Prefect flow `pull_network`: one fetch task over its API windows, one atomic load."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from prefect.runtime import flow_run, task_run
 
 from connectors.accounts import Account, ConfigError
 from connectors.base import DateWindow
-from connectors.errors import ConnectorError
 from flows import payment_steps, pull_steps
 from flows.artifacts import artifact_key, pull_markdown
-from flows.concurrency import ledger_writer
+from flows.concurrency import ledger_writer, started
 from flows.hooks import log_failure, name_run
 from flows.ledger import Ledger
 from flows.pull_steps import resolve_account
@@ -41,29 +40,32 @@ def _fetch_run_name() -> str:
     parameters = task_run.parameters
     account = parameters.get("account")
     who = f"{parameters['network']} {account.name}" if account else parameters["network"]
-    return f"fetch {who} {window_days(parameters['window'])}"
+    windows = parameters["windows"]
+    span = window_days(DateWindow(windows[0].start, windows[-1].end)) if windows else "nothing"
+    return f"fetch {who} {span}"
 
 
-@task(name="fetch-window", cache_policy=NO_CACHE, task_run_name=_fetch_run_name)
-def fetch_window_task(
-    network: str, window: DateWindow, account: Account | None = None
-) -> list[ColumnarBatch] | ConnectorError:
-    """Fetch and validate one API window; a network's refusal is returned, not raised.
+@task(name="fetch-windows", cache_policy=NO_CACHE, task_run_name=_fetch_run_name)
+def fetch_windows_task(
+    network: str, windows: tuple[DateWindow, ...], account: Account | None = None
+) -> pull_steps.FetchedWindows:
+    """Fetch and validate the pull's API windows in order; a network's refusal is returned,
+    not raised.
 
-    A raised error would be logged with its traceback by the task run and again by the flow
-    run; the flow ends the run in a Failed state whose message is the cause (flows/hooks.py).
+    One task for all windows, each logged as it arrives: a task per window (12 a year of
+    Awin, ~55 in the demo's five-account fan-out) costs ~11 ms of the client's CPU each (60
+    empty task runs in one flow run: 0.65 s) plus their events on the server. A raised error
+    would be logged with its traceback by the task run and again by the flow run; the flow
+    ends the run in a Failed state whose message is the cause (flows/hooks.py).
     """
-    try:
-        # Credentials are read here rather than passed in, so they never become task inputs.
-        overrides = secret_overrides(network, account)
-        batches = Ledger.fetch_window(network, window, overrides, account)
-    except ConnectorError as error:
-        return error
-    get_run_logger().info(
-        "Fetched %d records of %s for %s.",
-        sum(b.records_read for b in batches), network, window_days(window),
-    )  # fmt: skip
-    return batches
+    logger = get_run_logger()
+
+    def log_window(window: DateWindow, records: int) -> None:
+        logger.info("Fetched %d records of %s for %s.", records, network, window_days(window))
+
+    # Credentials are read here rather than passed in, so they never become task inputs.
+    overrides = secret_overrides(network, account)
+    return Ledger.fetch_windows(network, windows, overrides, account, log_window)
 
 
 @task(name="load-pull", cache_policy=NO_CACHE)
@@ -121,6 +123,7 @@ def _run_name() -> str:
     flow_run_name=_run_name,
     on_failure=[log_failure],
     on_crashed=[log_failure],
+    on_running=[started],
 )
 def pull_network(
     network: str,
@@ -153,20 +156,17 @@ def pull_network(
     who = network if chosen.name == network else f"{network} {chosen.name}"
     name_run(f"pull {who} {window_days(DateWindow(plan.start, plan.end))}")
     run_id = new_run_id()
-    fetched: list[list[ColumnarBatch]] = []
-    windows: list[tuple[str, int]] = []
-    for window in plan.windows:
-        got = fetch_window_task(network, window, chosen)
-        if isinstance(got, ConnectorError):
-            summary = Ledger(db, writing=ledger_writer).record_failed_pull(
-                plan, got, run_id=run_id, flow_run_id=flow_run.get_id()
-            )
-            summary.window_records = [*windows, (window_days(window), 0)]
-            publish_pull_summary_task(summary)
-            return failed(f"pull {who} failed: {got}; the ledger and the cursor are unchanged")
-        fetched.append(got)
-        windows.append((window_days(window), sum(b.records_read for b in got)))
-    batches = [batch for window_batches in fetched for batch in window_batches]
+    fetched = fetch_windows_task(network, plan.windows, chosen)
+    windows = [(window_days(window), records) for window, records in fetched.windows]
+    if fetched.refused is not None:
+        refused_window, refusal = fetched.refused
+        summary = Ledger(db, writing=ledger_writer).record_failed_pull(
+            plan, refusal, run_id=run_id, flow_run_id=flow_run.get_id()
+        )
+        summary.window_records = [*windows, (window_days(refused_window), 0)]
+        publish_pull_summary_task(summary)
+        return failed(f"pull {who} failed: {refusal}; the ledger and the cursor are unchanged")
+    batches = fetched.batches
     summary = load_pull_task(plan, batches, db, run_id)
     summary.window_records = windows
     summary.payments = pull_payments_task(plan, db, chosen)

@@ -251,6 +251,39 @@ def fetch_window(
     return [to_columnar(batch) for batch in batches]
 
 
+@dataclass
+class FetchedWindows:
+    """What a pull's windows brought, in order, up to the first one the network refused."""
+
+    batches: list[ColumnarBatch] = field(default_factory=list)
+    windows: list[tuple[DateWindow, int]] = field(default_factory=list)  # (window, records)
+    refused: tuple[DateWindow, ConnectorError] | None = None
+
+
+def fetch_windows(
+    network: str,
+    windows: Sequence[DateWindow],
+    overrides: Mapping[str, Any] | None = None,
+    account: Account | None = None,
+    on_window: Callable[[DateWindow, int], None] | None = None,
+) -> FetchedWindows:
+    """Fetch and validate the windows one after another; stop at the first the network
+    refuses (its error is returned in `refused`, not raised: the caller records the pull)."""
+    fetched = FetchedWindows()
+    for window in windows:
+        try:
+            batches = fetch_window(network, window, overrides, account)
+        except ConnectorError as error:
+            fetched.refused = (window, error)
+            break
+        records = sum(b.records_read for b in batches)
+        fetched.batches += batches
+        fetched.windows.append((window, records))
+        if on_window is not None:
+            on_window(window, records)
+    return fetched
+
+
 def load_pull(
     plan: PullPlan,
     batches: Sequence[ColumnarBatch],
@@ -350,18 +383,12 @@ def pull(
             network, db=db, since=since, until=until, overrides=overrides, account=account
         )
     run_id = new_run_id()
-    fetched: list[ColumnarBatch] = []
-    try:
-        for window in plan.windows:
-            batches = fetch_window(network, window, overrides, account)
-            fetched += batches
-            if on_window is not None:
-                on_window(window, sum(b.records_read for b in batches))
-    except ConnectorError as error:
+    fetched = fetch_windows(network, plan.windows, overrides, account, on_window)
+    if fetched.refused is not None:
         with writing():
-            return record_failed_pull(plan, error, db=db, run_id=run_id)
+            return record_failed_pull(plan, fetched.refused[1], db=db, run_id=run_id)
     with writing():
-        summary = load_pull(plan, fetched, db=db, run_id=run_id)
+        summary = load_pull(plan, fetched.batches, db=db, run_id=run_id)
     summary.payments = pull_and_load_payments(
         network,
         settings=load_settings(network, overrides, account),
