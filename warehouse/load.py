@@ -502,7 +502,8 @@ def _number_report_lines(con: duckdb.DuckDBPyConnection, pass_lines: int) -> Non
             # Two different lines with one md5 content key: numbering them apart would give
             # two ledger lines one id. Never seen; refuse rather than corrupt the ledger.
             raise RuntimeError("two different report lines share a content key")
-    sql.execute(con, "incoming_numbered")
+    row = con.execute("SELECT coalesce(max(copies), 1) FROM _load_groups").fetchone()
+    sql.execute(con, "incoming_once" if row is None or row[0] == 1 else "incoming_numbered")
 
 
 def _lines_and_keys(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:

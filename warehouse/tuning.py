@@ -41,8 +41,9 @@ class Tuning(BaseSettings):
     # memory within a second when it does not fit the budget, and the staged passes take over.
     scan_pass_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=0)
     # Lines per staged grouping pass (at most that many distinct); a pass that runs out of
-    # memory is redone as two, up to max_scan_passes times as many (bench/: 1M all-distinct).
-    scan_pass_lines: int = Field(default=500_000, ge=1)
+    # memory is redone as two, up to max_scan_passes times as many. 500k fit the budget alone
+    # but not beside a 10M-line scan table (bench/: a third of the passes were redone).
+    scan_pass_lines: int = Field(default=250_000, ge=1)
     max_scan_passes: int = Field(default=256, ge=1)
     # Lines grouped per pass of incoming_grouped.sql: a million all-distinct ones fit the
     # default 128MB budget (bench/); a pass that does not is retried with more memory.
