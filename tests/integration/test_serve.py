@@ -481,8 +481,9 @@ def test_a_run_held_off_past_the_limit_fails_clearly_and_changes_nothing(
     message = run["state"]["message"]
     assert "LedgerLockedError" in message and "the ledger is locked" in message
     assert "PASSIVE_LOCK_TIMEOUT" in message and "Close that program" in message
-    logs = wait_for_log(served, run_id, "failed: LedgerLockedError:")
-    assert any("failed: LedgerLockedError:" in line for line in logs)
+    # The run's last line, then the cause: said once in the run's logs (issue 12, section 2).
+    logs = wait_for_log(served, run_id, "Finished in state Failed")
+    assert sum("LedgerLockedError" in line for line in logs) == 1, logs
     assert snapshot(db) == before
 
 
