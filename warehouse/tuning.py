@@ -40,8 +40,8 @@ class Tuning(BaseSettings):
     # A report up to this size is grouped in one pass as DuckDB reads it; that pass runs out of
     # memory within a second when it does not fit the budget, and the staged passes take over.
     scan_pass_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=0)
-    # Distinct lines per staged grouping pass; a pass that runs out of memory is redone in
-    # twice as many passes, up to max_scan_passes (bench/: 1M all-distinct lines).
+    # Lines per staged grouping pass (at most that many distinct); a pass that runs out of
+    # memory is redone as two, up to max_scan_passes times as many (bench/: 1M all-distinct).
     scan_pass_lines: int = Field(default=500_000, ge=1)
     max_scan_passes: int = Field(default=256, ge=1)
     # Lines grouped per pass of incoming_grouped.sql: a million all-distinct ones fit the

@@ -239,3 +239,51 @@ def test_grouping_that_runs_out_of_memory_is_redone_in_more_passes(
     assert wrapped[0].one_pass_failed
     assert wrapped[0].passes == [(1, 0), (2, 0), (2, 1)]
     assert _state(tmp_path / "retried.duckdb") == _state(tmp_path / "plain.duckdb")
+
+
+class _OutOfMemoryOnce:
+    """A connection whose first grouping pass of each part runs out of memory (as a part too
+    big for DuckDB's budget does), so stage_scan must split it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.split: list[tuple[int, int]] = []
+
+    def execute(self, query: str, params: dict[str, object] | None = None) -> object:
+        if params is not None and "part_path" in params:
+            buckets, parts = params["buckets"], params["parts"]
+            if buckets == parts:
+                self.split.append((int(str(buckets)), int(str(params["bucket"]))))
+                raise duckdb.OutOfMemoryException("a pass too big for the budget")
+        return self._con.execute(query, params)
+
+
+def test_staged_passes_that_run_out_of_memory_are_split_and_group_the_same(
+    tmp_path: Path,
+) -> None:
+    from connectors.amazon import open_reports
+    from warehouse.tuning import Tuning
+
+    lines = [GOOD.replace("deals-20", f"t{i % 20}-20") for i in range(40)]
+    report_path = tmp_path / "Fee-Earnings.csv"
+    report_path.write_text("\n".join([TITLE, HEADER, *lines, ""]), encoding="utf-8")
+    report = open_reports(report_path, marketplace="US")[0]
+    tuning = Tuning(scan_pass_bytes=0, scan_pass_lines=10)
+
+    def staged(wrap: type[_OutOfMemoryOnce] | None) -> tuple[list[tuple[object, ...]], list[int]]:
+        db = duckdb.connect()
+        db.execute(f"ATTACH ':memory:' AS {amazon_scan.SCAN_DB}")
+        con = db if wrap is None else wrap(db)
+        amazon_scan._grouped_in_passes(con, report, report_path, tuning)  # type: ignore[arg-type]
+        if isinstance(con, _OutOfMemoryOnce):
+            split.extend(con.split)
+        rows = db.execute(f"SELECT * FROM {amazon_scan.SCAN_TABLE} ORDER BY ALL").fetchall()
+        copies = db.execute(f"SELECT copies FROM {amazon_scan.SCAN_TABLE} ORDER BY ALL").fetchall()
+        return rows, [int(c[0]) for c in copies]
+
+    split: list[tuple[int, int]] = []
+    whole, split_rows = staged(None), staged(_OutOfMemoryOnce)
+    assert split == [(4, 0), (4, 1), (4, 2), (4, 3)]  # 40 lines in parts of 10: 4 passes
+    assert split_rows == whole
+    rows, copies = whole
+    assert len(rows) == 20 and sum(copies) == 40  # 20 distinct lines, every line counted

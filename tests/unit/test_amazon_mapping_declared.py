@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,7 +103,7 @@ PLAIN_ROW = st.fixed_dictionaries(
 @settings(max_examples=60)
 @given(rows=st.lists(PLAIN_ROW, min_size=1, max_size=8))
 def test_the_scan_sql_maps_a_plain_row_as_the_per_model_path_does(
-    rows: list[dict[str, str]],
+    rows: list[dict[str, str]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """scan.sql's typed columns and held cells (made from COLUMNS) against to_commission_line."""
     con = duckdb.connect()
@@ -110,19 +111,24 @@ def test_the_scan_sql_maps_a_plain_row_as_the_per_model_path_does(
     cells = [[row[name] for name in US] for row in rows]
     width = len(US)
     columns = ", ".join(f"c{i} VARCHAR" for i in range(width + 1))
-    con.execute(f"CREATE TABLE {amazon_scan.CELLS_TABLE} ({columns}, row_hash UBIGINT)")
+    con.execute(f"CREATE TABLE cells ({columns})")
     for row_cells in cells:
         con.execute(
-            f"INSERT INTO {amazon_scan.CELLS_TABLE} VALUES ({', '.join('?' * (width + 1))}, 0)",
-            [*row_cells, None],
+            f"INSERT INTO cells VALUES ({', '.join('?' * (width + 1))})", [*row_cells, None]
         )
+    part = tmp_path_factory.mktemp("part") / "cells.parquet"
+    con.execute(f"COPY cells TO '{part}' (FORMAT parquet)")
     query = amazon_scan.scan_sql(US, tuple(range(width)), width, "staged")
-    params = {"period_start": REPORT.period_start, "period_end": REPORT.period_end}
+    params = {
+        "period_start": REPORT.period_start,
+        "period_end": REPORT.period_end,
+        "part_path": str(part),
+    }
     held = ", ".join(f"{amazon_scan._HELD.get(n, amazon_scan.CELL + n)} AS {n}" for n in US)
     ledger = [c for c in LEDGER_COLUMNS if c not in {*SHARED, "account", "currency"}]
     got = con.execute(
         f"SELECT plain, copies, {', '.join(ledger)}, {held} FROM ({query}) ORDER BY ALL",
-        {**params, "buckets": 1, "bucket": 0},
+        {**params, "parts": 1, "buckets": 1, "bucket": 0},
     ).fetchall()
     expected: Counter[tuple[object, ...]] = Counter()
     for row in rows:
