@@ -177,6 +177,11 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         with foreground_runs(), sole_writer() if wait_for_server else nullcontext():
             # Imported, and the sandbox started (~1 s), while the server boots: that wait is
             # the demo's longest, and the imports are most of a flow run's start.
+            # fastapi.encoders: Prefect (3.9) imports it to send a flow run's parameters, at
+            # the first run (0.4-0.6 s here, on the way to the first report loading).
+            import fastapi.encoders  # noqa: F401
+            import prefect.flow_engine
+            import prefect.task_engine  # noqa: F401
             from prefect.context import SyncClientContext
 
             from flows import accounts_flow, amazon_flow, fx, ingest, pull  # noqa: F401
