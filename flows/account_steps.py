@@ -131,6 +131,11 @@ def select_accounts(
     if every:
         if network is not None or account is not None:
             raise PullInputError("--all pulls every account; give no NETWORK or --account with it")
+        if not accounts.accounts:  # an empty passive.toml: pulling nothing is no success
+            raise PullInputError(
+                f"{accounts.where}: no accounts; add an [accounts.NAME] table with "
+                'network = "impact" (or "awin", "cj", "amazon")'
+            )
         return list(accounts.accounts)
     if network is None:
         if account is None:

@@ -71,6 +71,13 @@ def accounts(
         fmt,
         f"Accounts ({found.where})",
     )
+    if not found.accounts:
+        err.print(
+            f"{found.where} has no accounts: add an [accounts.NAME] table with "
+            'network = "impact" (or "awin", "cj", "amazon"); see the README',
+            markup=False,
+            highlight=False,
+        )
     if blocks is None:
         err.print(
             "[dim]Secret blocks not checked: no Prefect server (start `passive serve` or set "

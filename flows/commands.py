@@ -709,28 +709,40 @@ def _drain_prefect_events() -> None:
 
 @secrets_app.command("list")
 def secrets_list(
-    network: Annotated[Network | None, typer.Argument(help="Only this network.")] = None,
+    network: Annotated[Network | None, typer.Argument(help="Only this network's accounts.")] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Show which credential Secret blocks exist (never their values).
+    """Show which credential Secret blocks each account has (never their values).
 
-    Example:
+    One row per account of passive.toml and credential (without passive.toml, each network's
+    one account, named after it); an account sharing a `login` shows the login's blocks.
+
+    Examples:
 
         passive secrets list
+
+        passive secrets list impact --config ~/income/passive.toml
     """
-    from flows.secrets import secret_networks
+    from flows.pull_steps import PullInputError, load_accounts
 
     _require_api("reading secrets")
-    from flows.secrets import stored_blocks
+    from connectors.accounts import implicit_account
+    from flows.secrets import account_blocks, secret_networks, stored_blocks_of
 
-    networks = [network.value] if network else secret_networks()
-    rows: list[tuple[Any, ...]] = []
-    for name in networks:
-        if name not in secret_networks():
-            raise _fail(f"unknown network {name!r}")
-        rows += [
-            (name, block, "stored" if ok else "-") for block, ok in stored_blocks(name).items()
-        ]
-    _emit(("network", "block", "state"), rows, "table", "Secret blocks")
+    try:
+        found = load_accounts(config)
+    except PullInputError as error:
+        raise _fail(str(error)) from None
+    # Without passive.toml every network has its one account, Amazon's Creators API too.
+    every = found.accounts if found.path else [implicit_account(n) for n in secret_networks()]
+    accounts = [a for a in every if network is None or a.network == network.value]
+    stored = stored_blocks_of(accounts)
+    rows: list[tuple[Any, ...]] = [
+        (account.name, account.network, block, "stored" if stored[block] else "-")
+        for account in accounts
+        for block in account_blocks(account)
+    ]
+    _emit(("account", "network", "block", "state"), rows, "table", "Secret blocks")
 
 
 alerts_app = typer.Typer(

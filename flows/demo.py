@@ -12,6 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from sandbox.amazon_reports import DemoReport
+    from sandbox.server import SandboxHandle
 
 # The ledger's modules are imported where they are used, after the temporary Prefect server
 # has been started: importing them first delayed its start by ~0.5 s.
@@ -99,11 +100,19 @@ def _send_queued_logs_and_events() -> None:
 
 
 @contextmanager
-def _sandbox_env(console: Console) -> Iterator[None]:
-    """Serve the sandbox networks on loopback and point the connectors at them meanwhile."""
+def _sandbox() -> Iterator[SandboxHandle]:
+    """Serve the sandbox networks on loopback (the demo's seed, one extra account each)."""
     from sandbox.server import run_sandbox
 
     with run_sandbox(DEMO_SEED, accounts=1) as sandbox:
+        yield sandbox
+
+
+@contextmanager
+def _sandbox_env(console: Console, running: SandboxHandle | None = None) -> Iterator[None]:
+    """Point the connectors at the sandbox networks meanwhile (`running`, else one served
+    for the block)."""
+    with nullcontext(running) if running else _sandbox() as sandbox:
         demo_env = sandbox.env()
         # Never the user's passive.toml: the demo's accounts are the sandbox's.
         demo_env["PASSIVE_CONFIG"] = str(DEMO_CONFIG)
@@ -157,27 +166,41 @@ def run_demo(*, db: Path | None, workdir: Path, use_prefect: bool, console: Cons
         return reports
 
     if not use_prefect:
-        return _run_demo(sample_reports(), db=db, use_prefect=False, console=console)
+        reports = sample_reports()
+        with _sandbox() as sandbox:  # started first, as on the Prefect path: the same work
+            return _run_demo(reports, sandbox, db=db, use_prefect=False, console=console)
     with _prefect_api(console) as wait_for_server:
         reports = sample_reports()
         from flows.concurrency import sole_writer
         from flows.foreground import foreground_runs
 
         with foreground_runs(), sole_writer() if wait_for_server else nullcontext():
-            # Imported while the server boots: most of a run's start is these imports.
+            # Imported, and the sandbox started (~1 s), while the server boots: that wait is
+            # the demo's longest, and the imports are most of a flow run's start.
+            # fastapi.encoders: Prefect (3.9) imports it to send a flow run's parameters, at
+            # the first run (0.4-0.6 s here, on the way to the first report loading).
+            import fastapi.encoders  # noqa: F401
+            import prefect.flow_engine
+            import prefect.task_engine  # noqa: F401
             from prefect.context import SyncClientContext
 
             from flows import accounts_flow, amazon_flow, fx, ingest, pull  # noqa: F401
 
-            if wait_for_server:
-                wait_for_server()
-            # One API client for every run (each flow run would open its own: ~0.07 s).
-            with SyncClientContext.get_or_create():
-                return _run_demo(reports, db=db, use_prefect=True, console=console)
+            with _sandbox() as sandbox:
+                if wait_for_server:
+                    wait_for_server()
+                # One API client for every run (each flow run would open its own: ~0.07 s).
+                with SyncClientContext.get_or_create():
+                    return _run_demo(reports, sandbox, db=db, use_prefect=True, console=console)
 
 
 def _run_demo(
-    reports: list[DemoReport], *, db: Path | None, use_prefect: bool, console: Console
+    reports: list[DemoReport],
+    sandbox: SandboxHandle,
+    *,
+    db: Path | None,
+    use_prefect: bool,
+    console: Console,
 ) -> int:
     from flows import account_steps, ingest_steps
     from flows.account_steps import FanOutSummary, select_accounts
@@ -215,7 +238,7 @@ def _run_demo(
             )
             console.print(f"  {outcome.status} {outcome.name}: {detail}{note}", highlight=False)
         code = max(code, summary.exit_code)
-    with _sandbox_env(console):
+    with _sandbox_env(console, sandbox):
         # Every account of the demo's passive.toml, several at once (`passive pull --all`).
         if use_prefect:
             fanned = pull_accounts(every=True, db=db_arg, config=str(DEMO_CONFIG))

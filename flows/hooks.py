@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from typing import Any
 
 from prefect.client.schemas.objects import FlowRun, State
@@ -40,8 +41,11 @@ def log_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     """
     if state.is_failed() and not _raised(state):
         return
+    cause = failure_cause(state)
+    if cause in _logged_causes:
+        return  # logged with its traceback already (the filters below): once is enough
     logger = flow_run_logger(flow_run, flow)
-    logger.error("%s %s: %s", flow_run.name, (state.name or "failed").lower(), failure_cause(state))
+    logger.error("%s %s: %s", flow_run.name, (state.name or "failed").lower(), cause)
 
 
 def name_run(name: str) -> None:
@@ -60,38 +64,62 @@ def name_run(name: str) -> None:
         client.update_flow_run(context.flow_run.id, name=name)
 
 
-# Marks an exception whose traceback a task run's log already holds.
+# Marks an exception whose traceback a run's log already holds.
 _LOGGED = "_passive_traceback_logged"
+# The causes ("RuntimeError: boom") logged with a traceback lately, to say them only once.
+_logged_causes: deque[str] = deque(maxlen=64)
+_FINISHED = "Finished in state "
+
+
+def _mark_logged(error: BaseException) -> None:
+    # An exception type without a __dict__ cannot be marked: its later lines are kept.
+    with contextlib.suppress(AttributeError):
+        setattr(error, _LOGGED, True)
+    _logged_causes.append(f"{type(error).__name__}: {error}".strip().splitlines()[0])
+
+
+def _without_logged_cause(record: logging.LogRecord) -> None:
+    """Prefect's last line of a run, "Finished in state Failed('... RuntimeError: boom')",
+    shortened to "Finished in state Failed (cause above)" when that cause is logged already."""
+    text = record.getMessage()
+    if not text.startswith(_FINISHED) or not any(c in text for c in _logged_causes):
+        return
+    state_name = text[len(_FINISHED) :].split("(", 1)[0].strip()
+    record.msg, record.args = f"{_FINISHED}{state_name} (cause above)", ()
 
 
 class _MarkTaskTracebacks(logging.Filter):
-    """On `prefect.task_runs`: remember each exception logged with its traceback."""
+    """On `prefect.task_runs`: remember each exception logged with its traceback; shorten
+    the task run's last line when it repeats that exception."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if error is not None:
-            # An exception type without a __dict__ cannot be marked: it keeps both copies.
-            with contextlib.suppress(AttributeError):
-                setattr(error, _LOGGED, True)
+            _mark_logged(error)
+        else:
+            _without_logged_cause(record)
         return True
 
 
 class _OneTraceback(logging.Filter):
-    """On `prefect.flow_runs`: the line without the traceback when a task's log has it.
+    """On `prefect.flow_runs`: an error's cause once in a run's log, with one traceback.
 
-    A task that raises is logged by the task run ("Task run failed with exception ...") and,
-    as the exception reaches the flow, by the flow run ("Encountered exception during
-    execution ..."), each with the whole traceback: two copies of one error in the run's
-    logs and on the terminal. The flow run's line stays, naming the error and where the
-    traceback is.
+    A task that raises is logged by the task run ("Task run failed with exception ...", with
+    the traceback), then by the task's and the flow's "Finished in state Failed(...)", by
+    the flow run's "Encountered exception during execution ..." (the traceback again) and by
+    our failure hook: the cause five times and two tracebacks (issue 12, section 2). The
+    first line stays; the flow's copy of it goes; the "Finished" lines name the state only.
+    An error raised in the flow itself keeps its one line with the traceback.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if error is not None and getattr(error, _LOGGED, False):
-            record.exc_info = None
-            record.exc_text = None
-            record.msg = f"{record.msg} (traceback above, in the task run's log)"
+        if error is not None:
+            if getattr(error, _LOGGED, False):
+                return False
+            _mark_logged(error)
+            return True
+        _without_logged_cause(record)
         return True
 
 

@@ -62,6 +62,9 @@ def block_name(owner: str, field: str) -> str:
     return secret_block_name(owner, field)
 
 
+_NAMES_PER_REQUEST = 100
+
+
 def read_secrets(names: Sequence[str]) -> dict[str, str]:
     """The values of those of `names` that are Secret blocks, in one API call.
 
@@ -73,24 +76,26 @@ def read_secrets(names: Sequence[str]) -> dict[str, str]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import BlockDocument
 
-    if not names:
-        return {}
-    with get_client(sync_client=True) as client:
-        response = client.request(
-            "POST",
-            "/block_documents/filter",
-            json={
-                "block_documents": {"name": {"any_": list(names)}},
-                "block_types": {"slug": {"any_": ["secret"]}},
-                "include_secrets": True,
-                "limit": len(names),
-            },
-        )
     found: dict[str, str] = {}
-    for document in BlockDocument.model_validate_list(response.json()):
-        value = document.data.get("value")
-        if document.name and value is not None:
-            found[document.name] = str(value)
+    wanted = list(dict.fromkeys(names))
+    with get_client(sync_client=True) as client:
+        # The API refuses a `limit` above its default page (200): ask in pages of names.
+        for start in range(0, len(wanted), _NAMES_PER_REQUEST):
+            page = wanted[start : start + _NAMES_PER_REQUEST]
+            response = client.request(
+                "POST",
+                "/block_documents/filter",
+                json={
+                    "block_documents": {"name": {"any_": page}},
+                    "block_types": {"slug": {"any_": ["secret"]}},
+                    "include_secrets": True,
+                    "limit": len(page),
+                },
+            )
+            for document in BlockDocument.model_validate_list(response.json()):
+                value = document.data.get("value")
+                if document.name and value is not None:
+                    found[document.name] = str(value)
     return found
 
 
@@ -136,9 +141,18 @@ def store_secret(name: str, value: str) -> None:
     Secret(value=value).save(name, overwrite=True)
 
 
+def account_blocks(account: Account) -> list[str]:
+    """The Secret block names that may hold an account's credentials."""
+    return [block_name(account.owner(f), f) for f in credential_fields(account.network)]
+
+
 def stored_blocks(network: str, account: Account | None = None) -> dict[str, bool]:
     """Which of an account's Secret blocks exist (block name -> exists); values stay unread."""
-    account = account or implicit_account(network)
-    names = [block_name(account.owner(field), field) for field in credential_fields(network)]
+    return stored_blocks_of([account or implicit_account(network)])
+
+
+def stored_blocks_of(accounts: Sequence[Account]) -> dict[str, bool]:
+    """Which of the accounts' Secret blocks exist, in one request per 100 names."""
+    names = [name for account in accounts for name in account_blocks(account)]
     found = read_secrets(names)
     return {name: name in found for name in names}

@@ -182,3 +182,17 @@ def test_a_ducklake_db_that_cannot_be_opened_is_one_line(in_process, db, expecte
     (in_process / "junk.sqlite").write_bytes(b"not a database at all\n" * 200)
     result = passive("tally", "--db", db.format(tmp=in_process))
     assert_one_error_line(result, expected)
+
+
+def test_pull_all_with_an_empty_passive_toml_is_one_line_not_an_empty_table(in_process):
+    (in_process / "passive.toml").write_text("# accounts come later\n")
+    result = passive("pull", "--all")
+    assert_one_error_line(result, "passive.toml: no accounts", "[accounts.NAME]")
+    assert "┃" not in result.stdout  # no table of nothing
+
+
+def test_accounts_with_an_empty_passive_toml_says_how_to_add_one(in_process):
+    (in_process / "passive.toml").write_text("")
+    result = passive("accounts")
+    assert result.exit_code == 0, result.output
+    assert "passive.toml has no accounts: add an [accounts.NAME] table" in result.stderr

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import logging
 import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pytest
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "amazon"
 
@@ -226,21 +229,8 @@ def test_flow_runs_the_cli_waits_for_start_no_heartbeat_thread(prefect_harness):
         assert heartbeat_every() is None
 
 
-def test_an_unexpected_error_in_a_task_is_logged_with_one_traceback(prefect_harness):
-    import logging
-
-    from prefect import flow, task
-    from prefect.cache_policies import NO_CACHE
-
-    from flows.hooks import log_failure
-
-    @task(cache_policy=NO_CACHE)
-    def load_something() -> None:
-        raise RuntimeError("a bug, not a bad input")
-
-    @flow(on_failure=[log_failure])
-    def run_with_a_bug() -> None:
-        load_something()
+def _run_logs(run: Any) -> tuple[Any, list[logging.LogRecord]]:
+    """Call a flow; its final state and every record its flow and task runs logged."""
 
     class Keep(logging.Handler):
         def __init__(self) -> None:
@@ -255,17 +245,40 @@ def test_an_unexpected_error_in_a_task_is_logged_with_one_traceback(prefect_harn
     for logger in loggers:
         logger.addHandler(keep)
     try:
-        state = run_with_a_bug(return_state=True)
+        state = run(return_state=True)
     finally:
         for logger in loggers:
             logger.removeHandler(keep)
+    return state, keep.records
+
+
+@pytest.mark.parametrize("where", ["task", "flow"])
+def test_an_unexpected_error_is_logged_once_with_one_traceback(prefect_harness, where):
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    from flows.hooks import log_failure
+
+    @task(cache_policy=NO_CACHE)
+    def load_something() -> None:
+        raise RuntimeError("a bug, not a bad input")
+
+    @flow(on_failure=[log_failure])
+    def run_with_a_bug() -> None:
+        if where == "flow":
+            raise RuntimeError("a bug, not a bad input")
+        load_something()
+
+    state, records = _run_logs(run_with_a_bug)
     assert state.is_failed()
-    with_traceback = [r for r in keep.records if r.exc_info]
+    with_traceback = [r for r in records if r.exc_info]
     assert len(with_traceback) == 1, [r.getMessage() for r in with_traceback]
-    assert with_traceback[0].name == "prefect.task_runs"  # where it was raised
-    messages = [r.getMessage() for r in keep.records]
-    # The flow run still says what stopped it, pointing at the traceback above.
-    assert any("RuntimeError('a bug, not a bad input')" in m and "traceback" in m for m in messages)
+    # Where it was raised: the task run's log, or the flow run's.
+    assert with_traceback[0].name == f"prefect.{where}_runs"
+    # The cause once (today's Prefect would say it five times), then the state it left.
+    messages = [r.getMessage() for r in records]
+    assert sum("a bug, not a bad input" in m for m in messages) == 1, messages
+    assert messages[-1] == "Finished in state Failed (cause above)"
 
 
 def test_a_tracked_cli_ingest_exits_with_its_run_logs_sent(prefect_harness, db):

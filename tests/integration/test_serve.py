@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -481,8 +482,9 @@ def test_a_run_held_off_past_the_limit_fails_clearly_and_changes_nothing(
     message = run["state"]["message"]
     assert "LedgerLockedError" in message and "the ledger is locked" in message
     assert "PASSIVE_LOCK_TIMEOUT" in message and "Close that program" in message
-    logs = wait_for_log(served, run_id, "failed: LedgerLockedError:")
-    assert any("failed: LedgerLockedError:" in line for line in logs)
+    # The run's last line, then the cause: said once in the run's logs (issue 12, section 2).
+    logs = wait_for_log(served, run_id, "Finished in state Failed")
+    assert sum("LedgerLockedError" in line for line in logs) == 1, logs
     assert snapshot(db) == before
 
 
@@ -536,6 +538,18 @@ def test_secrets_from_env_are_stored_and_a_401_names_the_secret_block(served, tm
     stored = subprocess.run([*PASSIVE, "secrets", "set", "cj", "--from-env"], env=env, **run)
     assert stored.returncode == 0, stored.stderr
     assert "stored passive-cj-token" in stored.stdout and "a-wrong-token" not in stored.stdout
+    # `secrets list` shows each account's blocks: passive.toml's accounts, not networks.
+    config = tmp_path / "accounts.toml"
+    config.write_text('[accounts.cj]\nnetwork = "cj"\n\n[accounts.cj-shop]\nnetwork = "cj"\n')
+    listed = subprocess.run([*PASSIVE, "secrets", "list", "--config", str(config)], env=env, **run)
+    assert listed.returncode == 0, listed.stderr
+    rows = [re.split(r"\s*│\s*", line.strip("│ ")) for line in listed.stdout.splitlines()]
+    assert [r for r in rows if len(r) == 4 and r[1] == "cj"] == [
+        ["cj", "cj", "passive-cj-token", "stored"],
+        ["cj", "cj", "passive-cj-publisher-id", "stored"],
+        ["cj-shop", "cj", "passive-cj-shop-token", "-"],
+        ["cj-shop", "cj", "passive-cj-shop-publisher-id", "-"],
+    ], listed.stdout
     # The environment now holds the right token; the Secret block (the wrong one) wins, and
     # the refusal says so rather than sending the user to the environment.
     env["PASSIVE_CJ_TOKEN"] = served.sandbox.env()["PASSIVE_CJ_TOKEN"]
