@@ -52,7 +52,9 @@ def accounts(
     except PullInputError as error:
         raise fail(str(error)) from None
     last = _last_runs(db)
-    blocks = _stored_blocks(found.accounts) if tracked_api() else None
+    from flows.secrets import stored_blocks_of
+
+    blocks = stored_blocks_of(found.accounts) if tracked_api() else None
     rows = []
     for account in found.accounts:
         run = last.get((account.network, account.name))
@@ -97,15 +99,6 @@ def _last_runs(db: Path | None) -> dict[tuple[str, str], tuple[Any, str, int]]:
             return account_last_runs(con)
     except (LedgerLockedError, LedgerPathError) as error:
         raise fail(str(error)) from None
-
-
-def _stored_blocks(accounts: Any) -> dict[str, bool]:
-    from flows.secrets import stored_blocks
-
-    found: dict[str, bool] = {}
-    for account in accounts:
-        found.update(stored_blocks(account.network, account))
-    return found
 
 
 def credential_sources(account: Any, blocks: dict[str, bool] | None) -> str:

@@ -99,11 +99,6 @@ def read_secrets(names: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def read_secret(name: str) -> str | None:
-    """A Secret block's value, or None when no such block exists."""
-    return read_secrets([name]).get(name)
-
-
 # The blocks read by the current flow run: a pull reads them in every window's task (so they
 # never become task inputs), one API call per account each time; a run reads them once. Keyed
 # by the flow run, so the next run sees a block changed meanwhile.
@@ -129,7 +124,7 @@ def secret_overrides(network: str, account: Account | None = None) -> dict[str, 
     """An account's settings found in Secret blocks, to pass over the environment's (blocks
     win); `account` defaults to the one named after the network."""
     account = account or implicit_account(network)
-    names = {block_name(account.owner(field), field): field for field in credential_fields(network)}
+    names = dict(zip(account_blocks(account), credential_fields(account.network), strict=True))
     values = _read_once_per_run(list(names))
     return {names[name]: value for name, value in values.items() if value}
 
@@ -146,13 +141,9 @@ def account_blocks(account: Account) -> list[str]:
     return [block_name(account.owner(f), f) for f in credential_fields(account.network)]
 
 
-def stored_blocks(network: str, account: Account | None = None) -> dict[str, bool]:
-    """Which of an account's Secret blocks exist (block name -> exists); values stay unread."""
-    return stored_blocks_of([account or implicit_account(network)])
-
-
 def stored_blocks_of(accounts: Sequence[Account]) -> dict[str, bool]:
-    """Which of the accounts' Secret blocks exist, in one request per 100 names."""
+    """Which of the accounts' Secret blocks exist (block name -> exists), in one request per
+    100 names; values stay unread."""
     names = [name for account in accounts for name in account_blocks(account)]
     found = read_secrets(names)
     return {name: name in found for name in names}
