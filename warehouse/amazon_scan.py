@@ -524,17 +524,27 @@ def _prefetched(
 
 
 def _cells_fail(batch: pa.RecordBatch) -> str | None:
-    """cells_fail over one batch's columns, with the cyclic GC paused: validation makes only
-    acyclic objects, and letting the GC walk them cost ~40% of validation time in the profile."""
+    """cells_fail over one batch's columns, each column's distinct cells once, with the cyclic
+    GC paused: validation makes only acyclic objects, and letting the GC walk them cost ~40% of
+    validation time in the profile.
+
+    A cell's verdict is a function of its text and its column alone (cells_fail: no rule across
+    fields), so a column's distinct cells pass exactly when all its cells do. A report repeats
+    cells far more than lines (the all-distinct bench report: 365 dates, 10 prices, 5 tracking
+    ids per million lines): 1M lines 2.9 s -> 0.8 s of CPU (bench/). A failure is looked up
+    again over every cell, so it names the batch's row, as before.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         for column in batch.columns:
             if column.null_count:
                 raise ValueError("scan.sql gave a plain line a NULL cell")
-        return cells_fail(
-            {name: batch.column(i).to_pylist() for i, name in enumerate(batch.schema.names)}
-        )
+        columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+        failure = cells_fail({name: pc.unique(c).to_pylist() for name, c in columns.items()})
+        if failure is None:
+            return None
+        return cells_fail({name: c.to_pylist() for name, c in columns.items()}) or failure
     finally:
         if enabled:
             gc.enable()
