@@ -104,14 +104,31 @@ def _check_sqlite_file(file: Path) -> None:
     DuckLake's own error is a traceback about "PRAGMA journal_mode=WAL"."""
     if not file.is_file():
         return
-    with file.open("rb") as opened:
-        head = opened.read(len(_SQLITE_MAGIC))
+    head = _sqlite_head(file)
     if head != _SQLITE_MAGIC:
         what = "an empty file" if not head else "not a SQLite database"
         raise LakeSpecError(
             f"{file}: {what}, not a DuckLake catalog; give another --db, or remove the file "
             "to start a new ledger there"
         )
+
+
+# How long an empty catalog file may stay empty while another writer creates it.
+_CREATING_GRACE = 3.0
+
+
+def _sqlite_head(file: Path, sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """The file's first 16 bytes, looked at again for a moment while it is empty: SQLite
+    creates a new catalog's file empty and writes its header later in the creating writer's
+    first transaction, so a second writer starting at once saw "an empty file" (CI, four
+    writers opening one new lake)."""
+    deadline = time.monotonic() + _CREATING_GRACE
+    while True:
+        with file.open("rb") as opened:
+            head = opened.read(len(_SQLITE_MAGIC))
+        if head or time.monotonic() >= deadline:
+            return head
+        sleep(0.05)
 
 
 def absolute(db: str | os.PathLike[str]) -> str:
