@@ -130,6 +130,26 @@ def test_a_plain_report_is_staged_by_duckdb_not_parsed_in_python(
     assert sorted(line[2][-2:] for line in lines_).count("-2") == 1
 
 
+@pytest.mark.parametrize("repeated", [False, True])
+def test_a_new_periods_lines_each_get_one_inserted_change_with_their_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repeated: bool
+) -> None:
+    lines = [GOOD.replace("2025-01-05", f"2025-01-{day:02d}") for day in range(1, 29)]
+    report = tmp_path / "plain.csv"
+    extra = [GOOD, GOOD] if repeated else []
+    report.write_text("\n".join([TITLE, HEADER, *lines, *extra]) + "\n", encoding="utf-8")
+    _load(report, tmp_path / "l.duckdb", monkeypatch, scan=True)
+    values = "line_id, status, sale_amount, commission_amount, currency, event_date"
+    changed = "line_id, new_status, new_sale_amount, new_commission_amount, currency, event_date"
+    with duckdb.connect(str(tmp_path / "l.duckdb"), read_only=True) as con:
+        ledger = con.execute(f"SELECT {values} FROM commissions ORDER BY ALL").fetchall()
+        changes = con.execute(
+            f"SELECT {changed} FROM commission_changes WHERE change = 'inserted' ORDER BY ALL"
+        ).fetchall()
+    assert len(ledger) == 28 + len(extra)
+    assert changes == ledger
+
+
 def test_pydantic_rejecting_a_line_duckdb_read_as_plain_sends_the_report_to_python(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
