@@ -30,7 +30,6 @@ from bench.data import CASES, Case, ensure_case
 
 @dataclass
 class _Phase:
-    depth: int
     wall: float = 0.0
     cpu: float = 0.0
     calls: int = 0
@@ -48,7 +47,7 @@ class _Timeline:
             return
         self.stack.append(label)
         key = tuple(self.stack)
-        entry = self.phases.setdefault(key, _Phase(len(key) - 1))
+        entry = self.phases.setdefault(key, _Phase())
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             yield
@@ -215,7 +214,7 @@ def _print(
         if phase.wall < _SHOWN and phase.cpu < _SHOWN:
             small += 1
             continue
-        rows.append(("  " * phase.depth + key[-1], phase.wall, phase.cpu, phase.calls))
+        rows.append(("  " * (len(key) - 1) + key[-1], phase.wall, phase.cpu, phase.calls))
     rows.append(("total (after imports)", *total, 1))
     width = max(len(label) for label, *_ in rows)
     for label, wall, cpu, calls in rows:

@@ -117,10 +117,10 @@ def _check_sqlite_file(file: Path) -> None:
 _CREATING_GRACE = 3.0
 
 
-def _sqlite_head(file: Path, sleep: Callable[[float], None] = time.sleep) -> bytes:
+def _sqlite_head(file: Path) -> bytes:
     """The file's first 16 bytes, looked at again for a moment while it is empty: SQLite
-    creates a new catalog's file empty and writes its header later in the creating writer's
-    first transaction, so a second writer starting at once saw "an empty file" (CI, four
+    creates a new catalog's file empty and writes its header a moment later (when DuckLake's
+    ATTACH sets WAL mode), so a second writer starting at once saw "an empty file" (CI, four
     writers opening one new lake)."""
     deadline = time.monotonic() + _CREATING_GRACE
     while True:
@@ -128,7 +128,7 @@ def _sqlite_head(file: Path, sleep: Callable[[float], None] = time.sleep) -> byt
             head = opened.read(len(_SQLITE_MAGIC))
         if head or time.monotonic() >= deadline:
             return head
-        sleep(0.05)
+        time.sleep(0.05)
 
 
 def absolute(db: str | os.PathLike[str]) -> str:
