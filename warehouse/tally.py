@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -55,16 +57,31 @@ def tally(
     until: date | None = None,
 ) -> Tally:
     """Commission by `by` and currency, with a column per status and the net."""
-    cursor = con.execute(
-        grouped_query("tally", by),
-        {"network": network, "account": account, "since": since, "until": until},
-    )
-    columns = tuple(d[0] for d in cursor.description or ())
+    with _strings_grouped_as_read(con):
+        cursor = con.execute(
+            grouped_query("tally", by),
+            {"network": network, "account": account, "since": since, "until": until},
+        )
+        columns = tuple(d[0] for d in cursor.description or ())
+        fetched = cursor.fetchall()
     rows = [
         tuple(v.quantize(Decimal("0.01")) if isinstance(v, Decimal) else v for v in row)
-        for row in cursor.fetchall()
+        for row in fetched
     ]
     return Tally(columns, rows)
+
+
+@contextmanager
+def _strings_grouped_as_read(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    # DuckDB's compressed materialization packs the text group keys (currency, status) into
+    # integers before the hash aggregate and unpacks them after; on the ledger's dictionary-
+    # compressed columns that costs more than it saves: the 10M-line monthly tally's first
+    # query 0.25 s -> 0.22 s, repeated 0.20 -> 0.15 s (bench/, 8 interleaved processes).
+    con.execute("SET disabled_optimizers = 'compressed_materialization'")
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
 
 
 def months_touched(

@@ -302,3 +302,19 @@ def test_cli_rejects_lists_locators(db):
     cli("ingest", str(FIXTURES / "bad_rows.csv"), "--account", "me", "--db", str(db))
     code, output = cli("rejects", "--db", str(db), "--format", "csv")
     assert code == 0 and "bad_rows.csv:" in output
+
+
+def test_a_tally_leaves_the_connections_optimizer_settings_as_it_found_them(db):
+    from warehouse.connection import ledger
+    from warehouse.tally import tally
+
+    ingest(db, FIXTURES / "it_earnings.csv", account="it", marketplace="IT")
+    with ledger(db, read_only=True) as con:
+        before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        result = tally(con, "month")
+        with pytest.raises(duckdb.Error):
+            tally(con, "month", since="not a date")  # type: ignore[arg-type]
+        after = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+    assert before == after
+    assert result.columns[:3] == ("month", "currency", "lines")
+    assert result.rows[0][1:3] == ("EUR", 4)
