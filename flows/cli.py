@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from flows.commands import app
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flows.commands import app
 
 __all__ = ["app", "main"]
 
 
+def __getattr__(name: str) -> Any:
+    # `app` is imported on first use, so that main() can start hashing the reports an ingest
+    # names before the commands' imports (typer, pydantic, DuckDB: ~0.3 s) run.
+    if name == "app":
+        from flows.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main() -> None:
     """Console-script entry point."""
+    from connectors.digests import begin_early
+
+    begin_early(sys.argv[1:])
+    from flows.commands import app
     from flows.foreground import exit_now
 
     try:

@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import IO, overload
 
+from connectors import digests
+
 from .columns import NUMERIC_COLUMNS, HeaderMap, resolve_header
 from .errors import AmazonReportError
 from .marketplaces import (
@@ -431,13 +433,19 @@ def _hash_report(
     UTF-8 is checked by Arrow's vectorised validator, a whole number of lines at a time (a
     third of the time of Python's decoder on a million lines with non-ASCII names, bench/);
     only bytes it refuses are decoded again here, to name their line. UTF-16 is decoded.
+    A plain file's hash is kept per file identity (connectors/digests.py): the hash-only
+    pass that looks a report up in the ledger and the full pass that loads it hash it once.
     """
+    if member is None and not check_text and not count_lines:
+        return digests.sha256_of(source), _LineCount()
+    known = digests.known_sha256(source) if member is None else None
     digest = hashlib.sha256()
     utf8 = _Utf8Check() if check_text and encoding != "utf-16" else None
     lines = _LineCount()
     with _open_binary(source, member, name) as binary:
         while chunk := _read_chunk(binary, name):
-            digest.update(chunk)
+            if known is None:
+                digest.update(chunk)
             if count_lines:
                 lines.feed(chunk)
             if utf8 is not None:
@@ -446,7 +454,7 @@ def _hash_report(
         _decode_all(source, member, name, encoding)
     if encoding == "utf-16" and count_lines:
         lines = _LineCount(_count_text_lines(source, member, name, encoding))
-    return digest.hexdigest(), lines
+    return known or digest.hexdigest(), lines
 
 
 class _LineCount:

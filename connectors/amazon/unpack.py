@@ -7,13 +7,14 @@ import codecs
 import contextlib
 import csv
 import gzip
-import hashlib
 import re
 import shutil
 import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from connectors import digests
 
 from .columns import normalise_header, resolve_header
 from .errors import AmazonReportError
@@ -150,7 +151,9 @@ def describe(path: Path, name: str) -> UnpackedReport:
     if not report_type:
         report_type = _type_from_name(name)
     has_title = title_type is not None
-    return UnpackedReport(path, name, report_type, has_title, header, _sha256(path), dates)
+    return UnpackedReport(
+        path, name, report_type, has_title, header, digests.sha256_of(path), dates
+    )
 
 
 def _decode_head(head: bytes) -> str:
@@ -201,14 +204,6 @@ def _type_from_name(name: str) -> str:
         if word in bare:
             return report_type
     return ""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as src:
-        while chunk := src.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def period_from_name(name: str, marketplace: str | None = None) -> tuple[date, date] | None:
