@@ -29,6 +29,7 @@ Identity = tuple[int, int, int, int, int]
 
 _lock = threading.Lock()
 _digests: OrderedDict[Identity, Future[str]] = OrderedDict()
+_early: list[threading.Thread] = []
 
 
 def identity(path: Path) -> Identity | None:
@@ -128,7 +129,15 @@ def begin_early(argv: Sequence[str]) -> list[threading.Thread]:
         thread = threading.Thread(target=_quietly, args=(path,), daemon=True, name="sha256")
         thread.start()
         started.append(thread)
+    _early.extend(started)
     return started
+
+
+def wait_early() -> None:
+    """Wait until the threads begin_early started have ended: a process that forks must be
+    one thread when it does (a lock another thread holds stays held in the child)."""
+    while _early:
+        _early.pop().join()
 
 
 def _quietly(path: Path) -> None:

@@ -165,6 +165,9 @@ def ingest(
                 period_end=end,
             )
         else:
+            from connectors.digests import wait_early
+
+            wait_early()  # the lookup needs those hashes first anyway
             summary = Ledger(db).ingest(
                 files,
                 account=account,

@@ -94,8 +94,8 @@ def test_an_ingest_hashes_its_report_files_early_but_not_the_ledger_or_other_com
 
     argv = ["ingest", str(report), "--db", str(ledger_csv), str(other), str(small), "--force"]
     threads = digests.begin_early(argv)
-    for thread in threads:
-        thread.join()
+    digests.wait_early()  # what `passive ingest` does before it forks its workers
+    assert threads and not any(thread.is_alive() for thread in threads)
     assert sorted(reads) == sorted([report, other])
     assert digests.known_sha256(report) == hashlib.sha256(report.read_bytes()).hexdigest()
     assert digests.known_sha256(ledger_csv) is None
