@@ -104,7 +104,7 @@ def _q(text: str) -> str:
 
 
 # Where scan.sql's rows come from (its {rows} slot).
-Rows = Literal["read", "staged", "in_order"]
+Rows = Literal["read", "staged", "each"]
 
 
 @cache
@@ -115,8 +115,8 @@ def scan_sql(
 
     `rows`: "read" groups identical lines as DuckDB reads the file; "staged" groups the cells
     stage_scan staged in part files first: pass `$bucket` of `$buckets` (by the row's hash)
-    reads the part `$part_path`, one of `$parts`, which divides `$buckets`; "in_order"
-    gives every line, copies 1, in file order (on one thread).
+    reads the part `$part_path`, one of `$parts`, which divides `$buckets`; "each" gives
+    every line as a row of its own, copies 1 (in file order on a connection that keeps it).
     """
     cell = dict(zip(columns, (f"c{p}" for p in positions), strict=True))
     normalised = []
@@ -170,7 +170,7 @@ def scan_sql(
         "read": f"SELECT *, count(*) AS copies FROM {read} GROUP BY ALL",
         "staged": f"SELECT {cells}, count(*) AS copies FROM read_parquet($part_path)"
         f" WHERE $buckets = $parts OR hash({cells}) % $buckets = $bucket GROUP BY ALL",
-        "in_order": f"SELECT *, 1 AS copies FROM {read}",
+        "each": f"SELECT *, 1 AS copies FROM {read}",
     }
     return SCAN_SQL.read_text(encoding="utf-8").format(
         rows=sources[rows],
@@ -290,7 +290,9 @@ def stage_scan(
         },
         "account": _q(account),
         "currency": _q(report.currency),
-        "source_line": "0::BIGINT",
+        # One number per scan row, below every line number the Python reader's rows carry:
+        # load.py numbers a key's repeats by it when the scan read every line as a row.
+        "source_line": "-1 - rowid",
     }
     con.execute(
         "CREATE OR REPLACE TEMP VIEW _load_stage AS FROM _load_rows UNION ALL BY NAME"
@@ -313,16 +315,47 @@ def stage_scan(
 def _grouped_as_read(
     con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, tuning: Tuning
 ) -> bool:
-    """One pass over the file, grouping as it reads: False if the report is too big for it."""
-    if path.stat().st_size > tuning.scan_pass_bytes:
+    """One pass over the file, grouping as it reads (or, when its first lines hardly repeat,
+    every line a row of its own): False if the report is too big for it."""
+    size = path.stat().st_size
+    if size > tuning.scan_pass_bytes:
         return False
-    query, params = _query(report, path, "read")
+    each = (
+        size <= _EACH_MAX_BYTES
+        and _repeated_share(con, report, path) < tuning.scan_repeats_to_group
+    )
+    query, params = _query(report, path, "each" if each else "read")
     try:
         con.execute(f"CREATE OR REPLACE TABLE {SCAN_TABLE} AS {query}", params)
     except duckdb.OutOfMemoryException:
         log.info("%s: too many distinct lines to group in one pass", report.name)
         return False
     return True
+
+
+# Grouping identical lines as they are read pays when many repeat (each distinct text is then
+# typed, hashed and checked once: the bench's repeating million holds 617k) and costs when few
+# do: 1.35 s of CPU to group a million all-distinct lines into a million groups (bench/). A
+# report's first lines tell which it is (bench/: the repeating report repeats 37% of its first
+# 20,000 lines and 38% of all; the real-shaped one 3.3% and 3.0%; the distinct one none).
+# Read line by line, a report's few repeats are numbered after (load.py), by row.
+_SAMPLE_LINES = 20_000
+# Line by line, the scan table holds every line: past this size the grouping (or the staged
+# passes) keep it within the memory budget.
+_EACH_MAX_BYTES = 256 * 1024 * 1024
+
+
+def _repeated_share(con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path) -> float:
+    """The share of a report's first lines that repeat an earlier one (0 for no lines)."""
+    width = _width(report)
+    read = csv_sql(width)
+    row = con.execute(
+        f"SELECT count(*), count(DISTINCT hash({_cells(width)}))"
+        f" FROM (SELECT * FROM {read} LIMIT {_SAMPLE_LINES})",
+        _used(read, _params(report, path)),
+    ).fetchone()
+    lines, distinct = (int(row[0]), int(row[1])) if row else (0, 0)
+    return (lines - distinct) / lines if lines else 0.0
 
 
 def _grouped_in_passes(
@@ -432,7 +465,7 @@ def not_plain_rows(
     """The ordinal, ASIN and Tracking ID of every row that is not plain, found in a second read
     of the file in file order (only when stage_scan counted such rows: the Python reader
     decides them, and finds them by ordinal). `lines` is how many rows the scan counted."""
-    query, params = _query(report, path, "in_order")
+    query, params = _query(report, path, "each")
     reader_db = duckdb.connect(config={"preserve_insertion_order": True, "threads": 1})
     found: dict[int, tuple[str | None, str | None]] = {}
     rows = 0

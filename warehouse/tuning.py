@@ -44,6 +44,11 @@ class Tuning(BaseSettings):
     # memory is redone as two, up to max_scan_passes times as many. 500k fit the budget alone
     # but not beside a 10M-line scan table (bench/: a third of the passes were redone).
     scan_pass_lines: int = Field(default=250_000, ge=1)
+    # The share of a report's first 20,000 lines that repeat an earlier one from which DuckDB
+    # groups identical lines as it reads; below it every line is read as a row of its own and
+    # the few repeats are numbered after (warehouse/amazon_scan.py). 0: always group; above 1:
+    # never.
+    scan_repeats_to_group: float = Field(default=0.1, ge=0)
     max_scan_passes: int = Field(default=256, ge=1)
     # Lines grouped per pass of incoming_grouped.sql: a million all-distinct ones fit the
     # default 128MB budget (bench/); a pass that does not is retried with more memory.

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows import ingest_steps
-from warehouse import amazon_scan
+from warehouse import amazon_scan, load
 
 HEADER = (
     "Category,Name,ASIN,Seller,Tracking ID,Date Shipped,Price($),Items Shipped,Returns,"
@@ -85,6 +85,7 @@ EXTRA_LINE = st.sampled_from(["", "Total,,,,,,,,,,,", "a,b", GOOD + ",extra", GO
     direct=st.booleans(),
     trailing=st.booleans(),
     staged=st.booleans(),
+    grouped=st.booleans(),
 )
 def test_duckdb_and_python_readers_load_the_same_ledger_and_rejects(
     tmp_path_factory: pytest.TempPathFactory,
@@ -95,10 +96,13 @@ def test_duckdb_and_python_readers_load_the_same_ledger_and_rejects(
     direct: bool,
     trailing: bool,
     staged: bool,
+    grouped: bool,
 ) -> None:
     """Any mix of plain, oddly written and wrong lines, as CSV or TSV, with the optional
     Direct column and a trailing delimiter, loads the same either way (and DuckDB's way
-    groups the lines in one pass, or stages them and groups them in passes)."""
+    groups the lines in one pass, or reads every line as a row and numbers the repeats
+    after, or stages them and groups them in passes)."""
+    monkeypatch.setenv("PASSIVE_SCAN_REPEATS_TO_GROUP", "0" if grouped else "2")
     monkeypatch.setenv("PASSIVE_SCAN_PASS_BYTES", str(0 if staged else 2**31))
     monkeypatch.setenv("PASSIVE_SCAN_PASS_LINES", str(3 if staged else 500_000))
 
@@ -128,6 +132,46 @@ def test_a_plain_report_is_staged_by_duckdb_not_parsed_in_python(
     assert (len(lines_), rejects, read) == (29, [], 29)
     # The repeated line is a second sale, numbered after the first.
     assert sorted(line[2][-2:] for line in lines_).count("-2") == 1
+
+
+def test_a_report_whose_lines_hardly_repeat_is_read_line_by_line_and_numbered_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report with 3 of 60 lines repeated (one of them three times): DuckDB reads every line
+    as a row, the repeats are numbered row by row (incoming_by_row.sql), and the ledger is
+    the Python reader's, row for row; the grouped read gives the same ledger too."""
+    modes: list[str] = []
+    real_query = amazon_scan._query
+
+    def query(report: object, path: Path, rows: amazon_scan.Rows = "read") -> object:
+        modes.append(rows)
+        return real_query(report, path, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(amazon_scan, "_query", query)
+    by_row: list[bool] = []
+    real_by_row = load._numbered_by_row
+
+    def numbered_by_row(*args: object) -> bool:
+        by_row.append(real_by_row(*args))  # type: ignore[arg-type]
+        return by_row[-1]
+
+    monkeypatch.setattr(load, "_numbered_by_row", numbered_by_row)
+    distinct = [GOOD.replace("9.99,1,0,9.99", f"{n}.99,1,0,{n}.99") for n in range(1, 57)]
+    lines = [*distinct, distinct[3], distinct[3], distinct[9]]
+    report = tmp_path / "Fee-Earnings.csv"
+    report.write_text("\n".join([TITLE, HEADER, *lines]) + "\n", encoding="utf-8")
+    ledgers = {}
+    for name, scan, share in [("each", True, "0.1"), ("read", True, "0"), ("python", False, "0.1")]:
+        monkeypatch.setenv("PASSIVE_SCAN_REPEATS_TO_GROUP", share)
+        _load(report, tmp_path / f"{name}.duckdb", monkeypatch, scan=scan)
+        ledgers[name] = _state(tmp_path / f"{name}.duckdb")
+    assert modes[:2] == ["each", "read"]
+    assert by_row == [True, True]  # the line-by-line scan's stage, then the Python reader's
+    assert ledgers["each"] == ledgers["python"] == ledgers["read"]
+    ids = [line[2] for line in ledgers["each"][0]]
+    assert len(ids) == len(set(ids)) == 59
+    assert sorted(i[-2:] for i in ids).count("-2") == 2
+    assert sorted(i[-2:] for i in ids).count("-3") == 1
 
 
 @pytest.mark.parametrize("repeated", [False, True])
