@@ -268,8 +268,9 @@ class ScanCounts:
 def stage_scan(
     con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, account: str, tuning: Tuning
 ) -> ScanCounts:
-    """DuckDB reads the report into SCAN_TABLE, one row per distinct line with its `copies`,
-    and adds the plain ones to the load's `_load_stage` view (stage_create.sql).
+    """DuckDB reads the report into SCAN_TABLE, one row per distinct line with its `copies`
+    (or, when its first lines hardly repeat, one row per line), and adds the plain ones to the
+    load's `_load_stage` view (stage_create.sql).
 
     Rows go in whatever order DuckDB's threads finish them (the load turns insertion order
     off): only identical lines share a key, and which copy gets which number cannot change a

@@ -1,7 +1,8 @@
 -- The lines of one Fee-Earnings report, as DuckDB read them (warehouse/amazon_scan.py fills
 -- in the named slots). The rows slot gives each distinct line's raw cells c0.. once, with
--- `copies`, how many lines of the report hold exactly these cells (or every line in file
--- order, with copies 1, when the lines that are not plain must be found again): a big report
+-- `copies`, how many lines of the report hold exactly these cells (or every line, copies 1:
+-- for a report whose first lines hardly repeat, and in file order when the lines that are not
+-- plain must be found again): a big report
 -- repeats many lines (affiliate-formats.md 1.5; the bench's million lines hold 617k distinct
 -- ones), and each distinct text is then typed, hashed and checked once. Every row comes out
 -- as:
