@@ -315,6 +315,10 @@ def test_a_tally_leaves_the_connections_optimizer_settings_as_it_found_them(db):
         with pytest.raises(duckdb.Error):
             tally(con, "month", since="not a date")  # type: ignore[arg-type]
         after = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+        con.execute("SET disabled_optimizers = 'join_order'")
+        tally(con, "month")
+        own = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
     assert before == after
+    assert own == ("join_order",)
     assert result.columns[:3] == ("month", "currency", "lines")
     assert result.rows[0][1:3] == ("EUR", 4)
