@@ -148,7 +148,7 @@ _STEPS = (
     ("flows.ingest_steps", "load_report", "load the report"),
     ("flows.ingest_steps", "first_ingested_as", "seen before?"),
     ("flows.ingest_steps", "start_run", "record the run"),
-    ("flows.ingest_steps", "stage_scan", "scan: DuckDB reads, groups, types, keys"),
+    ("flows.ingest_steps", "stage_scan", "scan: DuckDB reads (groups), types, keys"),
     ("flows.ingest_steps", "scanned_cells", "start pydantic's reader"),
     ("warehouse.load", "_number_report_lines", "number the lines"),
     ("warehouse.load", "_lines_and_keys", "count lines and keys"),
@@ -223,7 +223,7 @@ def _print(
     rate = validation.rows / validation.cpu if validation.cpu else 0.0
     print(
         f"  pydantic thread: {validation.wall:.2f} s wall, {validation.cpu:.2f} s CPU, "
-        f"{validation.rows:,} distinct lines, {rate:,.0f} lines per CPU second"
+        f"{validation.rows:,} scan rows, {rate:,.0f} rows per CPU second"
     )
 
 

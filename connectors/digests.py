@@ -49,7 +49,7 @@ def identity(path: Path) -> Identity | None:
 
 
 def hash_file(path: Path) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB chunks (never remembered)."""
+    """The sha256 of a file's bytes, read in _CHUNK pieces (never remembered)."""
     digest = hashlib.sha256()
     with open(path, "rb") as binary:
         while chunk := binary.read(_CHUNK):

@@ -243,22 +243,25 @@ def _used(query: str, params: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in params.items() if f"${key}" in query}
 
 
-# The scan's distinct lines, in an in-memory database attached to the ledger's: unlike a TEMP
-# table it is visible to a second cursor, so pydantic reads the cells while the load's
-# connection writes the ledger; like one, it spills to `<ledger>.tmp` past the memory budget.
+# The scan's rows (distinct lines, or every line), in an in-memory database attached to the
+# ledger's: unlike a TEMP table it is visible to a second cursor, so pydantic reads the cells
+# while the load's connection writes the ledger; like one, it spills to `<ledger>.tmp` past
+# the memory budget.
 SCAN_DB = "passive_scan"
 SCAN_TABLE = f"{SCAN_DB}.lines"
-# A report is first grouped in one pass as DuckDB reads it, if it is up to
-# Tuning.scan_pass_bytes: that fits the load's 128MB budget for the 617k distinct lines of the
-# 1M-line bench report and the 902k of the 2M-line one, and runs out of memory within a second
-# for 1.5M (the 10M-line one) or a million all-distinct lines (bench/). Then the cells are
-# staged once and grouped in passes of about Tuning.scan_pass_lines distinct lines; a pass that
-# runs out of memory is redone in twice as many passes, up to Tuning.max_scan_passes.
+# A report is first read in one pass (grouped as DuckDB reads it, or line by line) if it is
+# up to Tuning.scan_pass_bytes: grouping fits the load's 128MB budget for the 617k distinct
+# lines of the 1M-line bench report and the 902k of the 2M-line one, and runs out of memory
+# within a second for 1.5M (the 10M-line one) or a million all-distinct lines (bench/). Then
+# the cells are staged once and grouped in passes of about Tuning.scan_pass_lines distinct
+# lines; a pass that runs out of memory is redone in twice as many passes, up to
+# Tuning.max_scan_passes.
 
 
 @dataclass(frozen=True)
 class ScanCounts:
-    """What the scan staged: lines by kind, and the distinct plain texts pydantic must check."""
+    """What the scan staged: lines by kind, and the plain rows pydantic must check (one per
+    distinct text, or per line when the scan read line by line)."""
 
     plain_lines: int
     other_lines: int
@@ -278,7 +281,7 @@ def stage_scan(
     """
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {SCAN_DB}")
     try:
-        if not _grouped_as_read(con, report, path, tuning):
+        if not _read_in_one_pass(con, report, path, tuning):
             _grouped_in_passes(con, report, path, tuning)
     except duckdb.Error as exc:
         raise ScanUnavailableError(f"DuckDB cannot read it ({_first_line(exc)})") from None
@@ -313,7 +316,7 @@ def stage_scan(
     return counts
 
 
-def _grouped_as_read(
+def _read_in_one_pass(
     con: duckdb.DuckDBPyConnection, report: ReportFile, path: Path, tuning: Tuning
 ) -> bool:
     """One pass over the file, grouping as it reads (or, when its first lines hardly repeat,
@@ -588,8 +591,8 @@ class ScanCheck:
     """pydantic over the cells of every plain line DuckDB scanned, in a thread of its own
     that lives as long as the check (a context manager; `close` stops it early).
 
-    The scan keeps each distinct line once (with how many copies the report holds), so each
-    distinct text is validated once: validation is a function of the text alone. The lines
+    A grouped scan keeps each distinct line once (with how many copies the report holds), so
+    each distinct text is validated once: validation is a function of the text alone. The lines
     that were not plain are validated by the Python path (decide_leftovers). The verdict is
     only needed before the load commits: `confirm` then raises ScanUnavailableError if
     pydantic rejects a plain line, or did not see every one.

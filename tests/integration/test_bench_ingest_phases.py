@@ -21,7 +21,7 @@ def test_the_phases_of_an_all_distinct_report_name_its_scan_append_and_pydantic_
     before = (flows.ingest_steps.load_report, warehouse.sql.execute, ScanCheck.confirm)
     assert ingest_phases.main(["--case", "distinct", "--lines", "3000"]) == 0
     out = capsys.readouterr().out
-    assert "scan: DuckDB reads, groups, types, keys" in out
+    assert "scan: DuckDB reads (groups), types, keys" in out
     assert "sql/insert_fresh_slice.sql" in out
-    assert "3,000 distinct lines" in out
+    assert "3,000 scan rows" in out
     assert (flows.ingest_steps.load_report, warehouse.sql.execute, ScanCheck.confirm) == before
